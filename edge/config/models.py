@@ -1,0 +1,164 @@
+"""The whole config document."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from edge.config.base import ConfigPath, Identifier, Seconds, Strict
+from edge.config.devices import Button, Camera, MqttButton, SerialBus, SerialButton
+from edge.config.police import Police
+
+
+class Site(Strict):
+    id: Identifier
+    name: str = ""
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}") from exc
+        return v
+
+
+class Storage(Strict):
+    path: ConfigPath
+    event_retention_days: int = Field(400, ge=1, le=3650)
+
+
+_LISTEN = re.compile(r"^(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):(?P<port>\d{1,5})$")
+
+
+class Api(Strict):
+    listen: str = "127.0.0.1:8080"
+    tokens_file: ConfigPath | None = None
+    tls_cert_file: ConfigPath | None = None
+    tls_key_file: ConfigPath | None = None
+    scrape_token_file: ConfigPath | None = Field(None, description="Optional token that may read /metrics only")
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, v: str) -> str:
+        m = _LISTEN.match(v)
+        if not m or not 0 < int(m["port"]) < 65_536:
+            raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:8080")
+        return v
+
+    @property
+    def host(self) -> str:
+        return self.listen.rsplit(":", 1)[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rsplit(":", 1)[1])
+
+
+class Mqtt(Strict):
+    url: str = "mqtt://127.0.0.1:1883"
+    username: str | None = None
+    password_file: ConfigPath | None = None
+    topic_prefix: str = Field("edge", pattern=r"^[^#+]+$")
+    client_id: str | None = None
+    ca_file: ConfigPath | None = None
+    keepalive: int = Field(30, ge=5, le=3600)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not re.match(r"^mqtts?://[^/:]+(:\d+)?/?$", v):
+            raise ValueError("must be mqtt://HOST[:PORT] or mqtts://HOST[:PORT]")
+        return v
+
+
+class Checks(Strict):
+    camera_interval: Seconds = 60.0
+    quality_interval: Seconds = 900.0
+    retention_time: str = Field("03:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    startup_delay: float = Field(5.0, ge=0, le=3600, description="Delay before the first run of each check")
+    call_timeout: Seconds = Field(5.0, description="Per ONVIF call")
+    frame_timeout: Seconds = Field(10.0, description="Opening a stream and reading frames")
+    max_clock_drift: Seconds = 5.0
+    max_recording_lag: Seconds = 600.0
+    retention_days: int = Field(30, ge=1, le=3650)
+    key_area_retention_days: int = Field(90, ge=1, le=3650)
+    offline_after_rounds: int = Field(3, ge=1, le=100)
+    max_concurrent_decodes: int = Field(4, ge=1, le=64)
+    max_concurrent_checks: int = Field(32, ge=1, le=1024)
+
+
+class Config(Strict):
+    site: Site
+    storage: Storage
+    api: Api
+    mqtt: Mqtt | None = None
+    serial_buses: list[SerialBus] = []
+    buttons: list[Button] = []
+    cameras: list[Camera] = []
+    police: Police | None = None
+    checks: Checks = Checks()
+    rules: list[dict[str, Any]] = []
+
+    @model_validator(mode="after")
+    def _cross_refs(self, info: ValidationInfo) -> Config:
+        problems = self.cross_check()
+        sink = (info.context or {}).get("cross_errors")
+        if isinstance(sink, list):
+            sink.extend(problems)  # the loader reports each with its own line
+        elif problems:
+            raise ValueError("; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in problems))
+        return self
+
+    def cross_check(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Rules that span sections: unique ids and zones, and references that must exist."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        seen: dict[str, str] = {}
+        for section, items in (
+            ("serial_buses", self.serial_buses),
+            ("buttons", self.buttons),
+            ("cameras", self.cameras),
+        ):
+            for i, item in enumerate(items):
+                if item.id in seen:
+                    problems.append(((section, i, "id"), f"duplicate id {item.id!r} (also in {seen[item.id]})"))
+                seen.setdefault(item.id, section)
+        bus_ids = {b.id for b in self.serial_buses}
+        camera_ids = {c.id for c in self.cameras}
+        zones: dict[int, str] = {}
+        for i, b in enumerate(self.buttons):
+            if b.zone in zones:
+                problems.append((("buttons", i, "zone"), f"zone {b.zone} is already used by {zones[b.zone]!r}"))
+            zones.setdefault(b.zone, b.id)
+            if isinstance(b, SerialButton) and b.bus not in bus_ids:
+                problems.append((("buttons", i, "bus"), f"bus {b.bus!r} is not in serial_buses"))
+            if isinstance(b, MqttButton) and self.mqtt is None:
+                problems.append((("buttons", i, "transport"), "transport mqtt needs an 'mqtt' section"))
+            if b.camera is not None and b.camera not in camera_ids:
+                problems.append((("buttons", i, "camera"), f"camera {b.camera!r} is not in cameras"))
+        return problems
+
+    def secret_paths(self) -> list[Path]:
+        """Every secret file the config names (for startup checks and redaction)."""
+        paths: list[Path | None] = [self.api.tokens_file, self.api.scrape_token_file]
+        if self.mqtt:
+            paths.append(self.mqtt.password_file)
+        for c in self.cameras:
+            paths.append(c.password_file)
+            if c.recorder:
+                paths.append(c.recorder.password_file)
+        if self.police:
+            paths.append(self.police.key_file)
+            if self.police.webhook:
+                paths.append(self.police.webhook.secret_file)
+        return [p for p in paths if p is not None]
+
+
+# Exposed for modules that only need durations.
+__all__ = ["Api", "Checks", "Config", "Mqtt", "Seconds", "Site", "Storage"]

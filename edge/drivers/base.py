@@ -1,0 +1,62 @@
+"""The driver interface (DESIGN.md section 8) and the context the daemon hands every driver.
+
+A driver turns one device family's I/O into `Event`s and keeps no policy. `run()` runs until
+cancelled and raises on a fault it cannot handle itself; the supervisor restarts it with back-off.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from edge.events import Event
+
+if TYPE_CHECKING:
+    from edge.config import Config
+
+Emit = Callable[[Event], Awaitable[None]]
+SaveSnapshot = Callable[[str, bytes, int], Awaitable[None]]
+
+
+async def _discard_snapshot(device_id: str, jpeg: bytes, ts_ms: int) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class DriverContext:
+    """What the daemon gives a driver.
+
+    `emit` returns only after the event is committed to the store, so a driver that has awaited
+    it may acknowledge the device (e.g. a QoS 1 PUBACK).
+    `save_snapshot(device_id, jpeg_bytes, ts_ms)` stores a camera thumbnail for operators.
+    """
+
+    site_id: str
+    emit: Emit
+    save_snapshot: SaveSnapshot = _discard_snapshot
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Driver(ABC):
+    """One supervised unit of device I/O (a serial bus, the MQTT client, a camera group)."""
+
+    type: ClassVar[str]
+
+    def __init__(self, name: str, ctx: DriverContext) -> None:
+        self.name = name
+        self.ctx = ctx
+
+    @classmethod
+    @abstractmethod
+    def from_config(cls, config: Config, ctx: DriverContext) -> list[Driver]:
+        """The instances this family needs for `config` (possibly none)."""
+
+    @abstractmethod
+    async def run(self) -> None:
+        """Run until cancelled; raise on a fault so the supervisor restarts this driver."""
+
+    def diagnostics(self) -> dict[str, Any]:
+        """State for operators and support, with every secret redacted."""
+        return {"type": self.type, "name": self.name}

@@ -1,0 +1,131 @@
+"""SQLite via sqlite-utils: WAL, synchronous=FULL, numbered migrations with a backup before each."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from edge.events import now_ms
+from edge.store.migrations import MIGRATIONS
+
+log = logging.getLogger(__name__)
+
+# Busy writers (API + daemon) wait rather than fail; 5 s is far longer than any of our transactions.
+BUSY_TIMEOUT_MS = 5000
+
+
+class StoreError(Exception):
+    """The store could not be opened, migrated or written."""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    # FULL: an alarm or outbox row acknowledged to anyone survives a power cut (DESIGN.md section 7).
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_ms INTEGER NOT NULL)")
+    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> int:
+    """Apply pending migrations in order; copy the file first when it already holds data."""
+    current = _version(conn)
+    pending = [(v, sql) for v, sql in MIGRATIONS if v > current]
+    if not pending:
+        return current
+    if current > 0:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        backup = path.with_name(f"{path.name}.v{current}.bak")
+        shutil.copy2(path, backup)
+        log.info("store: backed up schema v%s to %s before migrating", current, backup)
+    for version, sql in pending:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in filter(str.strip, sql.split(";")):
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_version VALUES (?, ?)", (version, now_ms()))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            raise StoreError(f"migration {version} failed: {exc}") from exc
+        log.info("store: migrated to schema v%s", version)
+    return pending[-1][0]
+
+
+class Database:
+    """One connection shared by the daemon's threads, serialised by a lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.conn = connect(path)
+            self.version = migrate(self.conn, path)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store {path}: {exc}") from exc
+        self.db = sqlite_utils.Database(self.conn)
+        self.lock = threading.RLock()
+        self._depth = 0
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (BEGIN IMMEDIATE ... COMMIT); nested calls join the outer one."""
+        with self.lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self.conn
+                finally:
+                    self._depth -= 1
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        with self.lock:
+            cur = self.conn.execute(sql, params)
+            cols = [c[0] for c in cur.description or ()]
+            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    def healthy(self) -> bool:
+        try:
+            with self.lock:
+                self.conn.execute("SELECT 1").fetchone()
+            return True
+        except sqlite3.Error:
+            return False
+
+    def checkpoint(self) -> None:
+        with self.lock:
+            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def close(self) -> None:
+        with self.lock:
+            try:
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                self.conn.close()

@@ -1,0 +1,49 @@
+"""Numbered, forward-only schema migrations. Append; never edit a released one."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE devices (
+            id TEXT PRIMARY KEY, type TEXT NOT NULL, name TEXT NOT NULL, location TEXT NOT NULL DEFAULT '',
+            zone INTEGER, tags TEXT NOT NULL DEFAULT '[]', updated_ms INTEGER NOT NULL);
+        CREATE TABLE device_state (
+            device_id TEXT PRIMARY KEY, state TEXT NOT NULL, reasons TEXT NOT NULL DEFAULT '[]',
+            since_ms INTEGER NOT NULL, last_seen_ms INTEGER, maintenance_until_ms INTEGER,
+            detail TEXT NOT NULL DEFAULT '{}');
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, ts_ms INTEGER NOT NULL,
+            site TEXT NOT NULL, device_id TEXT NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL,
+            test INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX events_ts ON events (ts_ms);
+        CREATE INDEX events_device_ts ON events (device_id, ts_ms);
+        CREATE INDEX events_kind_ts ON events (kind, ts_ms);
+        CREATE TABLE alarms (
+            id TEXT PRIMARY KEY, event_id TEXT NOT NULL, device_id TEXT NOT NULL, category TEXT NOT NULL,
+            kind TEXT NOT NULL, zone INTEGER, location TEXT NOT NULL DEFAULT '', severity TEXT NOT NULL,
+            message TEXT NOT NULL DEFAULT '', state TEXT NOT NULL, test INTEGER NOT NULL DEFAULT 0,
+            opened_ms INTEGER NOT NULL, acked_ms INTEGER, acked_by TEXT, ack_note TEXT,
+            closed_ms INTEGER, closed_by TEXT, close_reason TEXT, escalated_ms INTEGER,
+            updated_ms INTEGER NOT NULL);
+        CREATE INDEX alarms_state ON alarms (state, opened_ms);
+        CREATE INDEX alarms_device ON alarms (device_id, opened_ms);
+        CREATE TABLE outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, transport TEXT NOT NULL,
+            message TEXT NOT NULL, priority INTEGER NOT NULL DEFAULT 0, created_ms INTEGER NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
+            next_try_ms INTEGER NOT NULL DEFAULT 0, last_error TEXT, receiver TEXT, sequence INTEGER,
+            acked_ms INTEGER, UNIQUE (event_id, transport));
+        CREATE INDEX outbox_pending ON outbox (state, priority, seq);
+        CREATE TABLE check_results (
+            device_id TEXT NOT NULL, check_name TEXT NOT NULL, ts_ms INTEGER NOT NULL,
+            verdict TEXT NOT NULL, result TEXT NOT NULL, PRIMARY KEY (device_id, check_name));
+        CREATE TABLE snapshots (device_id TEXT PRIMARY KEY, ts_ms INTEGER NOT NULL, jpeg BLOB NOT NULL);
+        CREATE TABLE audit (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL, actor TEXT NOT NULL,
+            action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '{}');
+        """,
+    ),
+]
