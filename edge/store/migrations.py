@@ -44,6 +44,9 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE TABLE audit (
             seq INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL, actor TEXT NOT NULL,
             action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '{}');
+        CREATE TABLE changes (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL, type TEXT NOT NULL,
+            ref TEXT NOT NULL, data TEXT NOT NULL);
         """,
     ),
 ]
