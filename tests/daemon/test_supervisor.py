@@ -1,0 +1,84 @@
+"""Supervision: a failing driver is restarted with back-off and never stops the others."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from pathlib import Path
+from typing import Any
+
+from edge.config import Config, load_config
+from edge.daemon import Daemon
+from edge.drivers.base import Driver, DriverContext
+from edge.events import Event, EventKind
+from edge.store.events import query_events
+from edge.supervisor import BACKOFF_CAP, Supervisor
+from tests.helpers import free_port, minimal_config
+
+
+class Failing(Driver):
+    type = "test_failing"
+    starts = 0
+
+    @classmethod
+    def from_config(cls, config: Config, ctx: DriverContext) -> list[Driver]:
+        return [cls("failing", ctx)]
+
+    async def run(self) -> None:
+        Failing.starts += 1
+        await asyncio.sleep(0.01)
+        raise OSError("port vanished")
+
+
+class Ticking(Driver):
+    type = "test_ticking"
+
+    @classmethod
+    def from_config(cls, config: Config, ctx: DriverContext) -> list[Driver]:
+        return [cls("ticking", ctx)]
+
+    async def run(self) -> None:
+        while True:
+            await self.ctx.emit(Event(EventKind.DEVICE_ONLINE, "ticker", {"n": 1}))
+            await asyncio.sleep(0.05)
+
+
+class TwoDriverDaemon(Daemon):
+    def build_drivers(self) -> list[Driver]:
+        ctx = self.driver_context()
+        return [*Failing.from_config(self.config, ctx), *Ticking.from_config(self.config, ctx)]
+
+
+def test_backoff_is_full_jitter_and_capped() -> None:
+    sup = Supervisor(base=2.0, cap=BACKOFF_CAP, rng=random.Random(1))
+    for attempt in range(1, 12):
+        delays = [sup.delay(attempt) for _ in range(200)]
+        bound = 2.0 ** min(BACKOFF_CAP, attempt)
+        assert all(0 <= d <= bound for d in delays)
+        assert max(delays) > bound / 2  # full jitter spreads over the whole range
+
+
+async def test_failing_driver_restarted_while_other_keeps_working(tmp_path: Path) -> None:
+    config_path = minimal_config(tmp_path, free_port())
+    daemon = TwoDriverDaemon(config_path, load_config(config_path))
+    daemon.supervisor.base = 1.2  # short back-off keeps the test quick; the formula is the same
+    faults: list[tuple[str, bool]] = []
+
+    async def on_fault(unit: str, faulted: bool, error: str) -> None:
+        faults.append((unit, faulted))
+
+    daemon.supervisor.on_fault = on_fault
+    Failing.starts = 0
+    task = asyncio.create_task(daemon.run())
+    await asyncio.sleep(3.0)
+    seen = len(query_events(daemon.db, device="ticker", limit=1000))
+    daemon.request_stop()
+    await asyncio.wait_for(task, 5)
+    status: dict[str, Any] = daemon.supervisor.status()
+    assert Failing.starts >= 3, "the failing driver was restarted"
+    assert status["failing"]["restarts"] >= 2  # type: ignore[index]
+    assert "port vanished" in status["failing"]["last_error"]  # type: ignore[index]
+    assert seen >= 40, "the healthy driver kept producing events (~20/s) while the other failed"
+    assert status["ticking"]["restarts"] == 0  # type: ignore[index]
+    if Failing.starts > 6:
+        assert ("failing", True) in faults
