@@ -8,8 +8,7 @@ from conftest import message, police
 
 from edge.relay.message import PoliceCode
 from edge.relay.sequence import BLOCK, SequenceAllocator
-from edge.store import Database
-from edge.store import outbox
+from edge.store import Database, outbox
 
 
 def test_transports_for() -> None:
