@@ -228,9 +228,7 @@ async def test_non_alarms_give_up_alarms_never(db: Database, emitted: Emitted) -
     assert rows[1]["state"] == "pending" and rows[1]["priority"] == 0
 
 
-async def test_a_dead_webhook_does_not_hold_back_dc09(
-    receiver: SiaReceiver, db: Database, emitted: Emitted
-) -> None:
+async def test_a_dead_webhook_does_not_hold_back_dc09(receiver: SiaReceiver, db: Database, emitted: Emitted) -> None:
     cfg = police([receiver.url], webhook={"url": f"http://127.0.0.1:{free_port()}/alarm"})
     relay = Relay(cfg, db, emitted, "sch-1")
     async with running(relay):
