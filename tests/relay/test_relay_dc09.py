@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ACCOUNT, ASCII_KEY, Emitted, delivered, depth, message, police, running, submit, until
+from relay_support import ACCOUNT, ASCII_KEY, Emitted, delivered, depth, message, police, running, submit, until
 
 from edge.relay.message import PoliceCode
 from edge.relay.service import Relay
