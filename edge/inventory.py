@@ -6,12 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from edge.config import Config
-
-
-def receiver_id(url: str) -> str:
-    """Stable device id for a police receiver, e.g. dc09://10.0.0.1:12000 -> receiver-10.0.0.1-12000."""
-    parts = urlsplit(url)
-    return f"receiver-{parts.hostname}-{parts.port}"
+from edge.relay.links import WEBHOOK_DEVICE_ID, receiver_device_id
 
 
 def config_devices(config: Config) -> list[dict[str, Any]]:
@@ -27,5 +22,15 @@ def config_devices(config: Config) -> list[dict[str, Any]]:
     if config.police:
         for i, url in enumerate(config.police.receivers):
             role = "主接收机 primary" if i == 0 else "备用接收机 backup"
-            devices.append({"id": receiver_id(url), "type": "receiver", "name": role, "location": url})
+            devices.append({"id": receiver_device_id(i), "type": "receiver", "name": role, "location": url})
+        if config.police.webhook:
+            url = urlsplit(config.police.webhook.url)  # host only: a URL's path or query may carry a token
+            devices.append(
+                {
+                    "id": WEBHOOK_DEVICE_ID,
+                    "type": "receiver",
+                    "name": "报警平台 webhook",
+                    "location": f"{url.scheme}://{url.netloc}",
+                }
+            )
     return devices
