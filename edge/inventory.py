@@ -24,7 +24,7 @@ def config_devices(config: Config) -> list[dict[str, Any]]:
             role = "主接收机 primary" if i == 0 else "备用接收机 backup"
             devices.append({"id": receiver_device_id(i), "type": "receiver", "name": role, "location": url})
         if config.police.webhook:
-            url = urlsplit(config.police.webhook.url)  # host only: a URL's path or query may carry a token
+            hook = urlsplit(config.police.webhook.url)  # host only: a URL's path or query may carry a token
             devices.append(
                 {
                     "id": WEBHOOK_DEVICE_ID,
