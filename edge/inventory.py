@@ -30,7 +30,7 @@ def config_devices(config: Config) -> list[dict[str, Any]]:
                     "id": WEBHOOK_DEVICE_ID,
                     "type": "receiver",
                     "name": "报警平台 webhook",
-                    "location": f"{url.scheme}://{url.netloc}",
+                    "location": f"{hook.scheme}://{hook.netloc}",
                 }
             )
     return devices
