@@ -12,6 +12,7 @@ from edge.config import Config, ConfigError, load_config
 from edge.events import now_ms
 from edge.report import csv_out, daily, load
 from edge.report.html import render_html
+from edge.report.model import DailyReport
 from edge.store import StoreError
 
 DEFAULT_CONFIG = "/etc/edge/edge.yaml"
@@ -33,7 +34,7 @@ def _date(value: str) -> date:
         raise argparse.ArgumentTypeError(f"dates are YYYY-MM-DD, not {value!r}") from exc
 
 
-def build(config: Config, day: date | None, now: int, store: Path | None = None) -> daily.DailyReport:
+def build(config: Config, day: date | None, now: int, store: Path | None = None) -> DailyReport:
     """Read the store (read-only) and compute the report for `day` (default: yesterday, site time)."""
     tz = ZoneInfo(config.site.timezone)
     day = day or daily.yesterday(now, tz)
@@ -51,7 +52,7 @@ def build(config: Config, day: date | None, now: int, store: Path | None = None)
     return daily.compute(inp, day, config.site.timezone, now)
 
 
-def write(report: daily.DailyReport, formats: list[str], out_dir: Path) -> list[Path]:
+def write(report: DailyReport, formats: list[str], out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"edge-report-{report.day.isoformat()}"
     paths: list[Path] = []
