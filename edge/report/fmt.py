@@ -30,6 +30,18 @@ STATES = {
 }
 CATEGORIES = {"alarm": "报警 alarm", "flag": "提示 flag"}
 GROUPS = {"regular": "一般部位 (30 天) regular", "key_area": "重点部位 (90 天) key area", "all": "合计 all"}
+KINDS = {
+    "alarm.press": "紧急报警 press",
+    "alarm.release": "按钮复位 release",
+    "device.tamper": "防拆 tamper",
+    "device.online": "上线 online",
+    "device.offline": "离线 offline",
+    "camera.quality": "图像质量 quality",
+    "camera.retention": "录像保存 retention",
+    "camera.clock": "时钟 clock",
+    "relay.link": "接警链路 link",
+}
+ALARM_STATES = {"open": "未处理 open", "acknowledged": "已确认 acknowledged", "closed": "已关闭 closed"}
 NO_DATA = "无数据 no data"
 ONGOING = "持续中 ongoing"
 

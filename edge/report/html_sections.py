@@ -76,10 +76,11 @@ def alarms_section(r: DailyReport, tz: ZoneInfo) -> str:
     )
     if r.alarms:
         rows = [
-            [fmt.local(a.opened_ms, tz), fmt.label(fmt.CATEGORIES, a.category), escape(a.kind), escape(a.device_id),
+            [fmt.local(a.opened_ms, tz), fmt.label(fmt.CATEGORIES, a.category),
+             escape(fmt.label(fmt.KINDS, a.kind)), escape(a.device_id),
              "" if a.zone is None else str(a.zone), escape(a.location), "是 yes" if a.test else "",
              f"{fmt.seconds(a.ack_ms)} s" if a.ack_ms is not None else '<span class="bad">未确认 unacked</span>',
-             escape(a.acked_by or ""), escape(a.state)]
+             escape(a.acked_by or ""), escape(fmt.label(fmt.ALARM_STATES, a.state))]
             for a in r.alarms
         ]  # fmt: skip
         listing = table(
@@ -98,7 +99,7 @@ def tests_section(r: DailyReport, tz: ZoneInfo) -> str:
     if not r.tests:
         return head + '<p class="empty">当日无测试 no tests during the day</p>'
     rows = [[fmt.local(t.ts_ms, tz), escape(t.device_id), "事件 event" if t.source == "event" else "报警 alarm",
-             escape(t.kind), escape(t.detail)] for t in r.tests]  # fmt: skip
+             escape(fmt.label(fmt.KINDS, t.kind)), escape(t.detail)] for t in r.tests]  # fmt: skip
     return head + table([("时间", "time"), ("设备", "device"), ("来源", "source"), ("类型", "kind"),
                          ("详情", "detail")], rows)  # fmt: skip
 

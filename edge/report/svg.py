@@ -67,8 +67,10 @@ def _hour_axis(start_ms: int, end_ms: int, tz: ZoneInfo, top: int, bottom: int) 
         if hour % 3:
             continue
         x = LABEL_W + span * (ts - start_ms) / max(1, end_ms - start_ms)
+        last = ts == end_ms and hour == 0  # the day's closing midnight reads 24:00, kept inside the chart
+        text, anchor = ("24:00", "end") if last else (f"{hour:02d}:00", "middle")
         body.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" stroke="#999" stroke-width="0.4"/>')
-        body.append(f'<text x="{x:.1f}" y="{bottom + 12}" text-anchor="middle">{hour:02d}:00</text>')
+        body.append(f'<text x="{x:.1f}" y="{bottom + 12}" text-anchor="{anchor}">{text}</text>')
     return body
 
 
