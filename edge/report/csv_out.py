@@ -94,9 +94,11 @@ def tables(r: DailyReport) -> dict[str, tuple[Sequence[str], Iterable[Sequence[s
         "devices": (DEVICE_HEADER, [device_row(d, ret.get(d.device_id), qual.get(d.device_id))
                                     for d in (*r.devices, *r.links)]),
         "outages": (
-            ["id", "类型 type", "名称 name", "开始 start", "结束 end", "当日时长 in_day_s", "原因 reason"],
+            ["id", "类型 type", "名称 name", "开始 start", "结束 end", "当日时长 in_day_s", "其中维护 maintenance_s",
+             "原因 reason"],
             [[o.device_id, o.type, o.name, fmt.local(o.start_ms, tz, True),
-              fmt.local(o.end_ms, tz, True) if o.end_ms is not None else "ongoing", fmt.seconds(o.in_day_ms), o.reason]
+              fmt.local(o.end_ms, tz, True) if o.end_ms is not None else "ongoing", fmt.seconds(o.in_day_ms),
+              fmt.seconds(o.maintenance_ms), o.reason]
              for o in outages],
         ),
         "alarms": (

@@ -64,18 +64,21 @@ def availability(
 ) -> Availability:
     segments = overlay(base_segments(transitions, start_ms, end_ms), windows)
     t = totals(segments)
-    outages = tuple(
-        Outage(
-            device_id=dev["id"],
-            name=dev.get("name") or dev["id"],
-            type=dev.get("type", ""),
-            start_ms=span.start_ms,
-            end_ms=span.end_ms,
-            in_day_ms=min(span.end_ms or end_ms, end_ms) - max(span.start_ms, start_ms),
-            reason=span.reason,
+    outages = []
+    for span in offline_spans(transitions, start_ms, end_ms):
+        lo, hi = max(span.start_ms, start_ms), min(span.end_ms or end_ms, end_ms)
+        outages.append(
+            Outage(
+                device_id=dev["id"],
+                name=dev.get("name") or dev["id"],
+                type=dev.get("type", ""),
+                start_ms=span.start_ms,
+                end_ms=span.end_ms,
+                in_day_ms=hi - lo,
+                reason=span.reason,
+                maintenance_ms=sum(max(0, min(hi, w_hi) - max(lo, w_lo)) for w_lo, w_hi in windows),
+            )
         )
-        for span in offline_spans(transitions, start_ms, end_ms)
-    )
     return Availability(
         device_id=dev["id"],
         type=dev.get("type", ""),
@@ -86,7 +89,7 @@ def availability(
         maintenance_ms=t["maintenance"],
         unknown_ms=t["unknown"],
         segments=tuple(segments),
-        outages=outages,
+        outages=tuple(outages),
     )
 
 

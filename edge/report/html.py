@@ -126,12 +126,13 @@ def outages_section(r: DailyReport, tz: ZoneInfo) -> str:
         return head + '<p class="empty">当日无离线 no outages during the day</p>'
     rows = [
         [escape(o.name), escape(o.device_id), fmt.local(o.start_ms, tz, o.start_ms < r.start_ms),
-         fmt.ONGOING if o.end_ms is None else fmt.local(o.end_ms, tz), fmt.duration(o.in_day_ms), escape(o.reason)]
+         fmt.ONGOING if o.end_ms is None else fmt.local(o.end_ms, tz), fmt.duration(o.in_day_ms),
+         fmt.duration(o.maintenance_ms) if o.maintenance_ms else "", escape(o.reason)]
         for o in r.outages
     ]  # fmt: skip
     return head + table(
         [("设备", "device"), ("编号", "id"), ("开始", "start"), ("结束", "end"), ("当日时长", "in day"),
-         ("原因", "reason")], rows, numeric={4},
+         ("其中维护", "in maintenance"), ("原因", "reason")], rows, numeric={4, 5},
     )  # fmt: skip
 
 

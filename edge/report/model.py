@@ -45,6 +45,7 @@ class Outage:
     end_ms: int | None  # None: still offline at the end of the period ("ongoing")
     in_day_ms: int  # the part of the outage inside the reported period
     reason: str
+    maintenance_ms: int = 0  # of in_day_ms, the time inside maintenance windows (not counted as offline)
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,15 +50,15 @@ def test_camera_online_rates(report: DailyReport) -> None:
 
 
 def test_outages(report: DailyReport) -> None:
-    got = [(o.device_id, o.start_ms, o.end_ms, o.in_day_ms, o.reason) for o in report.outages]
+    got = [(o.device_id, o.start_ms, o.end_ms, o.in_day_ms, o.maintenance_ms, o.reason) for o in report.outages]
     assert got == [
         # camera B's outage began at 22:00 the day before (the 23:30 report was a repeat), 2 h of it in the day
-        ("cam-b", scripted.at(22, day=-1), scripted.at(2), 2 * H, "no_response"),
-        ("btn-a", scripted.at(1), scripted.at(1, 30), 30 * MIN, "no_response"),
-        ("btn-m", scripted.at(9, 30), scripted.at(10), 30 * MIN, "power"),
-        ("btn-a", scripted.at(13), scripted.at(14), H, "heartbeat_timeout"),
-        ("btn-m", scripted.at(15), scripted.at(15, 20), 20 * MIN, "no_response"),
-        ("cam-k", scripted.at(23), None, H, "no_response"),  # ongoing at the day's end
+        ("cam-b", scripted.at(22, day=-1), scripted.at(2), 2 * H, 0, "no_response"),
+        ("btn-a", scripted.at(1), scripted.at(1, 30), 30 * MIN, 0, "no_response"),
+        ("btn-m", scripted.at(9, 30), scripted.at(10), 30 * MIN, 30 * MIN, "power"),  # during maintenance
+        ("btn-a", scripted.at(13), scripted.at(14), H, 0, "heartbeat_timeout"),
+        ("btn-m", scripted.at(15), scripted.at(15, 20), 20 * MIN, 0, "no_response"),
+        ("cam-k", scripted.at(23), None, H, 0, "no_response"),  # ongoing at the day's end
     ]
 
 

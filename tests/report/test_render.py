@@ -47,7 +47,7 @@ def test_csv_has_bom_and_figures(report: DailyReport, tmp_path: Path) -> None:
     assert devices["cam-k"][4] == "95.83" and devices["cam-k"][10:15] == ["yes", "short", "60", "90", "30"]
     assert devices["btn-m"][5:9] == ["78000", "1200", "7200", "0"]
     outages = list(csv.reader(paths[2].open(encoding="utf-8-sig")))
-    assert ["cam-k", "camera", "校门重点", "2026-11-21 23:00:00", "ongoing", "3600", "no_response"] in outages
+    assert ["cam-k", "camera", "校门重点", "2026-11-21 23:00:00", "ongoing", "3600", "0", "no_response"] in outages
 
 
 def test_empty_store_renders_no_data(tmp_path: Path) -> None:
