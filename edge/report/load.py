@@ -13,10 +13,9 @@ from typing import Any
 from edge.report.model import ReportInput
 from edge.store import StoreError
 
-# A state timeline = all events of these kinds for one key; `up`/`down` classify them. The lookback
-# keeps, per key, the last state before the day and, when that is "down", the first "down" after the
-# last "up": an outage that began days ago then shows its true start.
-_STATE = ("'device.online','device.offline'", "device_id", "kind = 'device.online'", "kind = 'device.offline'")
+# A link timeline = the relay.link events for one (device, receiver); `up`/`down` classify them. The
+# lookback keeps, per key, the last state before the day and, when that is "down", the first "down"
+# after the last "up": an outage that began days ago then shows its true start.
 _LINK = (
     "'relay.link'",
     "device_id || '|' || COALESCE(json_extract(payload, '$.receiver'), '')",
@@ -41,6 +40,26 @@ def _lookback_sql(kinds: str, group: str, up: str, down: str) -> str:
     """  # noqa: S608 - every fragment is a constant of this module
 
 
+def _state_lookback(conn: sqlite3.Connection, device_id: str, start_ms: int) -> list[dict[str, Any]]:
+    """One device's last online/offline event before the day, and the start of an outage still open then.
+
+    Per device on the (device_id, ts_ms) index: a scan back from the day's start stops at the device's
+    last state event, so the cost does not grow with the store's history.
+    """
+    base = f"SELECT {_EVENT_COLS} FROM events WHERE device_id = :d AND ts_ms < :start AND "  # noqa: S608
+    p = {"d": device_id, "start": start_ms}
+    last = _rows(conn, base + "kind IN ('device.online', 'device.offline') ORDER BY ts_ms DESC, seq DESC LIMIT 1", p)
+    if not last or last[0]["kind"] != "device.offline":
+        return last
+    up = _rows(conn, base + "kind = 'device.online' ORDER BY ts_ms DESC, seq DESC LIMIT 1", p)
+    first = _rows(
+        conn,
+        base + "kind = 'device.offline' AND ts_ms > :up ORDER BY ts_ms, seq LIMIT 1",
+        {**p, "up": up[0]["ts_ms"] if up else -1},
+    )
+    return first + last
+
+
 def _rows(conn: sqlite3.Connection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     cur = conn.execute(sql, params)
     cols = [c[0] for c in cur.description or ()]
@@ -62,7 +81,10 @@ def read_rows(conn: sqlite3.Connection, start_ms: int, end_ms: int) -> dict[str,
     """The day's rows: devices, events (with lookback), device changes (with lookback) and alarms."""
     p = {"start": start_ms, "end": end_ms}
     events = _rows(conn, f"SELECT {_EVENT_COLS} FROM events WHERE ts_ms >= :start AND ts_ms < :end", p)  # noqa: S608
-    events += _rows(conn, _lookback_sql(*_STATE), p) + _rows(conn, _lookback_sql(*_LINK), p)
+    devices = _rows(conn, "SELECT id, type, name, location, zone, tags FROM devices ORDER BY id", p)
+    for dev in devices:
+        events += _state_lookback(conn, dev["id"], start_ms)
+    events += _rows(conn, _lookback_sql(*_LINK), p)
     changes = _rows(
         conn,
         "SELECT seq, ts_ms, ref, data FROM changes WHERE type = 'device' AND ts_ms < :end AND "
@@ -71,7 +93,7 @@ def read_rows(conn: sqlite3.Connection, start_ms: int, end_ms: int) -> dict[str,
         p,
     )
     return {
-        "devices": _rows(conn, "SELECT id, type, name, location, zone, tags FROM devices ORDER BY id", p),
+        "devices": devices,
         "events": events,
         "device_changes": changes,
         "alarms": _rows(conn, "SELECT * FROM alarms WHERE opened_ms >= :start AND opened_ms < :end", p),
