@@ -6,6 +6,7 @@ The report must never write to a live store (no migration, no WAL checkpoint), s
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ _LINK = (
     "json_extract(payload, '$.state') = 'up'",
     "json_extract(payload, '$.state') = 'down'",
 )
+log = logging.getLogger(__name__)
+
 _EVENT_COLS = "seq, id, ts_ms, site, device_id, kind, payload, test"
 
 
@@ -66,15 +69,34 @@ def _rows(conn: sqlite3.Connection, sql: str, params: dict[str, Any]) -> list[di
     return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
+def _connect(uri: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(uri, uri=True)
+    try:
+        conn.execute("SELECT seq FROM events LIMIT 1")
+    except sqlite3.Error:
+        conn.close()
+        raise
+    return conn
+
+
 def open_readonly(path: Path) -> sqlite3.Connection:
+    """Read-only. A WAL database needs its -shm file: a user who may not create it in the store's folder
+    (an inspector reading a copy, or a non-root account) can still read a store with no pending WAL as
+    immutable, which is consistent because nothing is left outside the main file."""
     if not path.is_file():
         raise StoreError(f"no store at {path}")
+    base = path.resolve().as_uri()
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        conn.execute("SELECT seq FROM events LIMIT 1")
+        return _connect(f"{base}?mode=ro")
+    except sqlite3.Error as exc:
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise StoreError(f"cannot read store {path}: {exc}") from exc
+        log.info("store %s: read-only open failed (%s); reading it as immutable", path, exc)
+    try:
+        return _connect(f"{base}?mode=ro&immutable=1")
     except sqlite3.Error as exc:
         raise StoreError(f"cannot read store {path}: {exc}") from exc
-    return conn
 
 
 def read_rows(conn: sqlite3.Connection, start_ms: int, end_ms: int) -> dict[str, list[dict[str, Any]]]:

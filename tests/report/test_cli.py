@@ -62,6 +62,10 @@ def test_cli_errors(tmp_path: Path) -> None:
     config.write_text(CONFIG.format(db=tmp_path / "missing.db"), encoding="utf-8")
     proc = _run("-c", str(config), "--date", "2026-11-21", "--out", str(tmp_path))
     assert proc.returncode == 1 and "no store" in proc.stderr
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"not a database" * 100)
+    proc = _run("-c", str(config), "--date", "2026-11-21", "--store", str(garbage), "--out", str(tmp_path))
+    assert proc.returncode == 1 and "cannot read store" in proc.stderr
     assert _run("-c", str(config), "--format", "pdf").returncode == 2
     assert _run("-c", str(config), "--date", "21/11/2026").returncode == 2
     config.write_text("site: {id: x}\n", encoding="utf-8")
