@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -72,8 +72,13 @@ def _daily(args: argparse.Namespace) -> int:
         for issue in exc.issues:
             print(issue, file=sys.stderr)
         return 2
+    now = now_ms()
+    today = datetime.fromtimestamp(now / 1000, ZoneInfo(config.site.timezone)).date()
+    if args.date is not None and args.date > today:
+        print(f"edge report: {args.date} has not begun yet at the site (today is {today})", file=sys.stderr)
+        return 2
     try:
-        report = build(config, args.date, now_ms(), args.store)
+        report = build(config, args.date, now, args.store)
         paths = write(report, args.format, args.out)
     except (StoreError, OSError) as exc:
         print(f"edge report: {exc}", file=sys.stderr)

@@ -76,7 +76,7 @@ def alarms_section(r: DailyReport, tz: ZoneInfo) -> str:
     )
     if r.alarms:
         rows = [
-            [fmt.local(a.opened_ms, tz), fmt.label(fmt.CATEGORIES, a.category),
+            [fmt.local(a.opened_ms, tz), escape(fmt.label(fmt.CATEGORIES, a.category)),
              escape(fmt.label(fmt.KINDS, a.kind)), escape(a.device_id),
              "" if a.zone is None else str(a.zone), escape(a.location), "是 yes" if a.test else "",
              f"{fmt.seconds(a.ack_ms)} s" if a.ack_ms is not None else '<span class="bad">未确认 unacked</span>',

@@ -66,6 +66,8 @@ def test_cli_errors(tmp_path: Path) -> None:
     garbage.write_bytes(b"not a database" * 100)
     proc = _run("-c", str(config), "--date", "2026-11-21", "--store", str(garbage), "--out", str(tmp_path))
     assert proc.returncode == 1 and "cannot read store" in proc.stderr
+    future = _run("-c", str(config), "--date", "2999-01-01")
+    assert future.returncode == 2 and "has not begun" in future.stderr
     assert _run("-c", str(config), "--format", "pdf").returncode == 2
     assert _run("-c", str(config), "--date", "21/11/2026").returncode == 2
     config.write_text("site: {id: x}\n", encoding="utf-8")

@@ -51,9 +51,11 @@ def test_maintenance_window_ends_at_next_state_or_until() -> None:
     assert maintenance_windows(rows, 1000) == {"a": [(100, 300), (600, 700)], "b": [(100, 1000)]}
 
 
-def test_malformed_payloads_are_counted_not_fatal() -> None:
+def test_malformed_rows_are_counted_not_fatal() -> None:
     inp = ReportInput(
-        devices=[{"id": "cam", "type": "camera", "name": "摄像机", "location": "", "zone": None, "tags": "[]"}],
+        devices=[
+            {"id": "cam", "type": "camera", "name": "<script>x</script>", "location": "", "zone": None, "tags": "[]"}
+        ],
         events=[
             {"seq": 1, "id": "e1", "ts_ms": 1_500_000, "device_id": "cam", "kind": "camera.quality", "payload": "{"},
             {
@@ -71,4 +73,6 @@ def test_malformed_payloads_are_counted_not_fatal() -> None:
     report = daily.compute(inp, date(1970, 1, 1), "UTC", 10**12)
     assert "bad_payloads:1" in report.notes
     assert report.quality[0].checks == 1 and report.retention[0].retained_days is None
-    assert "malformed rows skipped" in render_html(report)
+    page = render_html(report)
+    assert "malformed rows skipped" in page
+    assert "<script>" not in page and "&lt;script&gt;x" in page  # store text is escaped
