@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from edge import __version__
+from edge.commands import report as report_cmd
 from edge.commands import run as run_cmd
 from edge.config import ConfigError, load_config
 
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edge", description="Campus edge monitor / 校园边缘监测")
     sub = parser.add_subparsers(dest="command", required=True)
     run_cmd.register(sub)
+    report_cmd.register(sub)
     p = sub.add_parser("check-config", help="validate a config file")
     p.add_argument("-c", "--config", required=True)
     p.set_defaults(handler=_check_config)

@@ -1,0 +1,82 @@
+"""Formatting and bilingual labels shared by the HTML and CSV renderers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+VERDICTS = {
+    "pass": "合格 pass",
+    "short": "不足 short",
+    "stalled": "停录 stalled",
+    "unverifiable": "无法核验 unverifiable",
+    "unknown": "未知 unknown",
+    "none": "当日未检测 not checked",
+}
+FAILURES = {
+    "black": "黑屏 black",
+    "overexposed": "过曝 overexposed",
+    "blurred": "模糊 blurred",
+    "frozen": "画面冻结 frozen",
+    "covered": "遮挡 covered",
+    "colour_cast": "偏色 colour cast",
+}
+TYPES = {"button": "一键报警 button", "camera": "摄像机 camera", "receiver": "接警链路 police link"}
+STATES = {
+    "online": "在线 online",
+    "offline": "离线 offline",
+    "maintenance": "维护 maintenance",
+    "unknown": "未知 unknown",
+}
+CATEGORIES = {"alarm": "报警 alarm", "flag": "提示 flag"}
+GROUPS = {"regular": "一般部位 (30 天) regular", "key_area": "重点部位 (90 天) key area", "all": "合计 all"}
+KINDS = {
+    "alarm.press": "紧急报警 press",
+    "alarm.release": "按钮复位 release",
+    "device.tamper": "防拆 tamper",
+    "device.online": "上线 online",
+    "device.offline": "离线 offline",
+    "camera.quality": "图像质量 quality",
+    "camera.retention": "录像保存 retention",
+    "camera.clock": "时钟 clock",
+    "relay.link": "接警链路 link",
+}
+ALARM_STATES = {"open": "未处理 open", "acknowledged": "已确认 acknowledged", "closed": "已关闭 closed"}
+NO_DATA = "无数据 no data"
+ONGOING = "持续中 ongoing"
+
+
+def label(table: dict[str, str], key: str) -> str:
+    return table.get(key, key)
+
+
+def pct(rate: float | None) -> str:
+    """A rate as a percentage with two decimals (the report's stated precision), or no data."""
+    return NO_DATA if rate is None else f"{rate * 100:.2f}"
+
+
+def seconds(ms: int | float | None) -> str:
+    """Milliseconds as seconds, without a trailing .0 when whole."""
+    if ms is None:
+        return ""
+    s = ms / 1000
+    return f"{s:.0f}" if s == int(s) else f"{s:.3f}".rstrip("0")
+
+
+def duration(ms: int | float | None) -> str:
+    """H:MM:SS (hours may exceed 24)."""
+    if ms is None:
+        return ""
+    total = round(ms / 1000)
+    return f"{total // 3600}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
+
+def local(ms: int | None, tz: ZoneInfo, with_date: bool = False) -> str:
+    if ms is None:
+        return ""
+    dt = datetime.fromtimestamp(ms / 1000, tz)
+    return dt.strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
+
+
+def days(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
