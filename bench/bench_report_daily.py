@@ -5,7 +5,7 @@ per camera every 15 min, a retention check per camera, 4 outages per button and 
 Timed: read the store (read-only), compute, render HTML and CSV. The floor is what a nightly job on
 the gateway can afford without competing with the daemon: 5 s for one day's report.
 
-    python bench/report_daily.py [--quick]
+    python bench/bench_report_daily.py [--quick]
 """
 
 from __future__ import annotations
