@@ -70,34 +70,45 @@ def _read_stream(uri: str, count: int, interval: float, timeout: float, cancel: 
     """Blocking: open, read `count` frames `interval` s apart, release. Runs in a decode slot."""
     ms = int(timeout * 1000)
     params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
-    cap = cv2.VideoCapture(uri, cv2.CAP_FFMPEG, params)
     try:
-        if not cap.isOpened():
-            raise GrabError("open_failed", redact(uri))
-        frames: list[Image] = []
-        first_at = 0.0
-        for i in range(count):
-            if i:
-                # Keep the session flowing until the next frame is due; grab() drops without converting.
-                due = first_at + i * interval
-                while time.monotonic() < due:
-                    if cancel.is_set():
-                        raise GrabError("cancelled", redact(uri))
-                    started = time.monotonic()
-                    if not cap.grab():
-                        raise _read_error(uri, started, timeout)
-            started = time.monotonic()
-            ok, frame = cap.read()
-            if not ok or frame is None:
-                raise _read_error(uri, started, timeout)
-            if frame.ndim not in (2, 3) or frame.size == 0:
-                raise GrabError("decode_failed", f"{redact(uri)}: frame shape {frame.shape}")
-            frames.append(as_image(frame))
-            if not i:
-                first_at = time.monotonic()
-        return frames
+        cap = cv2.VideoCapture(uri, cv2.CAP_FFMPEG, params)
+    except cv2.error:  # e.g. a URI FFmpeg cannot even parse
+        raise GrabError("open_failed", redact(uri)) from None
+    try:
+        return _read_frames(cap, uri, count, interval, timeout, cancel)
+    except cv2.error as exc:
+        raise GrabError("read_failed", f"{redact(uri)}: {str(exc).strip()[-120:]}") from None
     finally:
         cap.release()
+
+
+def _read_frames(
+    cap: cv2.VideoCapture, uri: str, count: int, interval: float, timeout: float, cancel: threading.Event
+) -> list[Image]:
+    if not cap.isOpened():
+        raise GrabError("open_failed", redact(uri))
+    frames: list[Image] = []
+    first_at = 0.0
+    for i in range(count):
+        if i:
+            # Keep the session flowing until the next frame is due; grab() drops without converting.
+            due = first_at + i * interval
+            while time.monotonic() < due:
+                if cancel.is_set():
+                    raise GrabError("cancelled", redact(uri))
+                started = time.monotonic()
+                if not cap.grab():
+                    raise _read_error(uri, started, timeout)
+        started = time.monotonic()
+        ok, frame = cap.read()
+        if not ok or frame is None:
+            raise _read_error(uri, started, timeout)
+        if frame.ndim not in (2, 3) or frame.size == 0:
+            raise GrabError("decode_failed", f"{redact(uri)}: frame shape {frame.shape}")
+        frames.append(as_image(frame))
+        if not i:
+            first_at = time.monotonic()
+    return frames
 
 
 def _read_error(uri: str, started: float, timeout: float) -> GrabError:
