@@ -11,7 +11,9 @@ from tests.rules.sim import Sim, closed, device_states, make_engine, opened, rel
 # (name, steps, expected police relays, expected (category, severity) opened, expected final device state)
 # A step is ("event", kind, device, at_s, payload) or ("tick", at_s).
 Step = tuple[Any, ...]
-CASES: list[tuple[str, list[Step], list[tuple[str, int, bool]], list[tuple[str, str]], tuple[str, str, tuple[str, ...]]]] = [
+CASES: list[
+    tuple[str, list[Step], list[tuple[str, int, bool]], list[tuple[str, str]], tuple[str, str, tuple[str, ...]]]
+] = [
     (
         "press -> PANIC zone 1 + critical alarm",
         [("event", "alarm.press", "gate-south", 0, {})],
@@ -126,7 +128,9 @@ CASES: list[tuple[str, list[Step], list[tuple[str, int, bool]], list[tuple[str, 
 ]
 
 
-@pytest.mark.parametrize(("name", "steps", "want_relays", "want_opened", "want_state"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("name", "steps", "want_relays", "want_opened", "want_state"), CASES, ids=[c[0] for c in CASES]
+)
 def test_default_rule(
     name: str,
     steps: list[Step],

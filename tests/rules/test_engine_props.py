@@ -44,12 +44,21 @@ close_op = st.tuples(st.just("close"), st.integers(0, 5))
 ops = st.lists(st.one_of(event_op, event_op, event_op, tick_op, maint_op, end_op, ack_op, close_op), max_size=60)
 
 SITE_RULES = rules_of(
-    {"name": "night", "when": {"kind": "device.tamper", "time": {"from": "20:00", "to": "06:00"}},
-     "then": {"flag": {"severity": "critical", "message": "夜间防拆"}, "escalate": {"after": 30}}},
-    {"name": "cam-persist", "when": {"kind": "device.offline", "type": "camera", "for": "3m"},
-     "then": {"flag": {"severity": "major", "message": "持续离线"}}},
-    {"name": "burst", "when": {"kind": "alarm.press", "count": {"at_least": 2, "within": "2m"}},
-     "then": {"relay": "PANIC", "flag": {"severity": "emergency", "message": "连续报警"}}},
+    {
+        "name": "night",
+        "when": {"kind": "device.tamper", "time": {"from": "20:00", "to": "06:00"}},
+        "then": {"flag": {"severity": "critical", "message": "夜间防拆"}, "escalate": {"after": 30}},
+    },
+    {
+        "name": "cam-persist",
+        "when": {"kind": "device.offline", "type": "camera", "for": "3m"},
+        "then": {"flag": {"severity": "major", "message": "持续离线"}},
+    },
+    {
+        "name": "burst",
+        "when": {"kind": "alarm.press", "count": {"at_least": 2, "within": "2m"}},
+        "then": {"relay": "PANIC", "flag": {"severity": "emergency", "message": "连续报警"}},
+    },
     {"name": "quiet-clock", "when": {"kind": "camera.clock", "device": "cam-yard"}, "then": {"suppress": True}},
 )
 
@@ -83,8 +92,9 @@ def test_safety_properties(seq: list[tuple[Any, ...]], with_site_rules: bool) ->
             now += dt * 1000
             n += 1
             payloads = PAYLOADS[kind]
-            event = Event(EventKind(kind), device, payloads[choice % len(payloads)], ts_ms=now + lag * 1000,
-                          id=f"e{n}", test=test)
+            event = Event(
+                EventKind(kind), device, payloads[choice % len(payloads)], ts_ms=now + lag * 1000, id=f"e{n}", test=test
+            )
             event = engine.mark_test(state, event, now)
             state, actions = engine.on_event(state, event, now)
         elif op[0] == "tick":
