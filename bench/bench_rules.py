@@ -25,16 +25,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from edge.config import parse_config  # noqa: E402
-from edge.events import Event, EventKind  # noqa: E402
-from edge.hub import Hub  # noqa: E402
-from edge.inventory import config_devices  # noqa: E402
-from edge.rules.registry import engine_from_config  # noqa: E402
-from edge.rules.state import EngineState  # noqa: E402
-from edge.runtime import Runtime  # noqa: E402
-from edge.store import Database  # noqa: E402
-from edge.store.alarms import close, list_alarms  # noqa: E402
-from edge.store.devices import sync_devices  # noqa: E402
+from edge.config import parse_config
+from edge.events import Event, EventKind
+from edge.hub import Hub
+from edge.inventory import config_devices
+from edge.rules.registry import engine_from_config
+from edge.rules.state import EngineState
+from edge.runtime import Runtime
+from edge.store import Database
+from edge.store.alarms import close, list_alarms
+from edge.store.devices import sync_devices
 
 BUTTONS, CAMERAS = 64, 128
 
