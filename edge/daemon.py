@@ -20,6 +20,7 @@ from edge.drivers.registry import build_drivers
 from edge.events import Event, EventKind, now_ms
 from edge.hub import Hub
 from edge.inventory import config_devices
+from edge.relay.service import Relay
 from edge.runtime import Runtime
 from edge.store import Database
 from edge.store.alarms import open_alarms
@@ -49,8 +50,11 @@ class Daemon:
         self.notifier = Notifier()
         self.app_state = AppState(self.config, self.db, self.hub)
         self.app_state.status_providers["daemon"] = lambda: {"units": self.supervisor.status()}
-        # Long-running parts besides drivers (the relay, the rule clock), each supervised by name.
-        self.services: dict[str, Service] = {}
+        # Long-running parts that live across reloads (the rule clock), each supervised by name.
+        self.services: dict[str, Service] = {"rules": self.runtime.run}
+        self.relay: Relay | None = None
+        self.runtime.after_commit.append(self._notify_relay)
+        self.app_state.status_providers["police"] = self._police_status
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
         self._api: EmbeddedServer | None = None
@@ -120,13 +124,29 @@ class Daemon:
     def build_drivers(self) -> list[Driver]:
         return build_drivers(self.config, self.driver_context())
 
+    def build_units(self) -> dict[str, Service]:
+        """Everything the config shapes: the drivers and the police relay, rebuilt on each reload."""
+        units: dict[str, Service] = {d.name: d.run for d in self.build_drivers()}
+        police = self.config.police
+        self.relay = Relay(police, self.db, self.runtime.emit, self.config.site.id) if police else None
+        if self.relay is not None:
+            units["relay"] = self.relay.run
+        return units
+
+    def _notify_relay(self) -> None:
+        if self.relay is not None:
+            self.relay.notify()
+
+    def _police_status(self) -> dict[str, object]:
+        return self.relay.status() if self.relay is not None else {"configured": False}
+
     async def _run_drivers(self) -> None:
         while True:
             self._reload.clear()
-            drivers = self.build_drivers()
-            log.info("starting %d driver(s): %s", len(drivers), ", ".join(d.name for d in drivers) or "none")
+            units = self.build_units()
+            log.info("starting %d unit(s): %s", len(units), ", ".join(units) or "none")
             async with asyncio.TaskGroup() as tg:
-                running = [tg.create_task(self.supervisor.run(d.name, d.run), name=d.name) for d in drivers]
+                running = [tg.create_task(self.supervisor.run(name, run), name=name) for name, run in units.items()]
                 await self._reload.wait()
                 for task in running:
                     task.cancel()
