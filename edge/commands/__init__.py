@@ -1,0 +1,1 @@
+"""Subcommands of the `edge` CLI; each module has `register(subparsers)`."""
