@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends
 from edge import __version__
 from edge.api import auth
 from edge.api.deps import get_state
-from edge.api.models import PoliceLink, PoliceStatus, SiteInfo, Status, StoreInfo, Summary
+from edge.api.models import Me, PoliceLink, PoliceStatus, SiteInfo, Status, StoreInfo, Summary
 from edge.api.state import AppState
 from edge.api.tokens import Principal
 from edge.api.views import iso, load_devices, to_alarms
@@ -125,3 +125,9 @@ def get_summary(state: AppState = Depends(get_state), _: Principal = Depends(aut
         tests_today=int(counts["tests"]),
         events_today=int(counts["events"]),
     )
+
+
+@router.get("/me", response_model=Me)
+def whoami(who: Principal = Depends(auth.viewer)) -> Me:  # noqa: B008
+    """The token's name and role: the dashboard shows the buttons the role may use."""
+    return Me(name=who.name, role=who.role.label)
