@@ -21,7 +21,9 @@ START_TIMEOUT_S = 10.0  # uvicorn starts in well under a second; this only bound
 class LiveServer:
     def __init__(self, state: AppState, config: uvicorn.Config | None = None) -> None:
         self.state = state
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say so; without it every
+        # keep-alive response waits out the peer's 40 ms delayed ACK
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
