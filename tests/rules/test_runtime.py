@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -170,8 +172,8 @@ async def test_maintenance_sends_test_code_only(tmp_path: Path, db: Database, cl
 
 
 async def test_maintenance_through_the_database_and_expiry(tmp_path: Path, db: Database, clock: Clock) -> None:
+    clock.now = int(time.time() * 1000)  # the Database path stamps with the wall clock
     rt = start(make_config(tmp_path), db, clock)
-    clock.now = int(__import__("time").time() * 1000)  # the Database path stamps with the wall clock
     set_maintenance(db, "dorm-a", 1, "api:tech")
     await rt.emit(ev("alarm.press", "dorm-a", clock))
     assert outbox(db) == [("dc09", "TEST_MANUAL", 2, True)]
@@ -244,7 +246,8 @@ async def test_restart_without_saved_state_rebuilds_from_tables(tmp_path: Path, 
     rt = start(make_config(tmp_path), db, clock)
     await rt.emit(ev("alarm.press", "gate-south", clock))
     with db.tx() as conn:
-        conn.execute("UPDATE meta SET value = 'not json' WHERE key = 'rules.state'")
+        n = conn.execute("UPDATE meta SET value = 'not json' WHERE key LIKE 'rules.alarm.%'").rowcount
+    assert n == 1
     db.close()
     db2 = Database(path)
     rt2 = start(make_config(tmp_path), db2, clock)
@@ -277,3 +280,43 @@ async def test_no_police_section_still_opens_alarms(tmp_path: Path, db: Database
     await rt.emit(ev("alarm.press", "gate-south", clock))
     assert outbox(db) == []
     assert len(list_alarms(db)) == 1
+
+
+async def test_maintenance_from_an_api_thread_while_running(tmp_path: Path, db: Database, clock: Clock) -> None:
+    rt = start(make_config(tmp_path), db, clock)
+    task = asyncio.create_task(rt.run())
+    try:
+        await asyncio.sleep(0)
+        rings = rt.hub.rings
+        waiter = asyncio.create_task(rt.hub.wait(5))
+        await asyncio.sleep(0)
+        await asyncio.to_thread(set_maintenance, rt, "gate-south", 5, "tech")
+        assert await waiter  # the Hub was rung on the loop, not from the API thread
+        assert rt.hub.rings > rings
+        await rt.emit(ev("alarm.press", "gate-south", clock))
+        assert outbox(db) == [("dc09", "TEST_MANUAL", 1, True)]
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+async def test_restart_keeps_for_timers(tmp_path: Path, clock: Clock) -> None:
+    extra = (
+        "rules:\n"
+        "  - name: gate-camera-down\n"
+        "    when: {kind: device.offline, device: cam-gate, for: 1m}\n"
+        "    then: {flag: {severity: critical, message: 南门摄像机持续离线}}\n"
+    )
+    path = tmp_path / "edge.db"
+    db = Database(path)
+    rt = start(make_config(tmp_path, extra), db, clock)
+    await rt.emit(ev("device.offline", "cam-gate", clock, reason="unreachable"))
+    assert list_alarms(db)[0]["severity"] == "warning"
+    db.close()
+    clock.advance(60)
+    db2 = Database(path)
+    rt2 = start(make_config(tmp_path, extra), db2, clock)  # its first tick finds the timer due
+    assert list_alarms(db2)[0]["severity"] == "critical"
+    assert rt2.state.pending == ()
+    db2.close()
