@@ -1,1 +1,1 @@
-"""Subcommands of the `edge` CLI; each module has `register(subparsers)`."""
+"""Subcommands of the `edge` CLI, one module each, each with `register(subparsers)`."""
