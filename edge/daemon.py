@@ -9,10 +9,8 @@ import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import uvicorn
-
-from edge.api.app import create_app
 from edge.api.server import EmbeddedServer
+from edge.api.serving import uvicorn_config
 from edge.api.state import AppState
 from edge.config import Config, ConfigError, load_config
 from edge.drivers.base import Driver, DriverContext
@@ -48,7 +46,7 @@ class Daemon:
         self.runtime = Runtime(self.config, self.db, self.hub)
         self.supervisor = Supervisor(on_fault=self._on_fault)
         self.notifier = Notifier()
-        self.app_state = AppState(self.config, self.db, self.hub)
+        self.app_state = AppState(self.config, self.db, self.hub, runtime=self.runtime)
         self.app_state.status_providers["daemon"] = lambda: {"units": self.supervisor.status()}
         # Long-running parts that live across reloads (the rule clock), each supervised by name.
         self.services: dict[str, Service] = {"rules": self.runtime.run}
@@ -100,6 +98,7 @@ class Daemon:
                 self.notifier.notify("STOPPING=1")
                 for task in tasks:
                     task.cancel()
+                self.app_state.closing.set()  # live streams end now instead of holding shutdown
                 if self._api is not None:
                     self._api.should_exit = True
                 with contextlib.suppress(TimeoutError):
@@ -152,19 +151,7 @@ class Daemon:
                     task.cancel()
 
     async def _run_api(self) -> None:
-        app = create_app(self.app_state)
-        cfg = uvicorn.Config(
-            app,
-            host=self.config.api.host,
-            port=self.config.api.port,
-            log_level="warning",
-            lifespan="off",
-            access_log=False,
-        )
-        if self.config.api.tls_cert_file and self.config.api.tls_key_file:
-            cfg.ssl_certfile = str(self.config.api.tls_cert_file)
-            cfg.ssl_keyfile = str(self.config.api.tls_key_file)
-        self._api = EmbeddedServer(cfg)
+        self._api = EmbeddedServer(uvicorn_config(self.app_state))
         await self._api.run_embedded()
 
     async def _watchdog(self) -> None:

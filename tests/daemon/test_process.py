@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from edge.api.tokens import Role, create_token
 from tests.helpers import daemon_process, free_port, minimal_config
 
 
@@ -25,6 +26,9 @@ def test_sigterm_stops_within_5_s(tmp_path: Path) -> None:
 def test_sighup_keeps_running_config_when_new_one_is_broken(tmp_path: Path) -> None:
     port = free_port()
     config = minimal_config(tmp_path, port, name="旧名字")
+    tokens = tmp_path / "tokens.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("api: {", f"api: {{tokens_file: {tokens}, "))
+    auth = {"Authorization": f"Bearer {create_token(tokens, 'test', Role.VIEWER)}"}
     with daemon_process(config, port) as proc:
         status = f"http://127.0.0.1:{port}/api/v1/status"
         good = config.read_text(encoding="utf-8")
@@ -32,11 +36,11 @@ def test_sighup_keeps_running_config_when_new_one_is_broken(tmp_path: Path) -> N
         proc.send_signal(signal.SIGHUP)
         time.sleep(0.5)
         assert proc.poll() is None, "a broken config must not stop the daemon"
-        assert httpx.get(status).json()["site"]["name"] == "旧名字"
+        assert httpx.get(status, headers=auth).json()["site"]["name"] == "旧名字"
         config.write_text(good.replace("旧名字", "新名字"), encoding="utf-8")
         proc.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 5
-        while httpx.get(status).json()["site"]["name"] != "新名字":
+        while httpx.get(status, headers=auth).json()["site"]["name"] != "新名字":
             assert time.monotonic() < deadline, "a valid new config is applied"
             time.sleep(0.05)
         proc.send_signal(signal.SIGTERM)
