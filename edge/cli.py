@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from edge import __version__
 from edge.commands import run as run_cmd
+from edge.commands import token
 from edge.config import ConfigError, load_config
 
 Handler = Callable[[argparse.Namespace], int]
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_check_config)
     p = sub.add_parser("version", help="print the version")
     p.set_defaults(handler=_version)
+    token.register(sub)
     return parser
 
 

@@ -1,41 +1,52 @@
-"""FastAPI application factory."""
+"""FastAPI application factory: the API under /api/v1, /healthz, /docs and the dashboard at /."""
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from edge import __version__
+from edge.api import metrics, routes_alarms, routes_devices, routes_events, routes_status, sse
+from edge.api.docs import add_docs
 from edge.api.state import AppState
-from edge.store.devices import devices_with_state
+
+STATIC = Path(__file__).parent / "static"
+PREFIX = "/api/v1"
+
+DESCRIPTION = """校园边缘监测 / Campus edge monitor — the local status API.
+
+Every route except `/healthz` needs `Authorization: Bearer <token>` (create one with
+`edge token create`). Roles: viewer < operator < technician < admin. Times are UTC ISO 8601.
+"""
 
 
 def create_app(state: AppState) -> FastAPI:
-    app = FastAPI(title="edge", version=__version__, description="校园边缘监测 / Campus edge monitor")
+    app = FastAPI(
+        title="edge",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+    )
     app.state.edge = state
 
-    @app.get("/healthz", include_in_schema=True)
-    def healthz(request: Request) -> JSONResponse:
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> JSONResponse:
+        """Liveness: 200 when the loop and the store answer. No auth."""
         ok = state.db.healthy()
         return JSONResponse({"ok": ok, "store": "ok" if ok else "error"}, status_code=200 if ok else 503)
 
-    @app.get("/api/v1/status")
-    def status() -> dict[str, Any]:
-        counts: dict[str, int] = {}
-        for d in devices_with_state(state.db):
-            key = d["state"] or "unknown"
-            counts[key] = counts.get(key, 0) + 1
-        body: dict[str, Any] = {
-            "site": {"id": state.config.site.id, "name": state.config.site.name},
-            "version": __version__,
-            "uptime_s": round(state.uptime_s, 1),
-            "store": {"ok": state.db.healthy(), "schema_version": state.db.version},
-            "devices": counts,
-        }
-        for name, provider in state.status_providers.items():
-            body[name] = provider()
-        return body
+    for module in (routes_status, routes_devices, routes_alarms, routes_events, sse, metrics):
+        app.include_router(module.router, prefix=PREFIX)
+    add_docs(app)
 
+    @app.get("/", include_in_schema=False)
+    def dashboard() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -7,7 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from edge.config import Config
+from prometheus_client import CollectorRegistry
+
+from edge.api.collector import store_registry
+from edge.api.maintenance import MaintenanceControl, StoreMaintenance
+from edge.api.ratelimit import FailureLimiter
+from edge.api.tokens import TokenStore
+from edge.config import Config, read_secret
 from edge.hub import Hub
 from edge.store import Database
 
@@ -17,9 +23,25 @@ class AppState:
     config: Config
     db: Database
     hub: Hub
-    started_monotonic: float = field(default_factory=time.monotonic)
-    # Extra status sections contributed by running parts (relay links, faulted drivers, ...).
+    # Extra status sections contributed by running parts. "police" (the relay's `Relay.status()`)
+    # is shown as the police link; any other name appears under `providers` in GET /status.
     status_providers: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict)
+    started_monotonic: float = field(default_factory=time.monotonic)
+    # Built from config.api when not given; tests and the daemon may pass their own.
+    tokens: TokenStore = field(default=None)  # type: ignore[assignment]
+    auth_limiter: FailureLimiter = field(default=None)  # type: ignore[assignment]
+    # Who carries out maintenance on/off: the rule engine registers its own; the default writes the store.
+    maintenance: MaintenanceControl = field(default=None)  # type: ignore[assignment]
+    metrics_registry: CollectorRegistry = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.tokens is None:
+            self.tokens = TokenStore(self.config.api.tokens_file, read_secret(self.config.api.scrape_token_file))
+        if self.auth_limiter is None:
+            self.auth_limiter = FailureLimiter()
+        if self.maintenance is None:
+            self.maintenance = StoreMaintenance(self.db)
+        self.metrics_registry = store_registry(self.db, lambda: self.uptime_s)
 
     @property
     def uptime_s(self) -> float:

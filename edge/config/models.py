@@ -52,6 +52,12 @@ class Api(Strict):
             raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:8080")
         return v
 
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Api:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together: set both or neither")
+        return self
+
     @property
     def host(self) -> str:
         return self.listen.rsplit(":", 1)[0].strip("[]")

@@ -1,0 +1,59 @@
+"""Store figures for Prometheus, read at scrape time: devices by state, open alarms, the outbox.
+
+The collector lives in a registry of its own per app (so several apps in one process, as in tests,
+do not clash); GET /metrics serves it after the default registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from edge.events import now_ms
+from edge.store import Database
+
+_STATES = ("online", "degraded", "offline", "maintenance", "unknown")
+
+
+class StoreCollector(Collector):
+    def __init__(self, db: Database, uptime_s: Callable[[], float]) -> None:
+        self.db = db
+        self.uptime_s = uptime_s
+
+    def collect(self) -> Iterator[Metric]:
+        db = self.db
+        devices = GaugeMetricFamily("edge_devices", "Devices by type and state", labels=["type", "state"])
+        counts = {
+            (r["type"], r["state"] or "unknown"): r["n"]
+            for r in db.query(
+                "SELECT d.type, s.state, COUNT(*) AS n FROM devices d "
+                "LEFT JOIN device_state s ON s.device_id = d.id GROUP BY d.type, s.state"
+            )
+        }
+        for dtype in sorted({t for t, _ in counts}):
+            for st in _STATES:  # every state, zeros too, so alerts on `== 0` and rate() work
+                devices.add_metric([dtype, st], counts.get((dtype, st), 0))
+        yield devices
+        alarms = GaugeMetricFamily("edge_alarms_open", "Alarms not yet closed", labels=["category", "state"])
+        rows = db.query("SELECT category, state, COUNT(*) AS n FROM alarms WHERE state != 'closed' GROUP BY 1, 2")
+        found = {(r["category"], r["state"]): r["n"] for r in rows}
+        for cat in ("alarm", "flag"):
+            for st in ("open", "acknowledged"):
+                alarms.add_metric([cat, st], found.get((cat, st), 0))
+        yield alarms
+        row = db.query("SELECT COUNT(*) AS n, MIN(created_ms) AS oldest FROM outbox WHERE acked_ms IS NULL")[0]
+        yield GaugeMetricFamily("edge_outbox_depth", "Messages waiting for a receiver ACK", value=row["n"])
+        age = (now_ms() - row["oldest"]) / 1000 if row["oldest"] is not None else 0.0
+        yield GaugeMetricFamily(
+            "edge_outbox_oldest_age_seconds", "Age of the oldest message waiting for an ACK (0 if none)", value=age
+        )
+        yield GaugeMetricFamily("edge_uptime_seconds", "Seconds since the API started", value=self.uptime_s())
+
+
+def store_registry(db: Database, uptime_s: Callable[[], float]) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StoreCollector(db, uptime_s))
+    return registry

@@ -1,0 +1,111 @@
+"""Alarms and operator flags: list, read, acknowledge, close (the manual reset). Writes are audited.
+
+Writes are `async def` so they ring the hub on the event loop (asyncio.Event is not thread-safe);
+each is one short SQLite transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, status
+
+from edge.api import auth
+from edge.api.deps import get_state
+from edge.api.models import AckBody, Alarm, AlarmPage, CloseBody
+from edge.api.state import AppState
+from edge.api.tokens import Principal
+from edge.api.views import to_alarms
+from edge.store import alarms as store
+
+router = APIRouter(tags=["alarms"])
+
+# A page size bound that keeps one response small on a phone; the dashboard asks for 50.
+MAX_PAGE = 500
+_NOT_FOUND = "没有这个报警 / no such alarm"
+
+
+def _parse_cursor(cursor: str) -> tuple[int, str]:
+    ms, sep, alarm_id = cursor.partition(":")
+    if not sep or not ms.isdigit() or not alarm_id:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "无效的翻页游标 / invalid cursor")
+    return int(ms), alarm_id
+
+
+@router.get("/alarms", response_model=AlarmPage)
+def list_alarms(
+    state: AppState = Depends(get_state),  # noqa: B008
+    _: Principal = Depends(auth.viewer),  # noqa: B008
+    alarm_state: Annotated[Literal["open", "acknowledged", "closed"] | None, Query(alias="state")] = None,
+    category: Literal["alarm", "flag"] | None = None,
+    device: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: str | None = None,
+) -> AlarmPage:
+    """Newest first. `next_cursor` continues with older alarms."""
+    where: list[str] = ["1=1"]
+    params: list[str | int] = []
+    for clause, value in (("state = ?", alarm_state), ("category = ?", category), ("device_id = ?", device)):
+        if value is not None:
+            where.append(clause)
+            params.append(value)
+    if cursor is not None:
+        ms, alarm_id = _parse_cursor(cursor)
+        where.append("(opened_ms, id) < (?, ?)")
+        params.extend([ms, alarm_id])
+    rows = state.db.query(
+        f"SELECT * FROM alarms WHERE {' AND '.join(where)} ORDER BY opened_ms DESC, id DESC LIMIT ?",  # noqa: S608
+        (*params, limit + 1),
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = f"{rows[-1]['opened_ms']}:{rows[-1]['id']}" if more else None
+    return AlarmPage(items=to_alarms(state.db, rows), next_cursor=next_cursor)
+
+
+@router.get("/alarms/{alarm_id}", response_model=Alarm, responses={404: {}})
+def get_alarm(
+    alarm_id: str,
+    state: AppState = Depends(get_state),  # noqa: B008
+    _: Principal = Depends(auth.viewer),  # noqa: B008
+) -> Alarm:
+    row = store.get_alarm(state.db, alarm_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _NOT_FOUND)
+    return to_alarms(state.db, [row])[0]
+
+
+@router.post("/alarms/{alarm_id}/ack", response_model=Alarm, responses={404: {}, 409: {}})
+async def acknowledge(
+    alarm_id: str,
+    body: AckBody = Body(default_factory=AckBody),  # noqa: B008
+    state: AppState = Depends(get_state),  # noqa: B008
+    who: Principal = Depends(auth.operator),  # noqa: B008
+) -> Alarm:
+    """Open -> acknowledged. 409 when it is not open any more."""
+    try:
+        row = store.acknowledge(state.db, alarm_id, who.name, body.note)
+    except store.AlarmStateError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _NOT_FOUND)
+    state.hub.ring()
+    return to_alarms(state.db, [row])[0]
+
+
+@router.post("/alarms/{alarm_id}/close", response_model=Alarm, responses={404: {}, 409: {}})
+async def close(
+    alarm_id: str,
+    body: CloseBody,
+    state: AppState = Depends(get_state),  # noqa: B008
+    who: Principal = Depends(auth.operator),  # noqa: B008
+) -> Alarm:
+    """The manual reset (GB 50394): open or acknowledged -> closed, with a reason. 409 if already closed."""
+    try:
+        row = store.close(state.db, alarm_id, who.name, body.reason)
+    except store.AlarmStateError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _NOT_FOUND)
+    state.hub.ring()
+    return to_alarms(state.db, [row])[0]

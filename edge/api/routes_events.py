@@ -1,0 +1,86 @@
+"""GET /events: the event history, newest first, filtered and paged by sequence number."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+
+from edge.api import auth
+from edge.api.deps import get_state
+from edge.api.models import EventOut, EventPage
+from edge.api.state import AppState
+from edge.api.tokens import Principal
+from edge.events import EventKind, iso_ms
+
+router = APIRouter(tags=["events"])
+
+MAX_PAGE = 1000  # one page of history; more is what `cursor` is for
+
+
+def _ms(value: datetime | None) -> int | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)  # naive times are taken as UTC, like every time the API returns
+    try:
+        return int(value.timestamp() * 1000)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "时间超出范围 / time out of range") from exc
+
+
+@router.get("/events", response_model=EventPage)
+def list_events(
+    state: AppState = Depends(get_state),  # noqa: B008
+    _: Principal = Depends(auth.viewer),  # noqa: B008
+    since: Annotated[datetime | None, Query(description="ISO 8601; from this time on (inclusive)")] = None,
+    until: Annotated[datetime | None, Query(description="ISO 8601; before this time")] = None,
+    kind: Annotated[list[EventKind] | None, Query(description="repeatable")] = None,
+    device: str | None = None,
+    location: str | None = None,
+    test: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> EventPage:
+    where, params = ["1=1"], []
+    since_ms, until_ms = _ms(since), _ms(until)
+    for clause, value in (
+        ("e.ts_ms >= ?", since_ms),
+        ("e.ts_ms < ?", until_ms),
+        ("e.device_id = ?", device),
+        ("d.location = ?", location),
+        ("e.test = ?", None if test is None else int(test)),
+    ):
+        if value is not None:
+            where.append(clause)
+            params.append(value)
+    if kind:
+        where.append(f"e.kind IN ({','.join('?' * len(kind))})")
+        params.extend(str(k) for k in kind)
+    if cursor is not None:
+        if not cursor.isdigit() or len(cursor) > 18:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, "无效的翻页游标 / invalid cursor")
+        where.append("e.seq < ?")
+        params.append(int(cursor))
+    rows = state.db.query(
+        "SELECT e.* FROM events e LEFT JOIN devices d ON d.id = e.device_id "  # noqa: S608 - clauses are ours
+        f"WHERE {' AND '.join(where)} ORDER BY e.seq DESC LIMIT ?",
+        (*params, limit + 1),
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [
+        EventOut(
+            seq=r["seq"],
+            id=r["id"],
+            time=iso_ms(r["ts_ms"]),
+            device_id=r["device_id"],
+            kind=r["kind"],
+            payload=json.loads(r["payload"]),
+            test=bool(r["test"]),
+        )
+        for r in rows
+    ]
+    return EventPage(items=items, next_cursor=str(rows[-1]["seq"]) if more else None)

@@ -1,0 +1,110 @@
+"""GET /status and GET /summary: the site at a glance."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends
+
+from edge import __version__
+from edge.api import auth
+from edge.api.deps import get_state
+from edge.api.models import PoliceStatus, SiteInfo, Status, StoreInfo, Summary
+from edge.api.state import AppState
+from edge.api.tokens import Principal
+from edge.api.views import iso, load_devices, to_alarms
+from edge.events import now_ms
+from edge.store.alarms import open_alarms
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["status"])
+
+
+def outbox_figures(state: AppState) -> tuple[int, float | None, int | None]:
+    """(messages waiting for an ACK, age of the oldest in s, time of the last ACK in ms)."""
+    row = state.db.query(
+        "SELECT COUNT(*) AS n, MIN(created_ms) AS oldest, "
+        "(SELECT MAX(acked_ms) FROM outbox) AS last_ack FROM outbox WHERE acked_ms IS NULL"
+    )[0]
+    age = (now_ms() - row["oldest"]) / 1000 if row["oldest"] is not None else None
+    return int(row["n"]), age, row["last_ack"]
+
+
+def _provider(state: AppState, name: str) -> dict[str, Any] | None:
+    provider = state.status_providers.get(name)
+    if provider is None:
+        return None
+    try:
+        return provider()
+    except Exception:  # a broken provider must not take the status page down with it
+        log.exception("api: status provider %s failed", name)
+        return {"error": "provider failed"}
+
+
+@router.get("/status", response_model=Status)
+def get_status(state: AppState = Depends(get_state), _: Principal = Depends(auth.viewer)) -> Status:  # noqa: B008
+    counts: dict[str, int] = {}
+    by_type: dict[str, dict[str, int]] = {}
+    for d in load_devices(state.db):
+        counts[d.state] = counts.get(d.state, 0) + 1
+        by_type.setdefault(d.type, {})[d.state] = by_type.get(d.type, {}).get(d.state, 0) + 1
+    alarms = to_alarms(state.db, open_alarms(state.db))
+    depth, age, last_ack = outbox_figures(state)
+    police = state.config.police
+    cfg = state.config
+    return Status(
+        site=SiteInfo(id=cfg.site.id, name=cfg.site.name, timezone=cfg.site.timezone),
+        version=__version__,
+        uptime_s=round(state.uptime_s, 1),
+        store=StoreInfo(ok=state.db.healthy(), schema_version=state.db.version),
+        devices=counts,
+        devices_by_type=by_type,
+        alarms={
+            "open": sum(a.state == "open" for a in alarms),
+            "acknowledged": sum(a.state == "acknowledged" for a in alarms),
+        },
+        open_alarms=alarms,
+        police=PoliceStatus(
+            configured=police is not None,
+            receivers=len(police.receivers) if police else 0,
+            outbox_depth=depth,
+            oldest_age_s=round(age, 1) if age is not None else None,
+            last_ack_at=iso(last_ack),
+            link=_provider(state, "police"),
+        ),
+        providers={n: p for n in state.status_providers if n != "police" and (p := _provider(state, n)) is not None},
+    )
+
+
+@router.get("/summary", response_model=Summary)
+def get_summary(state: AppState = Depends(get_state), _: Principal = Depends(auth.viewer)) -> Summary:  # noqa: B008
+    tz = ZoneInfo(state.config.site.timezone)
+    today = datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    start_ms = int(today.timestamp() * 1000)
+    devices = load_devices(state.db)
+    rate: dict[str, float | None] = {}
+    for kind in ("button", "camera", "receiver", "bus"):
+        of_kind = [d for d in devices if d.type == kind and d.state != "maintenance"]
+        up = sum(d.state in {"online", "degraded"} for d in of_kind)
+        rate[kind] = round(up / len(of_kind), 3) if of_kind else None
+    cams = [d for d in devices if d.type == "camera"]
+    ret = [d.checks.retention for d in cams if d.checks.retention is not None]
+    qual = [d.checks.quality for d in cams if d.checks.quality is not None]
+    counts = state.db.query(
+        "SELECT (SELECT COUNT(*) FROM alarms WHERE opened_ms >= ? AND test = 0) AS alarms, "
+        "(SELECT COUNT(*) FROM alarms WHERE opened_ms >= ? AND test = 1) AS tests, "
+        "(SELECT COUNT(*) FROM events WHERE ts_ms >= ?) AS events",
+        (start_ms, start_ms, start_ms),
+    )[0]
+    return Summary(
+        date=today.date().isoformat(),
+        online_rate=rate,
+        retention_compliance=round(sum(r.verdict == "pass" for r in ret) / len(ret), 3) if ret else None,
+        quality_compliance=round(sum(q.verdict == "pass" for q in qual) / len(qual), 3) if qual else None,
+        alarms_today=int(counts["alarms"]),
+        tests_today=int(counts["tests"]),
+        events_today=int(counts["events"]),
+    )

@@ -1,0 +1,192 @@
+"""API tokens: a YAML file of names, roles and salted scrypt hashes. The token itself is never stored.
+
+A token reads ``edge_<kid>_<secret>``: `kid` (public, random) picks the file entry so a request
+costs one scrypt, and `secret` (32 random bytes) is what the hash protects. Verified tokens are
+cached in memory by their SHA-256 so a busy dashboard does not pay scrypt per request; the cache is
+dropped whenever the file changes, so revoking a token takes effect at the next request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+log = logging.getLogger(__name__)
+
+# scrypt cost: n=2**14, r=8 needs 16 MiB and ~40 ms on a small ARM box: cheap once per token
+# (results are cached), expensive for anyone brute-forcing a stolen file.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+ALGORITHM = f"scrypt-n{SCRYPT_N}-r{SCRYPT_R}-p{SCRYPT_P}"
+SALT_BYTES = 16  # per-token salt; 128 bits rules out precomputed tables
+SECRET_BYTES = 32  # 256 bits of entropy per token
+KID_BYTES = 6  # 48-bit key id: unique within any real tokens file, short enough to read aloud
+PREFIX = "edge"
+
+
+class Role(IntEnum):
+    VIEWER = 1
+    OPERATOR = 2
+    TECHNICIAN = 3
+    ADMIN = 4
+
+    @classmethod
+    def parse(cls, name: str) -> Role:
+        try:
+            return cls[name.upper()]
+        except KeyError:
+            raise ValueError(f"unknown role {name!r} (viewer, operator, technician, admin)") from None
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who made a request: the token's name (what the audit trail records) and its role."""
+
+    name: str
+    role: Role
+
+
+class TokenFileError(Exception):
+    """The tokens file exists but cannot be read or parsed."""
+
+
+def _hash(secret: str, salt: bytes) -> bytes:
+    return hashlib.scrypt(secret.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, maxmem=64 * 1024 * 1024)
+
+
+def _split(token: str) -> tuple[str, str] | None:
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+def load_entries(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    try:
+        doc = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
+    except Exception as exc:  # ruamel raises many types; the file name is what the operator needs
+        raise TokenFileError(f"{path}: cannot parse tokens file: {exc}") from exc
+    entries = doc.get("tokens", []) if isinstance(doc, dict) else None
+    if not isinstance(entries, list):
+        raise TokenFileError(f"{path}: expected a mapping with a 'tokens' list")
+    return [e for e in entries if isinstance(e, dict)]
+
+
+def save_entries(path: Path, entries: list[dict[str, Any]]) -> None:
+    """Atomic replace, readable by the owner only (the hashes are not secrets, but close to them)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("# edge API tokens: names, roles and salted hashes only. Manage with `edge token`.\n")
+        yaml = YAML()
+        yaml.default_flow_style = False
+        yaml.dump({"tokens": entries}, fh)
+    tmp.replace(path)
+
+
+def create_token(path: Path, name: str, role: Role) -> str:
+    """Add a token to the file and return it; the caller shows it once. Names are unique."""
+    entries = load_entries(path)
+    if any(e.get("name") == name for e in entries):
+        raise ValueError(f"a token named {name!r} already exists in {path}")
+    kid = secrets.token_hex(KID_BYTES)
+    secret = secrets.token_urlsafe(SECRET_BYTES)
+    salt = secrets.token_bytes(SALT_BYTES)
+    entries.append(
+        {
+            "name": name,
+            "role": role.label,
+            "kid": kid,
+            "algorithm": ALGORITHM,
+            "salt": salt.hex(),
+            "hash": _hash(secret, salt).hex(),
+            "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    )
+    save_entries(path, entries)
+    return f"{PREFIX}_{kid}_{secret}"
+
+
+def revoke_token(path: Path, name: str) -> bool:
+    entries = load_entries(path)
+    kept = [e for e in entries if e.get("name") != name]
+    if len(kept) == len(entries):
+        return False
+    save_entries(path, kept)
+    return True
+
+
+class TokenStore:
+    """Verifies bearer tokens against the file, re-reading it when its mtime changes."""
+
+    def __init__(self, path: Path | None, scrape_token: str | None = None) -> None:
+        self.path = path
+        self._scrape_token = scrape_token
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int, int] | None = None
+        self._loaded = False
+        self._by_kid: dict[str, dict[str, Any]] = {}
+        self._verified: dict[bytes, Principal] = {}
+
+    def _refresh(self) -> None:
+        if self.path is None:
+            return
+        try:
+            st = self.path.stat()
+            stamp: tuple[int, int, int] | None = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except FileNotFoundError:
+            stamp = None
+        if self._loaded and stamp == self._stamp:
+            return
+        try:
+            entries = load_entries(self.path)
+        except TokenFileError as exc:
+            log.error("api: %s; no token is accepted until it is fixed", exc)
+            entries = []
+        self._by_kid = {str(e.get("kid")): e for e in entries}
+        self._verified.clear()
+        self._stamp, self._loaded = stamp, True
+
+    def is_scrape_token(self, token: str) -> bool:
+        return self._scrape_token is not None and hmac.compare_digest(token.encode(), self._scrape_token.encode())
+
+    def verify(self, token: str) -> Principal | None:
+        digest = hashlib.sha256(token.encode()).digest()
+        with self._lock:
+            self._refresh()
+            cached = self._verified.get(digest)
+            if cached is not None:
+                return cached
+            parts = _split(token)
+            entry = self._by_kid.get(parts[0]) if parts else None
+        if parts is None or entry is None or entry.get("algorithm") != ALGORITHM:
+            return None
+        try:
+            salt, expected = bytes.fromhex(str(entry["salt"])), bytes.fromhex(str(entry["hash"]))
+            role = Role.parse(str(entry["role"]))
+        except (KeyError, ValueError):
+            log.error("api: token %r in %s is malformed; ignored", entry.get("name"), self.path)
+            return None
+        if not hmac.compare_digest(_hash(parts[1], salt), expected):
+            return None
+        principal = Principal(name=str(entry.get("name", parts[0])), role=role)
+        with self._lock:
+            self._verified[digest] = principal
+        return principal

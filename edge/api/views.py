@@ -1,0 +1,134 @@
+"""Store rows -> API objects: devices with their checks, alarms with their relay state."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from edge.api.models import (
+    Alarm,
+    ClockCheck,
+    Device,
+    DeviceChecks,
+    QualityCheck,
+    RelayInfo,
+    RetentionCheck,
+)
+from edge.events import iso_ms
+from edge.store import Database
+from edge.store.devices import devices_with_state
+
+_STATES = {"online", "degraded", "offline", "maintenance", "unknown"}
+
+
+def iso(ts_ms: int | None) -> str | None:
+    return iso_ms(int(ts_ms)) if ts_ms is not None else None
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _checks(rows: list[dict[str, Any]]) -> DeviceChecks:
+    out = DeviceChecks()
+    for r in rows:
+        res = json.loads(r["result"]) if r["result"] else {}
+        at = iso(r["ts_ms"])
+        if r["check_name"] == "retention":
+            req = _num(res.get("required_days"))
+            out.retention = RetentionCheck(
+                verdict=r["verdict"],
+                retained_days=_num(res.get("retained_days")),
+                required_days=int(req) if req is not None else None,
+                shortfall_days=_num(res.get("shortfall_days")),
+                checked_at=at,
+            )
+        elif r["check_name"] == "quality":
+            failures = res.get("failures", [])
+            listed = [str(f) for f in failures] if isinstance(failures, list) else []
+            out.quality = QualityCheck(verdict=r["verdict"], failures=listed, checked_at=at)
+        elif r["check_name"] == "clock":
+            out.clock = ClockCheck(drift_s=_num(res.get("drift_s")), verdict=r["verdict"], checked_at=at)
+    return out
+
+
+def load_devices(db: Database, device_id: str | None = None) -> list[Device]:
+    rows = devices_with_state(db, device_id)
+    ids = [r["id"] for r in rows]
+    checks: dict[str, list[dict[str, Any]]] = {}
+    snaps: dict[str, int] = {}
+    if ids:
+        marks = ",".join("?" * len(ids))
+        for c in db.query(f"SELECT * FROM check_results WHERE device_id IN ({marks})", tuple(ids)):  # noqa: S608
+            checks.setdefault(c["device_id"], []).append(c)
+        for s in db.query(f"SELECT device_id, ts_ms FROM snapshots WHERE device_id IN ({marks})", tuple(ids)):  # noqa: S608
+            snaps[s["device_id"]] = s["ts_ms"]
+    out = []
+    for r in rows:
+        state = r["state"] if r["state"] in _STATES else "unknown"
+        out.append(
+            Device(
+                id=r["id"],
+                type=r["type"],
+                name=r["name"],
+                location=r["location"],
+                zone=r["zone"],
+                state=state,
+                reasons=json.loads(r["reasons"]) if r["reasons"] else [],
+                since=iso(r["since_ms"]),
+                last_seen=iso(r["last_seen_ms"]),
+                maintenance_until=iso(r["maintenance_until_ms"]) if state == "maintenance" else None,
+                checks=_checks(checks.get(r["id"], [])),
+                snapshot_at=iso(snaps.get(r["id"])),
+            )
+        )
+    return out
+
+
+def _relays(db: Database, event_ids: list[str]) -> dict[str, RelayInfo]:
+    """One relay summary per event: the police (DC-09) row first, else any transport's."""
+    if not event_ids:
+        return {}
+    marks = ",".join("?" * len(event_ids))
+    rows = db.query(
+        f"SELECT event_id, transport, state, receiver, acked_ms, attempts FROM outbox "  # noqa: S608
+        f"WHERE event_id IN ({marks}) ORDER BY (transport != 'dc09'), seq",
+        tuple(event_ids),
+    )
+    out: dict[str, RelayInfo] = {}
+    for r in rows:
+        out.setdefault(
+            r["event_id"],
+            RelayInfo(state=r["state"], receiver=r["receiver"], acked_at=iso(r["acked_ms"]), attempts=r["attempts"]),
+        )
+    return out
+
+
+def to_alarms(db: Database, rows: list[dict[str, Any]]) -> list[Alarm]:
+    relays = _relays(db, [r["event_id"] for r in rows])
+    names = {d["id"]: d["name"] for d in db.query("SELECT id, name FROM devices")} if rows else {}
+    return [
+        Alarm(
+            id=r["id"],
+            event_id=r["event_id"],
+            device_id=r["device_id"],
+            device_name=names.get(r["device_id"]),
+            zone=r["zone"],
+            location=r["location"],
+            kind=r["kind"],
+            category=r["category"],
+            severity=r["severity"],
+            message=r["message"],
+            state=r["state"],
+            test=bool(r["test"]),
+            opened_at=iso_ms(r["opened_ms"]),
+            acked_at=iso(r["acked_ms"]),
+            acked_by=r["acked_by"],
+            ack_note=r["ack_note"],
+            closed_at=iso(r["closed_ms"]),
+            closed_by=r["closed_by"],
+            close_reason=r["close_reason"],
+            relay=relays.get(r["event_id"], RelayInfo(state="none")),
+        )
+        for r in rows
+    ]
