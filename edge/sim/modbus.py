@@ -50,7 +50,7 @@ class ModbusSim:
         self.units: dict[int, UnitState] = {}
         self.server: ModbusSerialServer | None = None
         self.requests = 0
-        self._faults: list[str] = []
+        self._faults: dict[int, list[str]] = {}  # unit (0: any unit) -> faults for its next replies
 
     def _device(self, unit: int) -> SimDevice:
         async def action(
@@ -88,9 +88,10 @@ class ModbusSim:
         unit = self.units.get(data[0])
         if unit is None or unit.silent:
             return b""  # a dead or absent unit is silent on RS-485
-        if not self._faults:
+        queue = self._faults.get(data[0]) or self._faults.get(0)
+        if not queue:
             return data
-        fault = self._faults.pop(0)
+        fault = queue.pop(0)
         if fault == "crc":
             return data[:-1] + bytes([data[-1] ^ 0xFF])
         if fault == "noise":
@@ -140,13 +141,14 @@ class ModbusSim:
     def set_silent(self, unit: int, silent: bool = True) -> None:
         self.units[unit].silent = silent
 
-    def inject(self, fault: str, count: int = 1) -> None:
+    def inject(self, fault: str, count: int = 1, unit: int = 0) -> None:
+        """Corrupt the next `count` replies of `unit` (0: of whichever unit answers next)."""
         if fault not in ("crc", "noise", "garbage"):
             raise ValueError(f"unknown fault {fault!r}")
-        self._faults.extend([fault] * count)
+        self._faults.setdefault(unit, []).extend([fault] * count)
 
 
-HELP = "commands: press U A | release U A | tamper U A on|off | silent U on|off | inject crc|noise|garbage [N] | quit"
+HELP = "commands: press U A | release U A | tamper U A on|off | silent U on|off | inject crc|noise|garbage [N [UNIT]] | quit"
 
 
 async def _console(sim: ModbusSim) -> None:
@@ -165,7 +167,7 @@ async def _console(sim: ModbusSim) -> None:
                 case ["silent", u, on]:
                     sim.set_silent(int(u), on == "on")
                 case ["inject", kind, *n]:
-                    sim.inject(kind, int(n[0]) if n else 1)
+                    sim.inject(kind, int(n[0]) if n else 1, int(n[1]) if len(n) > 1 else 0)
                 case ["quit"]:
                     return
                 case _:
