@@ -60,9 +60,7 @@ async def read_clock(session: OnvifSession) -> float:
     return round(cam_ts + 0.5 - (t0 + t1) / 2, 1)
 
 
-async def check_health(
-    session: OnvifSession, max_clock_drift: float, profile_token: str | None = None
-) -> HealthResult:
+async def check_health(session: OnvifSession, max_clock_drift: float, profile_token: str | None = None) -> HealthResult:
     started = time.monotonic()
     res = HealthResult(Health.ONLINE)
     try:

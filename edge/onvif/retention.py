@@ -59,7 +59,9 @@ class RetentionResult:
         return d
 
 
-def judge(earliest: float, newest: float, now: float, required_days: int, max_lag_s: float, recorder: str) -> RetentionResult:
+def judge(
+    earliest: float, newest: float, now: float, required_days: int, max_lag_s: float, recorder: str
+) -> RetentionResult:
     """Pure verdict. Retained days are rounded to 0.01 so a recorder that keeps exactly N days passes N."""
     retained = round((now - earliest) / DAY_S, 2)
     shortfall = max(0.0, round(required_days - retained, 1))

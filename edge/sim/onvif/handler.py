@@ -41,7 +41,9 @@ class Handler:
         self._jobs: OrderedDict[str, tuple[str, tuple[str, ...]]] = OrderedDict()
         self._job_ids = itertools.count(1)
 
-    def handle(self, cam: SimCamera, path: str, urls: r.Urls, recorded_ids: tuple[str, ...], data: bytes) -> tuple[int, bytes]:
+    def handle(
+        self, cam: SimCamera, path: str, urls: r.Urls, recorded_ids: tuple[str, ...], data: bytes
+    ) -> tuple[int, bytes]:
         service = SERVICE_OF_PATH.get(path)
         if service is None or (service == NAMESPACES["tse"] and not cam.faults.search):
             return 404, b"not found"
