@@ -1,0 +1,78 @@
+"""DC-09 AES-CBC: zero IV, a random pad in front so equal messages never encrypt alike, hex on the wire.
+
+The encrypted part of a frame is everything after ``[``: ``pad`` + ``|data]`` (or ``]`` when there is
+no data) + extended data + timestamp. Pad characters exclude ``|``, ``[`` and ``]`` so a receiver finds
+the data by skipping up to the first of them.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from edge.config.secrets import read_secret
+
+BLOCK = 16  # AES block size in bytes
+# DC-09 fixes the IV at zero; the random pad is what makes equal plaintexts differ.
+_IV = bytes(BLOCK)
+_PAD_ALPHABET = string.ascii_letters + string.digits
+_PAD_STOP = "|[]"
+KEY_LENGTHS = (16, 24, 32)  # AES-128/192/256
+
+
+class CryptoError(ValueError):
+    """Ciphertext that is not hex, not whole blocks, or not ASCII after decryption."""
+
+
+def parse_key(text: str) -> bytes:
+    """A key file's content: 32, 48 or 64 hex digits."""
+    try:
+        key = bytes.fromhex(text.strip())
+    except ValueError as exc:
+        raise CryptoError("AES key must be hex digits") from exc
+    if len(key) not in KEY_LENGTHS:
+        raise CryptoError("AES key must be 32, 48 or 64 hex digits (AES-128/192/256)")
+    return key
+
+
+def load_key(path: Path | None) -> bytes | None:
+    text = read_secret(path)
+    return None if text is None else parse_key(text)
+
+
+def _pad(length: int) -> str:
+    return "".join(secrets.choice(_PAD_ALPHABET) for _ in range(length))
+
+
+def encrypt(key: bytes, body: str, pad: str | None = None) -> str:
+    """Upper-case hex of AES-CBC(pad + body); the pad fills to a whole block (1..16 characters)."""
+    raw = body.encode("ascii")
+    if pad is None:
+        pad = _pad(BLOCK - len(raw) % BLOCK)
+    plain = pad.encode("ascii") + raw
+    enc = Cipher(algorithms.AES(key), modes.CBC(_IV)).encryptor()
+    return (enc.update(plain) + enc.finalize()).hex().upper()
+
+
+def decrypt(key: bytes, hex_text: str) -> str:
+    """The body with the pad removed (starts at the first ``|``, ``[`` or ``]``)."""
+    try:
+        data = bytes.fromhex(hex_text)
+    except ValueError as exc:
+        raise CryptoError("encrypted block is not hex") from exc
+    if not data or len(data) % BLOCK:
+        raise CryptoError("encrypted block is not a whole number of AES blocks")
+    dec = Cipher(algorithms.AES(key), modes.CBC(_IV)).decryptor()
+    plain = dec.update(data) + dec.finalize()
+    # Pads from other transmitters may hold any byte; latin-1 keeps them one character each.
+    text = plain.decode("latin-1")
+    cut = min((i for i in (text.find(c) for c in _PAD_STOP) if i >= 0), default=-1)
+    if cut < 0:
+        raise CryptoError("no data after the pad (wrong key?)")
+    body = text[cut:]
+    if not body.isascii() or not body.isprintable():
+        raise CryptoError("decrypted data is not printable ASCII (wrong key?)")
+    return body
