@@ -97,12 +97,36 @@ class Recorder(Strict):
 
 
 class QualityThresholds(Strict):
+    """Image-quality limits (docs/cameras-video.md explains each and how to tune it per camera).
+
+    Defaults are tuned on the synthetic scenes in edge/sim/video.py (raw and JPEG q80) with sensor
+    noise sigma 0.7-5 grey levels: no false alarm on a healthy static scene, every fault caught.
+    """
+
     black_luma: float = Field(20.0, ge=0, le=255, description="Mean luma below this is black")
-    overexposed_luma: float = Field(235.0, ge=0, le=255)
-    blur_laplacian: float = Field(60.0, ge=0, description="Variance of the Laplacian below this is blurred")
-    frozen_diff: float = Field(0.3, ge=0, description="Mean abs difference between frames below this is frozen")
+    overexposed_luma: float = Field(235.0, ge=0, le=255, description="Mean luma above this is over-exposed")
+    blur_laplacian: float = Field(
+        40.0, ge=0, description="Variance of the Laplacian (3x3-denoised, <=640 px wide) below this is blurred"
+    )
+    frozen_diff: float = Field(
+        0.3,
+        ge=0,
+        description="Mean abs grey difference between frames seconds apart below this is frozen; live sensor "
+        "noise alone gives >= 0.5",
+    )
     covered_fraction: float = Field(0.75, gt=0, le=1, description="Share of the frame featureless to call it covered")
-    colour_cast: float = Field(0.35, gt=0, le=1, description="Chroma imbalance ratio above this is a colour cast")
+    covered_block_std: float = Field(
+        6.0, gt=0, le=128, description="A 16x9 grid cell with grey std below this is featureless"
+    )
+    covered_edge_density: float = Field(
+        0.02, gt=0, le=1, description="A covered picture also has a Canny edge density below this"
+    )
+    colour_cast: float = Field(
+        0.45, gt=0, le=1, description="Chroma offset / (offset + spread + 2) above this is a colour cast"
+    )
+    colour_cast_min_offset: float = Field(
+        10.0, ge=0, le=180, description="A colour cast also needs a mean Lab chroma offset of at least this"
+    )
 
 
 class Camera(Strict):

@@ -1,0 +1,1 @@
+"""Video: frame grabbing (OpenCV/HTTP) and image-quality diagnosis for cameras."""
