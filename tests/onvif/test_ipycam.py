@@ -7,8 +7,8 @@ developer box but FAILS under CI=true, so the cross-check cannot silently disapp
 from __future__ import annotations
 
 import os
-import socket
 import selectors
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
