@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from edge.video.grab import GrabError, grab_frames, grab_snapshot
+
 from edge.config import Camera, Checks, read_secret
 from edge.events import Event, EventKind, now_ms
 from edge.onvif.health import HealthResult, check_health
 from edge.onvif.retention import RetentionResult, check_retention
 from edge.onvif.session import OnvifSession
 from edge.onvif.state import CameraTracker
-from edge.video.grab import GrabError, grab_frames, grab_snapshot
 from edge.video.quality import QualityError, assess, thumbnail
 
 log = logging.getLogger(__name__)

@@ -47,10 +47,17 @@ def _utc(sdt: Any) -> float:
 
 
 async def read_clock(session: OnvifSession) -> float:
-    """Drift (camera minus us, seconds) from an unauthenticated GetSystemDateAndTime."""
+    """Drift (camera minus us, seconds) from GetSystemDateAndTime, unauthenticated as the spec allows."""
     dm = await session.service("devicemgmt")
     t0 = time.time()
-    sdt = await session.call("GetSystemDateAndTime", dm.authless_GetSystemDateAndTime)
+    try:
+        sdt = await session.call("GetSystemDateAndTime", dm.authless_GetSystemDateAndTime)
+    except CallError as err:
+        if err.kind != AUTH_FAILED:
+            raise
+        # Some cameras (Axis, ipycam) want credentials even for the clock, against the ONVIF spec.
+        t0 = time.time()
+        sdt = await session.call("GetSystemDateAndTime", dm.GetSystemDateAndTime)
     t1 = time.time()
     try:
         cam_ts = _utc(sdt)

@@ -117,12 +117,12 @@ class OnvifSession:
             self._cam = _Camera(self.url, self._host, self._port, self._username, self._password, no_cache=True)
         return self._cam
 
-    async def call(self, op: str, fn: Callable[[], Awaitable[Any]], timeout: float | None = None) -> Any:
+    async def call(self, op: str, fn: Callable[[], Awaitable[Any]], limit: float | None = None) -> Any:
         """Await `fn()` under the call timeout; any failure becomes a CallError (garbage is counted)."""
         try:
-            async with asyncio.timeout(timeout or self.timeout):
+            async with asyncio.timeout(limit or self.timeout):
                 return await fn()
-        except Exception as exc:  # noqa: BLE001 - every failure is classified, none escapes untyped
+        except Exception as exc:  # every failure is classified; none escapes untyped
             kind, detail = classify(exc)
             if kind == MALFORMED:
                 bad_input(log, self.source, "malformed_xml", f"{op}: {detail}")

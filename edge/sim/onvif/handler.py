@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from collections import OrderedDict
+from collections.abc import Callable
 
 from edge.sim.onvif import responses as r
 from edge.sim.onvif.soap import (

@@ -116,9 +116,8 @@ _NS_DECL = " ".join(f'xmlns:{p}="{u}"' for p, u in NAMESPACES.items())
 
 
 def envelope(body_xml: str) -> bytes:
-    return (
-        f'<?xml version="1.0" encoding="UTF-8"?>\n<env:Envelope {_NS_DECL}><env:Body>{body_xml}</env:Body></env:Envelope>'
-    ).encode()
+    head = f'<?xml version="1.0" encoding="UTF-8"?>\n<env:Envelope {_NS_DECL}>'
+    return f"{head}<env:Body>{body_xml}</env:Body></env:Envelope>".encode()
 
 
 def fault(code: str, subcode: str, reason: str) -> bytes:
