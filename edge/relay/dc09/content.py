@@ -56,7 +56,7 @@ def message_frame(
     site_coordinates: tuple[float, float] | None = None,
 ) -> Frame:
     return Frame(
-        token=fmt,
+        kind=fmt,
         sequence=sequence,
         account=account.upper(),
         data=data_block(msg, fmt),
@@ -72,7 +72,7 @@ def null_frame(
 ) -> Frame:
     """The supervision message: no data, just a timestamped heartbeat the receiver must ACK."""
     return Frame(
-        token="NULL", sequence=sequence, account=account.upper(), receiver=receiver, line=line, timestamp=timestamp
+        kind="NULL", sequence=sequence, account=account.upper(), receiver=receiver, line=line, timestamp=timestamp
     )
 
 

@@ -34,7 +34,7 @@ _TS = re.compile(r"_(\d{2}:\d{2}:\d{2},\d{2}-\d{2}-\d{4})")
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    token: str  # ADM-CID, SIA-DCS, NULL, or a reply token
+    kind: str  # the DC-09 ID token: ADM-CID, SIA-DCS, NULL, or a reply token
     sequence: int  # 0..9999 (replies to a bare NAK use 0)
     account: str | None  # upper-case hex; the data block's "#acct|" is implied by it
     data: str = ""  # between "[#acct|" and "]", e.g. "1120 01 001"; "" for NULL and ACK
@@ -63,7 +63,7 @@ def _tail(frame: Frame) -> str:
 
 def encode(frame: Frame, key: bytes | None = None) -> bytes:
     """The frame on the wire; encrypted when a key is given. Raises ValueError on non-ASCII fields."""
-    head = f'"{"*" if key else ""}{frame.token}"{frame.sequence:04d}'
+    head = f'"{"*" if key else ""}{frame.kind}"{frame.sequence:04d}'
     head += f"R{frame.receiver}" if frame.receiver else ""
     head += f"L{frame.line}" if frame.line else ""
     head += f"#{frame.account.upper()}[" if frame.account else "["
@@ -162,7 +162,7 @@ def _decode(raw: bytes, key: bytes | None, lenient: bool) -> Frame | Rejection:
     if isinstance(parsed, Rejection):
         return parsed
     return Frame(
-        token=m["token"],
+        kind=m["token"],
         sequence=int(m["seq"]),
         account=account,
         receiver=receiver.upper() if receiver else None,
@@ -177,16 +177,16 @@ def _decode(raw: bytes, key: bytes | None, lenient: bool) -> Frame | Rejection:
 def decode(raw: bytes, key: bytes | None = None) -> Frame | Rejection:
     """A message frame (ADM-CID, SIA-DCS, NULL), strictly."""
     frame = _decode(raw, key, lenient=False)
-    if isinstance(frame, Frame) and frame.token not in MESSAGE_TOKENS:
-        return Rejection("token", frame.token)
+    if isinstance(frame, Frame) and frame.kind not in MESSAGE_TOKENS:
+        return Rejection("token", frame.kind)
     return frame
 
 
 def parse_reply(raw: bytes, key: bytes | None = None) -> Frame | Rejection:
     """A receiver's ACK / NAK / DUH (RSP is treated as ACK by the caller)."""
     if raw.strip(b"\r\n \x00") == b'"NAK"':
-        return Frame(token="NAK", sequence=0, account=None)
+        return Frame(kind="NAK", sequence=0, account=None)
     frame = _decode(raw, key, lenient=True)
-    if isinstance(frame, Frame) and frame.token not in REPLY_TOKENS:
-        return Rejection("token", frame.token)
+    if isinstance(frame, Frame) and frame.kind not in REPLY_TOKENS:
+        return Rejection("token", frame.kind)
     return frame

@@ -1,0 +1,355 @@
+"""The police relay: drains the outbox to DC-09 receivers and the webhook, supervises the links.
+
+`Relay.run()` is a supervised set of tasks: one sender per transport and one NULL supervisor per
+DC-09 receiver. Senders take the outbox head in (priority, seq) order; `notify()` wakes them right
+after an enqueue. DC-09 fails over from the active receiver to the next after
+`failover_after_failures` failures or `failover_after_seconds`, and returns to the primary as soon
+as a supervision NULL to it is acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
+
+from edge.config.police import Police
+from edge.events import Event, EventKind, now_ms
+from edge.relay.dc09 import content
+from edge.relay.dc09.crypto import load_key
+from edge.relay.dc09.frame import Frame
+from edge.relay.links import (
+    LINK_UP,
+    OUTBOX_DEPTH,
+    OUTBOX_OLDEST,
+    RELAY_LATENCY,
+    SENDS,
+    WEBHOOK_DEVICE_ID,
+    Link,
+    LinkState,
+    ReceiverLink,
+    receiver_device_id,
+)
+from edge.relay.message import PRIORITY_ALARM
+from edge.relay.sequence import SequenceAllocator
+from edge.relay.transport_dc09 import Clock, Dc09Channel, Dc09Error, FrameBuilder, Receiver
+from edge.relay.transport_webhook import WebhookRejected, WebhookRetry, WebhookTransport
+from edge.store import outbox
+from edge.store.db import Database
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[Event], Awaitable[None]]
+
+# Safety net for rows enqueued without notify() (another process, e.g. the commissioning CLI).
+IDLE_POLL_S = 1.0
+# Default DC-09 line number: pysiaalarm-class receivers require an L field, DC-09 allows any hex.
+DEFAULT_LINE = "0"
+_RESTART_BASE, _RESTART_CAP = 2.0, 6  # task restart back-off: uniform(0, 2**min(6, n)) s, at most 64 s
+
+
+class Relay:
+    def __init__(
+        self,
+        police_config: Police,
+        db: Database,
+        emit: Emit,
+        site_id: str,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = police_config
+        self._db = db
+        self._emit = emit
+        self._site_id = site_id
+        self._key = load_key(police_config.key_file)
+        self.transports = outbox.transports_for(police_config)
+        self._links = [self._make_link(i, url, clock) for i, url in enumerate(police_config.receivers)]
+        self._active = 0
+        hook = police_config.webhook
+        self._webhook = WebhookTransport(hook, site_id) if hook else None
+        # The query string may carry a platform token: status and events show the URL without it.
+        self._webhook_link = Link(hook.url.split("?")[0], WEBHOOK_DEVICE_ID) if hook else None
+        self._wake = {t: asyncio.Event() for t in self.transports}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: int | None = None
+        self._dc09_seq: dict[tuple[int, int], int] = {}  # (outbox seq, link) -> DC-09 sequence, for retransmits
+
+    def _make_link(self, index: int, url: str, clock: Callable[[], float]) -> ReceiverLink:
+        receiver = Receiver.parse(url)
+        sequences = SequenceAllocator(self._db, url)
+        shared_clock = Clock(clock)
+        channels = [
+            Dc09Channel(
+                receiver,
+                account=self.config.account,
+                key=self._key,
+                sequences=sequences,
+                clock=shared_clock,
+                connect_timeout=self.config.connect_timeout,
+                ack_timeout=self.config.ack_timeout,
+            )
+            for _ in range(2)
+        ]
+        return ReceiverLink(
+            url=url,
+            device_id=receiver_device_id(index),
+            receiver=receiver,
+            sequences=sequences,
+            clock=shared_clock,
+            reports=channels[0],
+            probes=channels[1],
+        )
+
+    # ---- public API -------------------------------------------------------------------------
+
+    def notify(self) -> None:
+        """Wake the senders now (call after committing an enqueue). Safe from any thread."""
+        loop = self._loop
+        if loop is None:
+            return  # not running yet: run() starts by draining whatever is queued
+        if threading.get_ident() == self._thread:
+            self._wake_all()
+        else:
+            loop.call_soon_threadsafe(self._wake_all)
+
+    def _wake_all(self) -> None:
+        for ev in self._wake.values():
+            ev.set()
+
+    async def run(self) -> None:
+        """Run until cancelled."""
+        self._loop, self._thread = asyncio.get_running_loop(), threading.get_ident()
+        resumed = await asyncio.to_thread(outbox.recover, self._db)
+        if resumed:
+            log.warning("relay: resuming %d report(s) claimed before a restart", resumed)
+        try:
+            async with asyncio.TaskGroup() as tg:
+                if "dc09" in self.transports:
+                    tg.create_task(self._supervised("relay-dc09-sender", lambda: self._sender("dc09")))
+                    for link in self._links:
+                        tg.create_task(self._supervised(f"relay-null-{link.device_id}", partial(self._supervise, link)))
+                if "webhook" in self.transports:
+                    tg.create_task(self._supervised("relay-webhook-sender", lambda: self._sender("webhook")))
+        finally:
+            for link in self._links:
+                await link.reports.close()
+                await link.probes.close()
+            if self._webhook:
+                await self._webhook.close()
+            self._loop = None
+
+    def status(self) -> dict[str, Any]:
+        """Link states, the active receiver, and the outbox (depth, oldest age, last ACK)."""
+        receivers = []
+        for i, link in enumerate(self._links):
+            d = link.as_dict()
+            d.update(
+                role="primary" if i == 0 else "backup", active=i == self._active, clock_offset_s=link.clock.offset_s
+            )
+            receivers.append(d)
+        return {
+            "receivers": receivers,
+            "active_receiver": self._links[self._active].url if self._links else None,
+            "webhook": self._webhook_link.as_dict() if self._webhook_link else None,
+            "outbox": outbox.status(self._db, now_ms()),
+        }
+
+    # ---- supervision of our own tasks -------------------------------------------------------
+
+    async def _supervised(self, name: str, body: Callable[[], Awaitable[None]]) -> None:
+        restarts = 0
+        while True:
+            try:
+                await body()
+                return
+            except Exception:
+                restarts += 1
+                delay = random.uniform(0, _RESTART_BASE ** min(_RESTART_CAP, restarts))  # noqa: S311 - jitter
+                log.exception("relay: task %s failed (restart %d in %.1f s)", name, restarts, delay)
+                await asyncio.sleep(delay)
+
+    # ---- senders ----------------------------------------------------------------------------
+
+    async def _sender(self, transport: str) -> None:
+        wake = self._wake[transport]
+        while True:
+            wake.clear()
+            row = await asyncio.to_thread(outbox.claim_next, self._db, transport, now_ms())
+            if row is None:
+                await self._refresh_gauges()
+                head = await asyncio.to_thread(outbox.head, self._db, transport)
+                wait = IDLE_POLL_S if head is None else min(IDLE_POLL_S, max(0.0, (head.next_try_ms - now_ms()) / 1000))
+                try:
+                    async with asyncio.timeout(wait):
+                        await wake.wait()
+                except TimeoutError:
+                    pass
+                continue
+            if transport == "dc09":
+                await self._deliver_dc09(row)
+            else:
+                await self._deliver_webhook(row)
+
+    async def _refresh_gauges(self) -> None:
+        st = await asyncio.to_thread(outbox.status, self._db, now_ms())
+        for transport in self.transports:
+            t = st["transports"].get(transport, {})
+            OUTBOX_DEPTH.labels(transport).set(t.get("depth", 0))
+            OUTBOX_OLDEST.labels(transport).set(t.get("oldest_age_s") or 0)
+
+    def _frame_builder(self, row: outbox.OutboxRow) -> FrameBuilder:
+        coords = (self.config.coordinates.x, self.config.coordinates.y) if self.config.coordinates else None
+
+        def build(seq: int, ts: Any) -> Frame:
+            return content.message_frame(
+                row.message,
+                fmt=self.config.format,
+                account=self.config.account,
+                sequence=seq,
+                timestamp=ts,
+                receiver=self.config.receiver,
+                line=self.config.line or DEFAULT_LINE,
+                site_coordinates=coords,
+            )
+
+        return build
+
+    async def _deliver_dc09(self, row: outbox.OutboxRow) -> None:
+        index = self._active
+        link = self._links[index]
+        key = (row.seq, index)
+        seq = self._dc09_seq.get(key)
+        if seq is None:
+            seq = self._dc09_seq[key] = await asyncio.to_thread(link.sequences.next)
+        try:
+            seq, _ack = await link.reports.send(self._frame_builder(row), seq)
+        except Dc09Error as exc:
+            SENDS.labels("dc09", exc.reason).inc()
+            failed_over = await self._link_failed(link, f"{exc.reason}: {exc}")
+            await self._retry(row, f"{link.url}: {exc}", immediate=failed_over)
+            return
+        acked = now_ms()
+        await asyncio.to_thread(outbox.mark_delivered, self._db, row.seq, link.url, seq, acked)
+        for k in [k for k in self._dc09_seq if k[0] == row.seq]:
+            del self._dc09_seq[k]
+        SENDS.labels("dc09", "delivered").inc()
+        RELAY_LATENCY.labels("dc09").observe(max(0, acked - row.created_ms) / 1000)
+        link.record_ack(acked)
+        await self._set_state(link, LinkState.UP, "ack")
+
+    async def _deliver_webhook(self, row: outbox.OutboxRow) -> None:
+        assert self._webhook is not None and self._webhook_link is not None
+        link = self._webhook_link
+        try:
+            await self._webhook.send(row.message)
+        except WebhookRetry as exc:
+            SENDS.labels("webhook", "retry").inc()
+            link.record_failure(now_ms())
+            await self._set_state(link, LinkState.DOWN, str(exc))
+            await self._retry(row, str(exc), immediate=False)
+            return
+        except WebhookRejected as exc:
+            SENDS.labels("webhook", "rejected").inc()
+            log.error("relay: webhook rejected report %s: %s", row.event_id, exc)
+            await asyncio.to_thread(outbox.mark_failed, self._db, row.seq, str(exc), "rejected")
+            await self._set_state(link, LinkState.UP, "reachable")
+            return
+        acked = now_ms()
+        await asyncio.to_thread(outbox.mark_delivered, self._db, row.seq, link.url, None, acked)
+        SENDS.labels("webhook", "delivered").inc()
+        RELAY_LATENCY.labels("webhook").observe(max(0, acked - row.created_ms) / 1000)
+        link.record_ack(acked)
+        await self._set_state(link, LinkState.UP, "delivered")
+
+    async def _retry(self, row: outbox.OutboxRow, error: str, *, immediate: bool) -> None:
+        give_up = self.config.give_up_after
+        now = now_ms()
+        if row.priority != PRIORITY_ALARM and give_up is not None and now - row.created_ms > give_up * 1000:
+            SENDS.labels(row.transport, "gave_up").inc()
+            log.error("relay: giving up on %s report %s after %.0f s: %s", row.transport, row.event_id, give_up, error)
+            await asyncio.to_thread(outbox.mark_failed, self._db, row.seq, f"gave up: {error}", "failed")
+            return
+        delay = 0.0 if immediate else outbox.retry_delay(row.attempts, self.config.retry_max_interval)
+        await asyncio.to_thread(outbox.schedule_retry, self._db, row.seq, error, now + int(delay * 1000))
+
+    # ---- links, failover, supervision --------------------------------------------------------
+
+    async def _link_failed(self, link: ReceiverLink, reason: str) -> bool:
+        """Record a failure; fail over if the active link has failed enough. True if we switched."""
+        now = now_ms()
+        link.record_failure(now)
+        await self._set_state(link, LinkState.DOWN, reason)
+        cfg = self.config
+        if (
+            len(self._links) > 1
+            and link is self._links[self._active]
+            and link.should_fail_over(now, cfg.failover_after_failures, cfg.failover_after_seconds)
+        ):
+            order = [(self._active + k) % len(self._links) for k in range(1, len(self._links))]
+            # Prefer a receiver not known to be down; otherwise simply the next one.
+            nxt = next((i for i in order if self._links[i].state != LinkState.DOWN), order[0])
+            log.warning("relay: failing over from %s to %s (%s)", link.url, self._links[nxt].url, reason)
+            self._active = nxt
+            self._links[nxt].failures, self._links[nxt].failing_since_ms = 0, None
+            return True
+        return False
+
+    async def _supervise(self, link: ReceiverLink) -> None:
+        """NULL every supervision_interval; with supervision off, still probe a failed primary."""
+        interval = self.config.supervision_interval
+        index = self._links.index(link)
+        while True:
+            if interval > 0 or (index == 0 and self._active != 0):
+                await self._probe(link, index)
+            await asyncio.sleep(interval if interval > 0 else self.config.retry_max_interval)
+
+    async def _probe(self, link: ReceiverLink, index: int) -> None:
+        cfg = self.config
+
+        def build(seq: int, ts: Any) -> Frame:
+            return content.null_frame(
+                account=cfg.account, sequence=seq, timestamp=ts, receiver=cfg.receiver, line=cfg.line or DEFAULT_LINE
+            )
+
+        try:
+            await link.probes.send(build)
+        except Dc09Error as exc:
+            SENDS.labels("dc09-null", exc.reason).inc()
+            if index == self._active:
+                await self._link_failed(link, f"supervision {exc.reason}: {exc}")
+            else:
+                link.record_failure(now_ms())
+                await self._set_state(link, LinkState.DOWN, f"supervision {exc.reason}: {exc}")
+            return
+        SENDS.labels("dc09-null", "delivered").inc()
+        link.record_ack(now_ms())
+        await self._set_state(link, LinkState.UP, "supervision ack")
+        if index == 0 and self._active != 0:
+            log.warning("relay: primary receiver %s is back; traffic returns to it", link.url)
+            self._active = 0
+            self.notify()
+
+    async def _set_state(self, link: Link, state: LinkState, reason: str) -> None:
+        LINK_UP.labels(link.device_id).set(1 if state == LinkState.UP else 0)
+        if link.state == state:
+            return
+        link.state, link.reason, link.since_ms = state, reason, now_ms()
+        log.log(
+            logging.INFO if state == LinkState.UP else logging.WARNING, "relay: %s %s (%s)", link.url, state, reason
+        )
+        event = Event(
+            kind=EventKind.RELAY_LINK,
+            device_id=link.device_id,
+            payload={"receiver": link.url, "state": str(state), "reason": reason},
+            site=self._site_id,
+        )
+        try:
+            await self._emit(event)
+        except Exception:
+            log.exception("relay: could not record the relay.link event for %s", link.url)

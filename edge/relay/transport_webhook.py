@@ -1,0 +1,90 @@
+"""HTTPS webhook to a police platform that takes HTTP: one POST per report, signed and idempotent.
+
+2xx = delivered. 5xx, 408, 429, timeouts and connection errors = retry later. Any other 4xx = the
+platform refused this report for good: surfaced to operators as rejected, not retried forever.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import ssl
+from typing import Any
+
+import httpx
+
+from edge.config.police import Webhook
+from edge.config.secrets import read_secret
+from edge.events import iso_ms
+from edge.relay.message import PoliceMessage
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Edge-Signature"  # "sha256=<hex HMAC-SHA256 of the raw body>"
+_RETRYABLE_4XX = (408, 425, 429)  # timeouts and rate limits: the platform asks us to come back
+
+
+class WebhookRetry(Exception):
+    """Not delivered this time; try again later."""
+
+
+class WebhookRejected(Exception):
+    """The platform refused the report (4xx); retrying the same body cannot help."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"HTTP {status}: {detail}")
+        self.status = status
+
+
+def payload(msg: PoliceMessage, site_id: str) -> dict[str, Any]:
+    return {
+        "event_id": msg.event_id,
+        "site": site_id,
+        "device_id": msg.device_id,
+        "location": msg.location,
+        "zone": msg.zone,
+        "kind": msg.code.name.lower(),
+        "codes": {"contact_id": msg.code.cid, "sia": msg.code.sia},
+        "time": iso_ms(msg.ts_ms),
+        "test": msg.test,
+        "coordinates": {"x": msg.coordinates[0], "y": msg.coordinates[1]} if msg.coordinates else None,
+        "verify_url": msg.verify_url,
+    }
+
+
+def sign(secret: bytes, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+class WebhookTransport:
+    def __init__(self, config: Webhook, site_id: str) -> None:
+        self.url = config.url
+        self._site_id = site_id
+        secret = read_secret(config.secret_file)
+        self._secret = secret.encode() if secret else None
+        verify: ssl.SSLContext | bool = config.verify_tls
+        if config.verify_tls and config.ca_file is not None:
+            verify = ssl.create_default_context(cafile=str(config.ca_file))
+        self._client = httpx.AsyncClient(timeout=config.timeout, verify=verify, follow_redirects=False)
+
+    async def send(self, msg: PoliceMessage) -> int:
+        """POST the report; returns the HTTP status on success, raises WebhookRetry / WebhookRejected."""
+        body = json.dumps(payload(msg, self._site_id), ensure_ascii=False, separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/json", "Idempotency-Key": msg.event_id}
+        if self._secret:
+            headers[SIGNATURE_HEADER] = sign(self._secret, body)
+        try:
+            resp = await self._client.post(self.url, content=body, headers=headers)
+        except httpx.HTTPError as exc:  # timeouts, refused connections, TLS failures
+            raise WebhookRetry(f"{type(exc).__name__}: {exc}") from exc
+        if 200 <= resp.status_code < 300:
+            return resp.status_code
+        detail = resp.text[:200]
+        if 400 <= resp.status_code < 500 and resp.status_code not in _RETRYABLE_4XX:
+            raise WebhookRejected(resp.status_code, detail)
+        raise WebhookRetry(f"HTTP {resp.status_code}: {detail}")
+
+    async def close(self) -> None:
+        await self._client.aclose()
