@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from edge.config.base import ConfigPath, Identifier, Seconds, Strict
 from edge.config.devices import Button, Camera, MqttButton, SerialBus, SerialButton
-from edge.config.police import Police
+from edge.config.police import Police, receiver_id
+from edge.rules.model import Rule
+from edge.rules.settings import AlarmSettings, DeviceStateSettings
 
 
 class Site(Strict):
@@ -112,7 +113,9 @@ class Config(Strict):
     cameras: list[Camera] = []
     police: Police | None = None
     checks: Checks = Checks()
-    rules: list[dict[str, Any]] = []
+    rules: list[Rule] = Field(default_factory=list, description="Site rules, run before the built-in defaults")
+    alarms: AlarmSettings = AlarmSettings()
+    device_states: DeviceStateSettings = DeviceStateSettings()
 
     @model_validator(mode="after")
     def _cross_refs(self, info: ValidationInfo) -> Config:
@@ -150,6 +153,27 @@ class Config(Strict):
                 problems.append((("buttons", i, "transport"), "transport mqtt needs an 'mqtt' section"))
             if b.camera is not None and b.camera not in camera_ids:
                 problems.append((("buttons", i, "camera"), f"camera {b.camera!r} is not in cameras"))
+        problems.extend(self._rule_problems(set(seen)))
+        return problems
+
+    def _rule_problems(self, device_ids: set[str]) -> list[tuple[tuple[str | int, ...], str]]:
+        """Rule names are unique and not the defaults'; named devices exist (a typo would never match)."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        names: set[str] = set()
+        receivers = {receiver_id(u) for u in self.police.receivers} if self.police else set()
+        for i, rule in enumerate(self.rules):
+            if rule.name in names or rule.name.startswith("default-"):
+                problems.append(
+                    (
+                        ("rules", i, "name"),
+                        f"rule name {rule.name!r} is taken (names are unique; "
+                        "'default-' is reserved for the built-in rules)",
+                    )
+                )
+            names.add(rule.name)
+            for dev in rule.when.device or []:
+                if dev not in device_ids and dev not in receivers:
+                    problems.append((("rules", i, "when", "device"), f"device {dev!r} is not configured"))
         return problems
 
     def secret_paths(self) -> list[Path]:
@@ -161,6 +185,10 @@ class Config(Strict):
             paths.append(c.password_file)
             if c.recorder:
                 paths.append(c.recorder.password_file)
+        paths.extend(h.secret_file for h in self.alarms.escalation)
+        for rule in self.rules:
+            if rule.then.escalate:
+                paths.extend(h.secret_file for h in rule.then.escalate.webhooks)
         if self.police:
             paths.append(self.police.key_file)
             if self.police.webhook:

@@ -32,7 +32,9 @@ def open_alarm(
     location: str,
     test: bool,
     opened_ms: int,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """Insert inside the caller's transaction; `extra` goes on the change feed only (e.g. message_en)."""
     row = {
         "id": alarm_id,
         "event_id": event_id,
@@ -52,7 +54,8 @@ def open_alarm(
         f"INSERT INTO alarms ({','.join(row)}) VALUES ({','.join('?' * len(row))})",  # noqa: S608
         tuple(row.values()),
     )
-    changes.record_change(conn, changes.ALARM, alarm_id, {"state": OPEN, "device_id": device_id, "kind": kind})
+    feed = {"state": OPEN, "device_id": device_id, "kind": kind, "category": category, "severity": severity}
+    changes.record_change(conn, changes.ALARM, alarm_id, {**feed, "message": message, **(extra or {})})
     return row
 
 

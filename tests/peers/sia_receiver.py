@@ -28,6 +28,14 @@ from pysiaalarm.event import SIAEvent
 from pysiaalarm.utils import Counter
 
 
+class _UdpServer(SIAServerUDP):
+    """pysiaalarm 3.2.2 asserts the transport is an asyncio.DatagramTransport, which the selector
+    loop's transport is not on this Python; accept any transport that can sendto."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
@@ -72,7 +80,7 @@ class SiaReceiver:
         self.on_event: Callable[[Received], None] | None = None
         self._server: asyncio.Server | None = None
         self._udp: asyncio.DatagramTransport | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
+        self._writers: dict[asyncio.StreamWriter, asyncio.Task[Any]] = {}
 
     @property
     def url(self) -> str:
@@ -99,7 +107,7 @@ class SiaReceiver:
     async def start(self) -> None:
         accounts = {self.account.upper(): SIAAccount(self.account, self.key, allowed_timeband=self.timeband)}
         if self.udp:
-            proto = SIAServerUDP(accounts, self._record, self.counts)
+            proto = _UdpServer(accounts, self._record, self.counts)
             loop = asyncio.get_running_loop()
             transport, _ = await loop.create_datagram_endpoint(lambda: proto, local_addr=("127.0.0.1", self.port))
             self._udp = transport  # type: ignore[assignment]
@@ -107,13 +115,15 @@ class SiaReceiver:
         sia = SIAServerTCP(accounts, self._record, self.counts)
 
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            self._writers.add(writer)
+            task = asyncio.current_task()
+            assert task is not None
+            self._writers[writer] = task
             try:
                 await sia.handle_line(reader, writer)
             except (ConnectionError, OSError):
                 pass
             finally:
-                self._writers.discard(writer)
+                self._writers.pop(writer, None)
 
         self._server = await asyncio.start_server(handle, "127.0.0.1", self.port, reuse_address=True)
 
@@ -124,8 +134,11 @@ class SiaReceiver:
             self._udp = None
         if self._server is not None:
             self._server.close()
+            tasks = list(self._writers.values())
             for w in list(self._writers):
                 w.transport.abort()
+            if tasks:
+                await asyncio.wait(tasks, timeout=2)
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(2):
                     await self._server.wait_closed()

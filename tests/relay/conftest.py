@@ -100,3 +100,16 @@ async def running(relay: Relay) -> AsyncIterator[Relay]:
 
 def delivered(db: Database) -> list[dict[str, Any]]:
     return db.query("SELECT * FROM outbox WHERE state = 'delivered' ORDER BY acked_ms, seq")
+
+
+async def until(predicate: Any, timeout: float = 5.0) -> None:
+    """Poll a condition on the event loop (the relay runs on it) until true or fail."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"condition not met within {timeout} s")
+        await asyncio.sleep(0.01)
+
+
+def depth(db: Database) -> int:
+    return int(db.query("SELECT COUNT(*) AS n FROM outbox WHERE state IN ('pending', 'sending')")[0]["n"])
