@@ -53,10 +53,16 @@ def wait_http(url: str, timeout: float = 10.0) -> httpx.Response:
 
 
 @contextlib.contextmanager
-def daemon_process(config: Path, port: int, env: dict[str, str] | None = None,
-                   wait: bool = True) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(edge_cmd("run", "-c", str(config)), cwd=REPO, env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+def daemon_process(
+    config: Path, port: int, env: dict[str, str] | None = None, wait: bool = True
+) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(
+        edge_cmd("run", "-c", str(config)),
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         if wait:
             wait_http(f"http://127.0.0.1:{port}/healthz", timeout=15)

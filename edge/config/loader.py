@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from edge.config.models import Config
 
@@ -99,6 +99,11 @@ def parse_config(text: str, file: str, base_dir: Path | None = None) -> Config:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         raise ConfigError([ConfigIssue(file, line, "(yaml)", str(exc.problem or exc))]) from exc
+    except YAMLError as exc:  # e.g. a control character the YAML reader refuses, with its position
+        raise ConfigError([ConfigIssue(file, 1, "(yaml)", str(exc).splitlines()[0])]) from exc
+    except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+        # ruamel's constructors raise these on some malformed scalars (e.g. `._` read as a float).
+        raise ConfigError([ConfigIssue(file, 1, "(yaml)", f"cannot parse: {exc}")]) from exc
     if not isinstance(root, CommentedMap):
         raise ConfigError([ConfigIssue(file, 1, "(top)", "the config must be a mapping of sections")])
     cross: list[tuple[Loc, str]] = []

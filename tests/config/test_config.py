@@ -37,8 +37,9 @@ cameras:
 
 @pytest.mark.parametrize("name", ["edge.example.yaml", "demo.yaml"])
 def test_shipped_configs_validate(name: str) -> None:
-    proc = subprocess.run(edge_cmd("check-config", "-c", str(REPO / "config" / name)), capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        edge_cmd("check-config", "-c", str(REPO / "config" / name)), capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -58,14 +59,24 @@ def test_all_errors_reported_with_lines(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("snippet", "line", "path", "message"),
     [
-        ("buttons:\n  - {id: b, name: n, zone: 1, transport: serial, bus: nope, unit: 1,"
-         " input: {type: coil, address: 0}}\n", 5, "buttons[0].bus", "not in serial_buses"),
+        (
+            "buttons:\n  - {id: b, name: n, zone: 1, transport: serial, bus: nope, unit: 1,"
+            " input: {type: coil, address: 0}}\n",
+            5,
+            "buttons[0].bus",
+            "not in serial_buses",
+        ),
         ("buttons:\n  - {id: b, name: n, zone: 1, transport: mqtt}\n", 5, "buttons[0].transport", "needs an 'mqtt'"),
         ("police: {account: xyz}\n", 4, "police.account", "pattern"),
         ("police: {account: '1234', receivers: ['http://x:1']}\n", 4, "police.receivers", "dc09://"),
         ("site2: {}\n", 4, "site2", "unknown key"),
-        ("serial_buses:\n  - {id: b1, port: /dev/x}\nbuttons:\n  - {id: b1, name: n, zone: 1, transport: serial,"
-         " bus: b1, unit: 1, input: {type: input_register_bit, address: 0}}\n", 7, "buttons[0].input", "'bit' is"),
+        (
+            "serial_buses:\n  - {id: b1, port: /dev/x}\nbuttons:\n  - {id: b1, name: n, zone: 1, transport: serial,"
+            " bus: b1, unit: 1, input: {type: input_register_bit, address: 0}}\n",
+            7,
+            "buttons[0].input",
+            "'bit' is",
+        ),
     ],
 )
 def test_error_table(snippet: str, line: int, path: str, message: str) -> None:

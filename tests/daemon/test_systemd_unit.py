@@ -14,9 +14,19 @@ def test_unit_verifies(tmp_path: Path) -> None:
     analyze = shutil.which("systemd-analyze")
     assert analyze, "systemd-analyze is installed by .ci/run (Debian package systemd)"
     text = (REPO / "systemd" / "edge.service").read_text(encoding="utf-8")
-    for needed in ("Type=notify", "WatchdogSec=", "Restart=always", "StateDirectory=edge",
-                   "SupplementaryGroups=dialout", "ProtectSystem=strict", "ProtectHome=yes", "NoNewPrivileges=yes",
-                   "PrivateTmp=yes", "RestrictAddressFamilies=", "ExecReload=/bin/kill -HUP $MAINPID"):
+    for needed in (
+        "Type=notify",
+        "WatchdogSec=",
+        "Restart=always",
+        "StateDirectory=edge",
+        "SupplementaryGroups=dialout",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "NoNewPrivileges=yes",
+        "PrivateTmp=yes",
+        "RestrictAddressFamilies=",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+    ):
         assert needed in text, needed
     # verify checks that ExecStart exists: point it at this interpreter, which does.
     unit = tmp_path / "edge.service"

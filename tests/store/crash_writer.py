@@ -18,9 +18,20 @@ def main() -> None:
         event = Event(EventKind.ALARM_PRESS, "gate-south", {"transport": "serial"})
         with db.tx() as conn:
             insert_event(conn, event)
-            open_alarm(conn, alarm_id=str(uuid.uuid4()), event_id=event.id, device_id="gate-south", category=ALARM,
-                       kind=str(event.kind), severity="critical", message="一键报警", zone=1, location="南门",
-                       test=False, opened_ms=now_ms())
+            open_alarm(
+                conn,
+                alarm_id=str(uuid.uuid4()),
+                event_id=event.id,
+                device_id="gate-south",
+                category=ALARM,
+                kind=str(event.kind),
+                severity="critical",
+                message="一键报警",
+                zone=1,
+                location="南门",
+                test=False,
+                opened_ms=now_ms(),
+            )
         sys.stdout.write(event.id + "\n")
         sys.stdout.flush()
 

@@ -20,8 +20,12 @@ def test_kill_9_loses_no_committed_alarm(tmp_path: Path) -> None:
     committed: list[str] = []
     rng = random.Random(20261122)
     for _ in range(ROUNDS):
-        proc = subprocess.Popen([sys.executable, "-m", "tests.store.crash_writer", str(db_path)], cwd=REPO,
-                                stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.store.crash_writer", str(db_path)],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert proc.stdout is not None
         first = proc.stdout.readline().strip()  # it is up and writing
         assert first
