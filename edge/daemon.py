@@ -28,6 +28,7 @@ from edge.store.events import purge_events
 from edge.store.misc import put_snapshot
 from edge.supervisor import Supervisor
 from edge.systemd import Notifier
+from edge.wiring import wire
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class Daemon:
         self._reload = asyncio.Event()
         self._api: EmbeddedServer | None = None
         sync_devices(self.db, config_devices(self.config))
+        wire(self)
 
     # --- lifecycle -------------------------------------------------------------------------------
     def request_stop(self) -> None:

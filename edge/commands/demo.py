@@ -10,12 +10,17 @@ from pathlib import Path
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from edge.demo.runner import run_demo  # noqa: PLC0415 - late: the simulators load OpenCV, pymodbus, paho
+    from edge.demo.runner import prepare, run_demo  # noqa: PLC0415 - late: the simulators load OpenCV, pymodbus
 
     logging.basicConfig(
         level=getattr(logging, args.log_level.upper()), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    return asyncio.run(run_demo(args.port, args.scenario == "on", Path(args.state_dir), args.log_level))
+    ready = prepare(Path(args.state_dir), args.port)
+    if ready is None:
+        return 2
+    state, lock = ready
+    with lock:  # held (flock) for the demo's lifetime: one demo per state dir
+        return asyncio.run(run_demo(args.port, args.scenario == "on", state, args.log_level))
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -41,9 +41,7 @@ class Broker:
 
     @staticmethod
     def _mosquitto() -> str | None:
-        return shutil.which("mosquitto") or (
-            "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
-        )
+        return shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
 
     @property
     def url(self) -> str:

@@ -140,11 +140,16 @@ def build_config(
         "buttons": buttons,
         "cameras": [
             {
-                "id": c.id, "name": c.name, "location": c.location, "onvif": camera_urls[c.id],
-                "username": CAMERA_USER, "password_file": str(state / "camera.pass"), "key_area": c.key_area,
+                "id": c.id,
+                "name": c.name,
+                "location": c.location,
+                "onvif": camera_urls[c.id],
+                "username": CAMERA_USER,
+                "password_file": str(state / "camera.pass"),
+                "key_area": c.key_area,
             }
             for c in CAMERAS
-        ],  # fmt: skip
+        ],
         "police": police,
         "checks": checks,
         "rules": defaults.get("rules", []),

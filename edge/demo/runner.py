@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from typing import TextIO
 
 import httpx
 
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 
 # The daemon answers /healthz within a second or two; a cold start on a slow box may take longer.
 READY_TIMEOUT_S = 30.0
+DRAIN_S = 2.0  # closed sockets end their handlers within milliseconds; this only bounds a stuck one
 DEFAULTS_FILE = Path(__file__).resolve().parents[2] / "config" / "demo.yaml"
 
 
@@ -73,6 +76,14 @@ async def _wait_ready(url: str, daemon: Child) -> None:
             await asyncio.sleep(0.2)
 
 
+async def _drain_handlers() -> None:
+    """Let the simulators' connection handlers see their sockets closed and finish, so nothing is cancelled
+    mid-close when the loop ends."""
+    others = asyncio.all_tasks() - {asyncio.current_task()}
+    if others:
+        await asyncio.wait(others, timeout=DRAIN_S)
+
+
 def _tail(path: Path, lines: int = 20) -> str:
     try:
         return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
@@ -80,17 +91,30 @@ def _tail(path: Path, lines: int = 20) -> str:
         return ""
 
 
-async def run_demo(port: int, scenario: bool, state: Path, log_level: str = "warning") -> int:
+def prepare(state: Path, port: int) -> tuple[Path, TextIO] | None:
+    """Checks and files before anything starts: the port, one demo per state dir, the secrets."""
     if not _port_free(port):
         say(f"端口 {port} 已被占用 / port {port} is in use: try `edge demo --port {port + 1}`")
-        return 2
+        return None
     state = state.resolve()
     state.mkdir(parents=True, exist_ok=True)
-    key_hex = secrets.token_hex(16)  # AES-128: the demo's police link is encrypted, as a real one should be
-    _write_secret(state / "dc09.key", key_hex)
+    lock = (state / "demo.lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        say(f"另一个演示正在使用 {state} / another demo runs in {state}: use --state-dir")
+        return None
+    # AES-128: the demo's police link is encrypted, as a real one should be.
+    _write_secret(state / "dc09.key", secrets.token_hex(16))
     _write_secret(state / "camera.pass", CAMERA_PASSWORD)
     (state / "received.jsonl").unlink(missing_ok=True)
+    return state, lock
 
+
+async def run_demo(port: int, scenario: bool, state: Path, log_level: str = "warning") -> int:
+    """The demo in the running loop; `state` was set up by `prepare`."""
+    key_hex = (state / "dc09.key").read_text(encoding="utf-8").strip()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -154,6 +178,7 @@ async def run_demo(port: int, scenario: bool, state: Path, log_level: str = "war
         if daemon is not None:
             daemon.stop()
         await site.stop()
+        await _drain_handlers()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
 

@@ -93,5 +93,5 @@ class DemoSite:
                 result = step()
                 if asyncio.iscoroutine(result):
                     await result
-            except Exception:  # noqa: BLE001 - cleanup goes on; the failure is logged with its traceback
+            except Exception:  # cleanup goes on; the failure is logged with its traceback
                 log.exception("demo: stopping %s failed", name)

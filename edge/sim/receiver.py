@@ -49,7 +49,7 @@ class Report:
 
     received_ms: int
     peer: str
-    token: str  # ADM-CID, SIA-DCS or NULL
+    kind: str  # ADM-CID, SIA-DCS or NULL
     sequence: int
     account: str | None
     data: str
@@ -66,13 +66,13 @@ class Report:
 
     def line(self) -> str:
         at = datetime.fromtimestamp(self.received_ms / 1000, tz=UTC).astimezone().strftime("%H:%M:%S")
-        if self.token == "NULL":
+        if self.kind == "NULL":
             return f"[接警中心 police] {at} #{self.account} 链路检测 NULL supervision (seq {self.sequence:04d}) ACK"
         zh, en = LABELS.get(PoliceCode[self.name], ("?", "?")) if self.name else ("未知", "unknown")
         dup = " 重复 duplicate" if self.duplicate else ""
         zone = f"{self.zone:03d}" if self.zone is not None else "---"
         return (
-            f"[接警中心 police] {at} #{self.account} {self.token} {self.code} {zh} {en} "
+            f"[接警中心 police] {at} #{self.account} {self.kind} {self.code} {zh} {en} "
             f"防区 zone {zone} (seq {self.sequence:04d}){dup} ACK"
         )
 
@@ -80,15 +80,15 @@ class Report:
 def _report(frame: Frame, peer: str, duplicate: bool) -> Report:
     code = name = None
     zone: int | None = None
-    if frame.token != "NULL":
-        parsed = parse_data(frame.token, frame.data)
+    if frame.kind != "NULL":
+        parsed = parse_data(frame.kind, frame.data)
         if not isinstance(parsed, Rejection):
             pc, zone = parsed
             name = pc.name
-            code = pc.cid if frame.token == "ADM-CID" else pc.sia
+            code = pc.cid if frame.kind == "ADM-CID" else pc.sia
     test = name in (PoliceCode.TEST_MANUAL.name, PoliceCode.TEST_PERIODIC.name)
     return Report(
-        now_ms(), peer, frame.token, frame.sequence, frame.account, frame.data, code, name, zone, test,
+        now_ms(), peer, frame.kind, frame.sequence, frame.account, frame.data, code, name, zone, test,
         frame.encrypted, frame.xdata, duplicate,
     )  # fmt: skip
 
@@ -135,8 +135,8 @@ class DemoReceiver:
             w.close()
         await server.wait_closed()
 
-    async def wait_for(self, pred: Callable[[Report], bool], timeout: float = 10.0) -> Report:
-        async with asyncio.timeout(timeout):
+    async def wait_for(self, pred: Callable[[Report], bool], within: float = 10.0) -> Report:
+        async with asyncio.timeout(within):
             while True:
                 for r in self.reports:
                     if pred(r):
@@ -145,7 +145,8 @@ class DemoReceiver:
                 await self._changed.wait()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = "%s:%s" % writer.get_extra_info("peername")[:2]
+        host, port = writer.get_extra_info("peername")[:2]
+        peer = f"{host}:{port}"
         self._writers.add(writer)
         try:
             while True:
@@ -182,7 +183,7 @@ class DemoReceiver:
                 self._reject("timestamp_window", f"frame is {skew:+.0f} s off the receiver clock")
                 return self._nak(now)
         key = (frame.account, frame.sequence, frame.data)
-        duplicate = key in self._seen and frame.token != "NULL"
+        duplicate = key in self._seen and frame.kind != "NULL"
         self._seen.add(key)
         report = _report(frame, peer, duplicate)
         self.reports.append(report)
@@ -193,11 +194,11 @@ class DemoReceiver:
         if self.on_report is not None:
             self.on_report(report)
         ack = Frame(
-            token="ACK", sequence=frame.sequence, account=frame.account, receiver=frame.receiver,
+            kind="ACK", sequence=frame.sequence, account=frame.account, receiver=frame.receiver,
             line=frame.line, timestamp=now,
         )  # fmt: skip
         return encode(ack, self.key if frame.encrypted else None)
 
     def _nak(self, now: datetime) -> bytes:
         # The NAK carries the receiver's time so the sender can correct its clock and resend.
-        return encode(Frame(token="NAK", sequence=0, account=None, receiver="0", line="0", timestamp=now))
+        return encode(Frame(kind="NAK", sequence=0, account=None, receiver="0", line="0", timestamp=now))
