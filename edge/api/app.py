@@ -15,6 +15,11 @@ from edge.api.state import AppState
 
 STATIC = Path(__file__).parent / "static"
 PREFIX = "/api/v1"
+AUTH_RESPONSES: dict[int | str, dict[str, object]] = {
+    401: {"description": "no valid bearer token"},
+    403: {"description": "the token's role is too low"},
+    429: {"description": "too many failed authentication attempts from this address"},
+}
 
 DESCRIPTION = """校园边缘监测 / Campus edge monitor — the local status API.
 
@@ -41,7 +46,7 @@ def create_app(state: AppState) -> FastAPI:
         return JSONResponse({"ok": ok, "store": "ok" if ok else "error"}, status_code=200 if ok else 503)
 
     for module in (routes_status, routes_devices, routes_alarms, routes_events, sse, metrics):
-        app.include_router(module.router, prefix=PREFIX)
+        app.include_router(module.router, prefix=PREFIX, responses=AUTH_RESPONSES)
     add_docs(app)
 
     @app.get("/", include_in_schema=False)

@@ -25,11 +25,8 @@ MAX_PAGE = 500
 _NOT_FOUND = "没有这个报警 / no such alarm"
 
 
-def _parse_cursor(cursor: str) -> tuple[int, str]:
-    ms, sep, alarm_id = cursor.partition(":")
-    if not sep or not ms.isdigit() or not alarm_id:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "无效的翻页游标 / invalid cursor")
-    return int(ms), alarm_id
+# "<opened_ms>:<alarm id>" of the last row: (time, id) orders alarms opened in the same millisecond.
+CURSOR = r"^[0-9]{1,18}:.+$"
 
 
 @router.get("/alarms", response_model=AlarmPage)
@@ -40,7 +37,7 @@ def list_alarms(
     category: Literal["alarm", "flag"] | None = None,
     device: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(pattern=CURSOR, description="next_cursor of the previous page")] = None,
 ) -> AlarmPage:
     """Newest first. `next_cursor` continues with older alarms."""
     where: list[str] = ["1=1"]
@@ -50,9 +47,9 @@ def list_alarms(
             where.append(clause)
             params.append(value)
     if cursor is not None:
-        ms, alarm_id = _parse_cursor(cursor)
+        ms, _, alarm_id = cursor.partition(":")
         where.append("(opened_ms, id) < (?, ?)")
-        params.extend([ms, alarm_id])
+        params.extend([int(ms), alarm_id])
     rows = state.db.query(
         f"SELECT * FROM alarms WHERE {' AND '.join(where)} ORDER BY opened_ms DESC, id DESC LIMIT ?",  # noqa: S608
         (*params, limit + 1),

@@ -32,7 +32,7 @@ def _ms(value: datetime | None) -> int | None:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "时间超出范围 / time out of range") from exc
 
 
-@router.get("/events", response_model=EventPage)
+@router.get("/events", response_model=EventPage, responses={400: {"description": "time out of range"}})
 def list_events(
     state: AppState = Depends(get_state),  # noqa: B008
     _: Principal = Depends(auth.viewer),  # noqa: B008
@@ -43,7 +43,9 @@ def list_events(
     location: str | None = None,
     test: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    cursor: Annotated[
+        str | None, Query(pattern=r"^[0-9]{1,18}$", description="next_cursor of the previous page")
+    ] = None,
 ) -> EventPage:
     where, params = ["1=1"], []
     since_ms, until_ms = _ms(since), _ms(until)
@@ -61,8 +63,6 @@ def list_events(
         where.append(f"e.kind IN ({','.join('?' * len(kind))})")
         params.extend(str(k) for k in kind)
     if cursor is not None:
-        if not cursor.isdigit() or len(cursor) > 18:
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, "无效的翻页游标 / invalid cursor")
         where.append("e.seq < ?")
         params.append(int(cursor))
     rows = state.db.query(

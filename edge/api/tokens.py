@@ -27,7 +27,10 @@ log = logging.getLogger(__name__)
 # scrypt cost: n=2**14, r=8 needs 16 MiB and ~40 ms on a small ARM box: cheap once per token
 # (results are cached), expensive for anyone brute-forcing a stolen file.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
-ALGORITHM = f"scrypt-n{SCRYPT_N}-r{SCRYPT_R}-p{SCRYPT_P}"
+# Costs accepted from a tokens file: below 2**10 is too cheap to matter, above 2**17 (128 MiB) would
+# let a bad file exhaust a small gateway's memory.
+MIN_N, MAX_N = 2**10, 2**17
+ALGORITHM = "scrypt"
 SALT_BYTES = 16  # per-token salt; 128 bits rules out precomputed tables
 SECRET_BYTES = 32  # 256 bits of entropy per token
 KID_BYTES = 6  # 48-bit key id: unique within any real tokens file, short enough to read aloud
@@ -64,8 +67,10 @@ class TokenFileError(Exception):
     """The tokens file exists but cannot be read or parsed."""
 
 
-def _hash(secret: str, salt: bytes) -> bytes:
-    return hashlib.scrypt(secret.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, maxmem=64 * 1024 * 1024)
+def _hash(secret: str, salt: bytes, n: int = SCRYPT_N) -> bytes:
+    if not MIN_N <= n <= MAX_N or n & (n - 1):
+        raise ValueError(f"scrypt cost n={n} is not a power of two in [{MIN_N}, {MAX_N}]")
+    return hashlib.scrypt(secret.encode(), salt=salt, n=n, r=SCRYPT_R, p=SCRYPT_P, maxmem=256 * 1024 * 1024)
 
 
 def _split(token: str) -> tuple[str, str] | None:
@@ -101,8 +106,11 @@ def save_entries(path: Path, entries: list[dict[str, Any]]) -> None:
     tmp.replace(path)
 
 
-def create_token(path: Path, name: str, role: Role) -> str:
-    """Add a token to the file and return it; the caller shows it once. Names are unique."""
+def create_token(path: Path, name: str, role: Role, cost: int = SCRYPT_N) -> str:
+    """Add a token to the file and return it; the caller shows it once. Names are unique.
+
+    `cost` is scrypt's n; only tests lower it (to keep a test suite that makes hundreds of tokens fast).
+    """
     entries = load_entries(path)
     if any(e.get("name") == name for e in entries):
         raise ValueError(f"a token named {name!r} already exists in {path}")
@@ -115,8 +123,9 @@ def create_token(path: Path, name: str, role: Role) -> str:
             "role": role.label,
             "kid": kid,
             "algorithm": ALGORITHM,
+            "n": cost,
             "salt": salt.hex(),
-            "hash": _hash(secret, salt).hex(),
+            "hash": _hash(secret, salt, cost).hex(),
             "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
     )
@@ -181,10 +190,11 @@ class TokenStore:
         try:
             salt, expected = bytes.fromhex(str(entry["salt"])), bytes.fromhex(str(entry["hash"]))
             role = Role.parse(str(entry["role"]))
-        except (KeyError, ValueError):
+            actual = _hash(parts[1], salt, int(entry.get("n", SCRYPT_N)))
+        except (KeyError, ValueError, TypeError):
             log.error("api: token %r in %s is malformed; ignored", entry.get("name"), self.path)
             return None
-        if not hmac.compare_digest(_hash(parts[1], salt), expected):
+        if not hmac.compare_digest(actual, expected):
             return None
         principal = Principal(name=str(entry.get("name", parts[0])), role=role)
         with self._lock:

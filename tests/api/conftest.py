@@ -7,12 +7,19 @@ import pytest
 from fastapi.testclient import TestClient
 
 from edge.api.app import create_app
-from tests.api.site import Site, build_site
+from tests.api.site import Site, build_site, copy_site
+
+
+@pytest.fixture(scope="session")
+def site_template(tmp_path_factory: pytest.TempPathFactory) -> Site:
+    s = build_site(tmp_path_factory.mktemp("template"))
+    s.db.close()  # checkpoints the WAL into the file, so a plain copy is complete
+    return s
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    s = build_site(tmp_path)
+def site(site_template: Site, tmp_path: Path) -> Iterator[Site]:
+    s = copy_site(site_template, tmp_path)
     yield s
     s.db.close()
 

@@ -1,0 +1,122 @@
+"""Every route, without a token, with a bad one, and with a token of each role."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from edge.api.app import create_app
+from edge.api.tokens import Role, load_entries, revoke_token
+from tests.api.conftest import bearer
+from tests.api.site import SCRAPE_TOKEN, Site
+
+A = "/api/v1"
+# (method, path, lowest role allowed, json body). {alarm} is filled with a real alarm id.
+ROUTES: list[tuple[str, str, Role, dict[str, object] | None]] = [
+    ("GET", f"{A}/status", Role.VIEWER, None),
+    ("GET", f"{A}/summary", Role.VIEWER, None),
+    ("GET", f"{A}/devices", Role.VIEWER, None),
+    ("GET", f"{A}/devices/cam-gate", Role.VIEWER, None),
+    ("GET", f"{A}/alarms", Role.VIEWER, None),
+    ("GET", f"{A}/alarms/{{alarm}}", Role.VIEWER, None),
+    ("POST", f"{A}/alarms/{{alarm}}/ack", Role.OPERATOR, {"note": "x"}),
+    ("POST", f"{A}/alarms/{{alarm}}/close", Role.OPERATOR, {"reason": "test over"}),
+    ("GET", f"{A}/events", Role.VIEWER, None),
+    ("GET", f"{A}/cameras/cam-gate/snapshot", Role.VIEWER, None),
+    ("POST", f"{A}/devices/gate-north/maintenance", Role.TECHNICIAN, {"minutes": 10}),
+    ("DELETE", f"{A}/devices/gate-north/maintenance", Role.TECHNICIAN, None),
+    ("GET", f"{A}/metrics", Role.VIEWER, None),
+    ("GET", f"{A}/stream", Role.VIEWER, None),  # allowed roles are exercised against a real server in test_sse
+]
+NOT_STREAMED = [r for r in ROUTES if not r[1].endswith("/stream")]
+
+
+def _call(client: TestClient, site: Site, method: str, path: str, body: object, headers: dict[str, str]) -> int:
+    path = path.replace("{alarm}", site.alarm_ids[0])
+    return client.request(method, path, json=body, headers=headers).status_code
+
+
+def test_the_table_covers_every_api_route(client: TestClient) -> None:
+    app = client.app
+    declared = {
+        (m, r.path)
+        for r in app.routes
+        if isinstance(r, APIRoute) and r.path.startswith(A)
+        for m in r.methods  # type: ignore[attr-defined]
+    }
+    table = {(m, p.replace("{alarm}", "{alarm_id}")) for m, p, _, _ in ROUTES}
+    normalised = {(m, p.replace("cam-gate", "{camera_id}")) for m, p in table if "cameras" in p}
+    normalised |= {(m, p.replace("cam-gate", "{device_id}").replace("gate-north", "{device_id}")) for m, p in table}
+    assert declared <= normalised, declared - normalised
+
+
+@pytest.mark.parametrize(("method", "path", "role", "body"), ROUTES)
+def test_no_token_or_bad_token_is_401(
+    client: TestClient, site: Site, method: str, path: str, role: Role, body: object
+) -> None:
+    assert _call(client, site, method, path, body, {}) == 401
+    assert _call(client, site, method, path, body, bearer("edge_nope_nope")) == 401
+    assert _call(client, site, method, path, body, {"Authorization": "Basic dXNlcjpwdw=="}) == 401
+    wrong = site.tokens["admin"][:-2] + ("AA" if not site.tokens["admin"].endswith("AA") else "BB")
+    assert _call(client, site, method, path, body, bearer(wrong)) == 401
+
+
+@pytest.mark.parametrize(("method", "path", "role", "body"), NOT_STREAMED)
+@pytest.mark.parametrize("who", list(Role))
+def test_each_role(client: TestClient, site: Site, method: str, path: str, role: Role, body: object, who: Role) -> None:
+    code = _call(client, site, method, path, body, bearer(site.tokens[who.label]))
+    if who < role:
+        assert code == 403
+    else:
+        assert code in (200, 409), code  # 409: the alarm was already acknowledged or closed
+
+
+def test_scrape_token_reads_metrics_only(client: TestClient, site: Site) -> None:
+    assert client.get(f"{A}/metrics", headers=bearer(SCRAPE_TOKEN)).status_code == 200
+    assert client.get(f"{A}/status", headers=bearer(SCRAPE_TOKEN)).status_code == 401
+
+
+def test_public_routes(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"ok": True, "store": "ok"}
+    assert client.get("/").status_code == 200
+    assert client.get("/openapi.json").status_code == 200
+    docs = client.get("/docs").text
+    assert "/docs-assets/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
+    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_failed_auth_is_rate_limited_and_logged_without_the_token(site: Site, caplog: pytest.LogCaptureFixture) -> None:
+    client = TestClient(create_app(site.state))
+    secret = "edge_abcdef012345_ThisIsNotARealSecretButLooksLikeOne"
+    with caplog.at_level(logging.DEBUG):
+        codes = [client.get(f"{A}/status", headers=bearer(secret)).status_code for _ in range(25)]
+    assert codes[:20] == [401] * 20
+    assert set(codes[20:]) == {429}
+    blocked = client.get(f"{A}/status", headers=bearer(site.tokens["admin"]))
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
+    assert "api-auth" in caplog.text
+    assert secret not in caplog.text and "ThisIsNotARealSecret" not in caplog.text
+
+
+def test_revoked_token_stops_working(client: TestClient, site: Site) -> None:
+    assert client.get(f"{A}/status", headers=bearer(site.tokens["viewer"])).status_code == 200
+    assert site.config.api.tokens_file is not None
+    assert revoke_token(site.config.api.tokens_file, "viewer-duty")
+    assert client.get(f"{A}/status", headers=bearer(site.tokens["viewer"])).status_code == 401
+
+
+def test_no_secret_appears_in_any_response(client: TestClient, site: Site) -> None:
+    """Config-derived secrets (token hashes, the scrape token, key paths' contents) are never returned."""
+    assert site.config.api.tokens_file is not None
+    entries = load_entries(site.config.api.tokens_file)
+    hidden = [SCRAPE_TOKEN] + [str(e[k]) for e in entries for k in ("hash", "salt")]
+    assert len(hidden) == 9
+    h = bearer(site.tokens["admin"])
+    bodies = [client.get(f"{A}/{p}", headers=h).text for p in ("status", "devices", "alarms", "events", "summary")]
+    bodies.append(client.get("/openapi.json").text)
+    for body in bodies:
+        for secret in hidden:
+            assert secret not in body
