@@ -6,7 +6,9 @@ Sweep: for every camera, one ONVIF health round (7 SOAP calls through onvif-zeep
 quality check (2 frames from its MJPEG stream, assessed, thumbnail encoded), at the driver's
 concurrency bound (checks.max_concurrent_checks) and decode bound (checks.max_concurrent_decodes).
 Floor: the same number of bare SOAP round trips (httpx POST of GetSystemDateAndTime, 7 per camera)
-and of frame decodes (snapshot JPEG fetched and decoded) at the same concurrency, with nothing else.
+and of frame decodes (snapshot JPEG fetched and decoded) at the same concurrency, with nothing else,
+plus the wait the frozen check needs by definition: two frames FROZEN_GAP_S apart hold a decode slot,
+so n cameras cost at least n * gap / max_concurrent_decodes seconds whatever the implementation.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import httpx
 import numpy as np
 
 from edge.config import Camera, Checks
-from edge.onvif.camera import CameraChecker
+from edge.onvif.camera import FROZEN_GAP_S, CameraChecker
 from edge.onvif.session import OnvifSession
 from edge.sim.onvif.server import OnvifSimulator
 from edge.sim.onvif.state import SimCamera
@@ -78,7 +80,8 @@ async def _floor(sim: OnvifSimulator, video: VideoServer, ids: list[str], checks
         t0, c0 = time.perf_counter(), _cpu()
         await _bounded(len(ids), checks.max_concurrent_checks, soap)
         await _bounded(len(ids), checks.max_concurrent_decodes, decode)
-        return time.perf_counter() - t0, _cpu() - c0
+        gap_wait = len(ids) * FROZEN_GAP_S / checks.max_concurrent_decodes
+        return time.perf_counter() - t0 + gap_wait, _cpu() - c0
 
 
 async def _sweep(checkers: list[CameraChecker], checks: Checks) -> tuple[float, float, dict[str, int]]:
