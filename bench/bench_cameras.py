@@ -27,14 +27,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import cv2
 import httpx
 import numpy as np
+from edge.sim.video_server import VideoServer
+from edge.video.limiter import DECODES
 
 from edge.config import Camera, Checks
 from edge.onvif.camera import FROZEN_GAP_S, CameraChecker
 from edge.onvif.session import OnvifSession
 from edge.sim.onvif.server import OnvifSimulator
 from edge.sim.onvif.state import SimCamera
-from edge.sim.video_server import VideoServer
-from edge.video.limiter import DECODES
 
 PASSWORD = "bench-pass"
 CALLS_PER_HEALTH = 7  # GetSystemDateAndTime, GetDeviceInformation, GetServices, GetProfiles, 2 URIs (+ setup)
@@ -162,7 +162,8 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="32 cameras instead of 128")
     rows = run(p.parse_args().quick)
     for r in rows:
-        print(f"{r['figure']:<40} {r['value']:>9} {r['unit']:<3} floor {r['floor']:>9} {r['floor_unit']:<20} x{r['ratio']}")
+        floor = f"floor {r['floor']:>9} {r['floor_unit']:<20}"
+        print(f"{r['figure']:<40} {r['value']:>9} {r['unit']:<3} {floor} x{r['ratio']}")
 
 
 if __name__ == "__main__":

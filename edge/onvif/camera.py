@@ -5,7 +5,7 @@ The driver schedules these; `edge commission camera` runs them once through `che
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
 import time
 from concurrent.futures import Executor
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge.video.grab import GrabError, grab_frames
+from edge.video.limiter import DECODES
 
 from edge.config import Camera, Checks, read_secret
 from edge.events import Event, EventKind, now_ms
@@ -101,7 +102,7 @@ class CameraChecker:
             result = assess(frames, self.cam.thresholds)
         except QualityError as exc:
             return QualityOutcome({"verdict": "unknown", "failures": [], "error": f"bad_frame:{exc.reason}"})
-        jpeg = await asyncio.get_running_loop().run_in_executor(self.executor, thumbnail, frames[-1])
+        jpeg = await DECODES.run(functools.partial(thumbnail, frames[-1]), self.executor)
         return QualityOutcome({**result.as_dict(), "verdict": result.verdict, "source": source}, jpeg, source)
 
     async def retention(self) -> RetentionResult:

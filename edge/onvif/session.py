@@ -110,6 +110,9 @@ class OnvifSession:
         self._cam: Any = None
         self._services: dict[str, Any] = {}
         self.xaddrs: dict[str, str] = {}
+        # update_xaddrs() empties the address table while it awaits: service creation and other
+        # discoveries (a health round and a retention check, or cameras sharing an NVR) must wait.
+        self._lock = asyncio.Lock()
 
     def _camera(self) -> Any:
         if self._cam is None:
@@ -132,15 +135,17 @@ class OnvifSession:
         """devicemgmt, media or search; built once, rebuilt when the device moves a service."""
         cam = self._camera()
         creator: Callable[[], Awaitable[Any]] = getattr(cam, f"create_{name}_service")
-        svc = await self.call(f"create_{name}", creator)
+        async with self._lock:
+            svc = await self.call(f"create_{name}", creator)
         self._services[name] = svc
         return svc
 
     async def discover(self) -> dict[str, str]:
         """GetServices (falling back to GetCapabilities): namespace -> XAddr."""
         cam = self._camera()
-        await self.call("GetServices", cam.update_xaddrs)
-        self.xaddrs = dict(cam.xaddrs)
+        async with self._lock:
+            await self.call("GetServices", cam.update_xaddrs)
+            self.xaddrs = dict(cam.xaddrs)
         return self.xaddrs
 
     def malformed(self, op: str, detail: str) -> CallError:
