@@ -3,7 +3,7 @@
 Each camera has its own three loops (health every camera_interval, quality every quality_interval,
 retention daily at retention_time in the site's time zone, each also once shortly after start), so
 one slow or hung camera only ever delays itself. A semaphore bounds how many checks run at once and
-a thread pool bounds concurrent frame decodes.
+the video package's process-wide DECODES limiter bounds concurrent frame decodes.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
@@ -26,6 +25,7 @@ from edge.drivers.registry import register
 from edge.events import EventKind, now_ms
 from edge.onvif.camera import CameraChecker, build_recorder
 from edge.onvif.session import OnvifSession
+from edge.video.limiter import DECODES
 
 if TYPE_CHECKING:
     from edge.config import Config
@@ -36,10 +36,6 @@ CHECK_RUNS = Counter("edge_camera_checks_total", "Camera checks run", ["check", 
 CHECK_SECONDS = Histogram(
     "edge_camera_check_seconds", "Duration of one camera check", ["check"], buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60)
 )
-# First runs after start-up are spread over at most this long so 128 cameras do not all call at once.
-STARTUP_SPREAD_S = 10.0
-# Quality starts this long after the camera's first health round has had a chance to find its URIs.
-QUALITY_AFTER_HEALTH_S = 2.0
 # Safety net over the per-call timeouts: a health round makes at most 8 calls.
 HEALTH_CALLS = 8
 
@@ -80,7 +76,7 @@ class CameraDriver(Driver):
             return []
         return [cls("cameras", ctx, list(config.cameras), config.checks, config.site.timezone)]
 
-    def _build(self, executor: ThreadPoolExecutor) -> None:
+    def _build(self) -> None:
         recorders: dict[tuple[str, str], OnvifSession] = {}
         for cam in self.cameras:
             try:
@@ -90,7 +86,7 @@ class CameraDriver(Driver):
                     rec = recorders.get(key) or build_recorder(cam, self.checks)
                     if rec is not None:
                         recorders[key] = rec
-                checker = CameraChecker.build(cam, self.checks, rec, executor=executor)
+                checker = CameraChecker.build(cam, self.checks, rec)
             except SecretError as exc:
                 # One camera's unreadable password file must not stop the others; it shows as auth_failed.
                 log.error("camera %s: %s", cam.id, exc)
@@ -100,39 +96,43 @@ class CameraDriver(Driver):
             self._first_health[cam.id] = asyncio.Event()
 
     async def run(self) -> None:
-        executor = ThreadPoolExecutor(self.checks.max_concurrent_decodes, thread_name_prefix="edge-decode")
-        self._build(executor)
+        DECODES.configure(self.checks.max_concurrent_decodes)  # process-wide bound on OpenCV decodes
+        self._build()
         c = self.checks
-        n = max(1, len(self.checkers))
         try:
             async with asyncio.TaskGroup() as tg:
-                for i, (cid, ch) in enumerate(self.checkers.items()):
-                    first = c.startup_delay + STARTUP_SPREAD_S * i / n
+                for cid, ch in self.checkers.items():
+                    ready = self._first_health[cid]
                     tg.create_task(
-                        self._every(ch, "health", c.camera_interval, first, self._health), name=f"health:{cid}"
+                        self._every(ch, "health", c.camera_interval, None, self._health), name=f"health:{cid}"
                     )
                     tg.create_task(
-                        self._every(ch, "quality", c.quality_interval, first + QUALITY_AFTER_HEALTH_S, self._quality),
-                        name=f"quality:{cid}",
+                        self._every(ch, "quality", c.quality_interval, ready, self._quality), name=f"quality:{cid}"
                     )
-                    tg.create_task(self._retention_loop(ch, first), name=f"retention:{cid}")
+                    tg.create_task(self._retention_loop(ch, ready), name=f"retention:{cid}")
         finally:
             for ch in self.checkers.values():
                 await ch.close()
                 if ch.recorder is not None:
                     await ch.recorder.close()
-            executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _start(self, after: asyncio.Event | None) -> None:
+        """The start-up run: after startup_delay and, for quality and retention, the first health round
+        (it finds the media URIs and services). Waiting here holds no concurrency slot."""
+        await asyncio.sleep(self.checks.startup_delay)
+        if after is not None:
+            await after.wait()
 
     async def _every(
         self,
         ch: CameraChecker,
         check: str,
         interval: float,
-        first: float,
+        after: asyncio.Event | None,
         fn: Callable[[CameraChecker], Awaitable[None]],
     ) -> None:
         loop = asyncio.get_running_loop()
-        await asyncio.sleep(first)
+        await self._start(after)
         due = loop.time()
         while True:
             await self._guarded(ch, check, fn)
@@ -141,8 +141,8 @@ class CameraDriver(Driver):
                 due += interval
             await asyncio.sleep(due - loop.time())
 
-    async def _retention_loop(self, ch: CameraChecker, first: float) -> None:
-        await asyncio.sleep(first)
+    async def _retention_loop(self, ch: CameraChecker, after: asyncio.Event) -> None:
+        await self._start(after)
         while True:
             await self._guarded(ch, "retention", self._retention)
             now = datetime.now(self.tz)
@@ -180,8 +180,6 @@ class CameraDriver(Driver):
             self._first_health[ch.cam.id].set()
 
     async def _quality(self, ch: CameraChecker) -> None:
-        # The stream URI comes from the first health round; wait for it (bounded by the quality deadline).
-        await self._first_health[ch.cam.id].wait()
         if ch.tracker.state.value in ("offline", "unreachable", "auth_failed") and not ch.cam.stream_uri:
             return  # no ONVIF answer, so no URI to grab from; the offline/auth events already say why
         out = await ch.quality()

@@ -5,15 +5,15 @@ The driver schedules these; `edge commission camera` runs them once through `che
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
 import time
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
 
-from edge.video.grab import GrabError, grab_frames, grab_snapshot
+from edge.video.grab import GrabError, grab_frames
+from edge.video.limiter import DECODES
 
 from edge.config import Camera, Checks, read_secret
 from edge.events import Event, EventKind, now_ms
@@ -21,7 +21,7 @@ from edge.onvif.health import HealthResult, check_health
 from edge.onvif.retention import RetentionResult, check_retention
 from edge.onvif.session import OnvifSession
 from edge.onvif.state import CameraTracker
-from edge.video.quality import QualityError, assess, thumbnail
+from edge.video.quality import Image, QualityError, assess, thumbnail
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +36,6 @@ class QualityOutcome:
     payload: dict[str, Any]  # the camera.quality event payload
     jpeg: bytes | None = None
     source: str = ""  # "stream" or "snapshot"
-
-
-def with_credentials(uri: str, username: str, password: str | None) -> str:
-    """RTSP URIs from GetStreamUri carry no credentials, but the camera asks for them."""
-    parts = urlsplit(uri)
-    if parts.scheme.lower() != "rtsp" or "@" in parts.netloc or not password:
-        return uri
-    netloc = f"{quote(username, safe='')}:{quote(password, safe='')}@{parts.netloc}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def required_days(cam: Camera, checks: Checks) -> int:
@@ -84,38 +75,35 @@ class CameraChecker:
         return stream, (last.snapshot_uri if last else None)
 
     async def quality(self) -> QualityOutcome:
+        """Frames from the stream URI (or the snapshot URI when there is no stream), assessed."""
         stream, snapshot = self._media_uris()
-        frames: list[Any] = []
+        auth = (self.cam.username, self._password) if self._password else None
+        frames: list[Image] = []
         source, errors = "", []
-        if stream:
+        for kind, uri in (("stream", stream), ("snapshot", snapshot)):
+            if not uri or frames:
+                continue
             try:
-                uri = with_credentials(stream, self.cam.username, self._password)
-                frames = await grab_frames(uri, FRAMES, FROZEN_GAP_S, self.checks.frame_timeout, executor=self.executor)
-                source = "stream"
+                frames = await grab_frames(
+                    uri,
+                    FRAMES,
+                    FROZEN_GAP_S,
+                    self.checks.frame_timeout,
+                    self.executor,
+                    auth=auth,
+                    snapshot=True if kind == "snapshot" else None,
+                )
+                source = kind
             except GrabError as exc:
-                errors.append(f"stream:{exc.reason}")
-        if not frames and snapshot:
-            try:
-                frames = await self._snapshots(snapshot)
-                source = "snapshot"
-            except GrabError as exc:
-                errors.append(f"snapshot:{exc.reason}")
+                errors.append(f"{kind}:{exc.reason}")
         if not frames:
-            reason = ",".join(errors) or "no_media_uri"
-            return QualityOutcome({"verdict": "unknown", "failures": [], "error": reason})
+            return QualityOutcome({"verdict": "unknown", "failures": [], "error": ",".join(errors) or "no_media_uri"})
         try:
             result = assess(frames, self.cam.thresholds)
         except QualityError as exc:
             return QualityOutcome({"verdict": "unknown", "failures": [], "error": f"bad_frame:{exc.reason}"})
-        jpeg = await asyncio.get_running_loop().run_in_executor(self.executor, thumbnail, frames[-1])
+        jpeg = await DECODES.run(functools.partial(thumbnail, frames[-1]), self.executor)
         return QualityOutcome({**result.as_dict(), "verdict": result.verdict, "source": source}, jpeg, source)
-
-    async def _snapshots(self, url: str) -> list[Any]:
-        auth = (self.cam.username, self._password or "")
-        frames = [await grab_snapshot(url, auth, self.checks.frame_timeout)]
-        await asyncio.sleep(FROZEN_GAP_S)
-        frames.append(await grab_snapshot(url, auth, self.checks.frame_timeout))
-        return frames
 
     async def retention(self) -> RetentionResult:
         recorder = self.recorder if self.cam.recorder is not None else self.session

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,6 +35,21 @@ TIMEOUT = "timeout"
 MALFORMED = "malformed_response"
 FAULT = "fault"
 ERROR = "error"
+
+
+# onvif-zeep-async caches each parsed WSDL per process but does not lock the first load: 128 cameras
+# starting together would each parse the same WSDLs (seconds of CPU, ~100 MB). The first build of each
+# service kind therefore runs alone; after that the cache serves everyone.
+_WARMED: set[str] = set()
+_WARM_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _warm_lock() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    lock = _WARM_LOCKS.get(loop)
+    if lock is None:
+        lock = _WARM_LOCKS[loop] = asyncio.Lock()
+    return lock
 
 
 class CallError(Exception):
@@ -110,6 +126,9 @@ class OnvifSession:
         self._cam: Any = None
         self._services: dict[str, Any] = {}
         self.xaddrs: dict[str, str] = {}
+        # update_xaddrs() empties the address table while it awaits: service creation and other
+        # discoveries (a health round and a retention check, or cameras sharing an NVR) must wait.
+        self._lock = asyncio.Lock()
 
     def _camera(self) -> Any:
         if self._cam is None:
@@ -129,18 +148,33 @@ class OnvifSession:
             raise CallError(op, kind, detail) from exc
 
     async def service(self, name: str) -> Any:
-        """devicemgmt, media or search; built once, rebuilt when the device moves a service."""
+        """devicemgmt, media or search; built once, rebuilt when the device moves a service.
+
+        Local work only (no network), so no call timeout: cancelling a half-built service would leak
+        its HTTP session. The first build per process loads the WSDL; it runs alone (see _warm_lock).
+        """
         cam = self._camera()
         creator: Callable[[], Awaitable[Any]] = getattr(cam, f"create_{name}_service")
-        svc = await self.call(f"create_{name}", creator)
+        try:
+            async with self._lock:
+                if name in _WARMED:
+                    svc = await creator()
+                else:
+                    async with _warm_lock():
+                        svc = await creator()
+                        _WARMED.add(name)
+        except Exception as exc:  # every failure is classified; none escapes untyped
+            kind, detail = classify(exc)
+            raise CallError(f"create_{name}", kind, detail) from exc
         self._services[name] = svc
         return svc
 
     async def discover(self) -> dict[str, str]:
         """GetServices (falling back to GetCapabilities): namespace -> XAddr."""
         cam = self._camera()
-        await self.call("GetServices", cam.update_xaddrs)
-        self.xaddrs = dict(cam.xaddrs)
+        async with self._lock:
+            await self.call("GetServices", cam.update_xaddrs)
+            self.xaddrs = dict(cam.xaddrs)
         return self.xaddrs
 
     def malformed(self, op: str, detail: str) -> CallError:

@@ -1,0 +1,224 @@
+"""The onvif_cameras driver end to end: simulated ONVIF cameras + the simulated video server, real
+zeep client, real OpenCV decodes; the events it emits and how a hung camera affects the others."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edge.config import Config
+from edge.drivers.base import DriverContext
+from edge.drivers.camera import CameraDriver
+from edge.drivers.registry import build_drivers
+from edge.events import Event, EventKind
+from edge.sim.onvif.server import OnvifSimulator
+from edge.sim.video_server import VideoServer
+from tests.onvif.helpers import PASSWORD, USER, add
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.snapshots: dict[str, bytes] = {}
+
+    async def emit(self, ev: Event) -> None:
+        self.events.append(ev)
+
+    async def save(self, device_id: str, jpeg: bytes, ts_ms: int) -> None:
+        self.snapshots[device_id] = jpeg
+
+    def of(self, device: str, kind: EventKind) -> list[dict[str, Any]]:
+        return [e.payload for e in self.events if e.device_id == device and e.kind is kind]
+
+
+@pytest.fixture
+async def video() -> AsyncIterator[VideoServer]:
+    v = VideoServer(fps=5.0)
+    await v.start()
+    yield v
+    await v.stop()
+
+
+@pytest.fixture
+async def vsim(video: VideoServer) -> AsyncIterator[OnvifSimulator]:
+    s = OnvifSimulator(video_base=f"http://127.0.0.1:{video.port}", on_video_mode=video.set_mode)
+    yield s
+    await s.close()
+
+
+def _config(tmp_path: Path, sim: OnvifSimulator, cams: list[dict[str, Any]], **checks: Any) -> Config:
+    pw = tmp_path / "cam.pass"
+    pw.write_text(PASSWORD + "\n")
+    entries = []
+    for c in cams:
+        entry = {"id": c["id"], "name": c["id"], "onvif": sim.url(c["id"]), "username": USER, "password_file": str(pw)}
+        entry.update({k: v for k, v in c.items() if k != "id"})
+        entries.append(entry)
+    return Config.model_validate(
+        {
+            "site": {"id": "sch-test", "timezone": "Asia/Shanghai"},
+            "storage": {"path": str(tmp_path / "edge.db")},
+            "api": {},
+            "cameras": entries,
+            "checks": {"startup_delay": 0.01, "camera_interval": 0.4, "call_timeout": 1.0, **checks},
+        }
+    )
+
+
+async def _run_until(driver: CameraDriver, done: Any, limit: float) -> float:
+    task = asyncio.create_task(driver.run())
+    t0 = time.monotonic()
+    try:
+        while not done():
+            assert time.monotonic() - t0 < limit, "timed out waiting for the driver"
+            assert not task.done(), task
+            await asyncio.sleep(0.05)
+        return time.monotonic() - t0
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_driver_end_to_end(tmp_path: Path, vsim: OnvifSimulator, video: VideoServer) -> None:
+    for cid in ("ok", "auth", "dead", "clock", "blur", "short", "gate"):
+        video.add_camera(cid)
+    await add(vsim, "ok")
+    await add(vsim, "auth", wrong_password=True)
+    await add(vsim, "dead", offline="refused")
+    await add(vsim, "clock", clock_offset_s=600.0)
+    await add(vsim, "blur")
+    await vsim.set_faults("blur", video_mode="blurred")
+    await add(vsim, "short", retention_days=29)
+    await add(vsim, "gate", retention_days=60, search=False)  # the camera itself cannot search...
+    await add(vsim, "nvr", records=("gate",))  # ...its NVR can
+    cfg = _config(
+        tmp_path,
+        vsim,
+        [
+            {"id": "ok"},
+            {"id": "auth"},
+            {"id": "dead"},
+            {"id": "clock"},
+            {"id": "blur"},
+            {"id": "short"},
+            {
+                "id": "gate",
+                "key_area": True,
+                "recorder": {"onvif": vsim.url("nvr"), "username": USER, "recording_token": "REC-gate"},
+            },
+        ],
+        offline_after_rounds=2,
+    )
+    (tmp_path / "nvr.pass").write_text(PASSWORD)
+    cfg = cfg.model_copy(
+        update={
+            "cameras": [
+                c
+                if c.recorder is None
+                else c.model_copy(
+                    update={"recorder": c.recorder.model_copy(update={"password_file": tmp_path / "nvr.pass"})}
+                )
+                for c in cfg.cameras
+            ]
+        }
+    )
+    sink = Sink()
+    ctx = DriverContext(site_id="sch-test", emit=sink.emit, save_snapshot=sink.save)
+    drivers = build_drivers(cfg, ctx)
+    assert [type(d) for d in drivers] == [CameraDriver]
+    driver = drivers[0]
+    assert isinstance(driver, CameraDriver)
+
+    live = ("ok", "clock", "blur", "short", "gate")
+
+    def done() -> bool:
+        return all(sink.of(c, EventKind.CAMERA_QUALITY) and sink.of(c, EventKind.CAMERA_RETENTION) for c in live) and all(
+            sink.of(c, EventKind.DEVICE_OFFLINE) for c in ("auth", "dead")
+        )
+
+    await _run_until(driver, done, 20.0)
+
+    assert sink.of("ok", EventKind.DEVICE_ONLINE)[0] == {"state": "online", "reasons": []}
+    assert sink.of("ok", EventKind.CAMERA_CLOCK)[0]["verdict"] == "pass"
+    assert sink.of("ok", EventKind.CAMERA_QUALITY)[0]["verdict"] == "pass"
+    assert sink.of("ok", EventKind.CAMERA_RETENTION)[0]["verdict"] == "pass"
+    assert sink.of("ok", EventKind.DEVICE_OFFLINE) == []
+    assert sink.snapshots["ok"][:2] == b"\xff\xd8"  # a JPEG thumbnail was stored
+
+    assert sink.of("auth", EventKind.DEVICE_OFFLINE)[0]["reason"] == "auth_failed"
+    assert sink.of("auth", EventKind.DEVICE_ONLINE) == []
+    assert sink.of("dead", EventKind.DEVICE_OFFLINE)[0]["reason"] == "unreachable"
+
+    clock = sink.of("clock", EventKind.CAMERA_CLOCK)[0]
+    assert clock["verdict"] == "fail" and clock["drift_s"] == pytest.approx(600, abs=1.5)
+    assert sink.of("clock", EventKind.DEVICE_ONLINE)[0] == {"state": "degraded", "reasons": ["clock_drift"]}
+
+    blur = sink.of("blur", EventKind.CAMERA_QUALITY)[0]
+    assert blur["verdict"] == "fail" and "blurred" in blur["failures"]
+
+    short = sink.of("short", EventKind.CAMERA_RETENTION)[0]
+    assert (short["verdict"], short["shortfall_days"], short["required_days"]) == ("short", 1.0, 30)
+    gate = sink.of("gate", EventKind.CAMERA_RETENTION)[0]
+    assert (gate["verdict"], gate["shortfall_days"], gate["required_days"]) == ("short", 30.0, 90)
+    assert gate["recorder"] == vsim.url("nvr")
+
+    # One transition each: device.online/offline are not repeated every round.
+    assert len(sink.of("ok", EventKind.DEVICE_ONLINE)) == 1
+    assert len(sink.of("dead", EventKind.DEVICE_OFFLINE)) == 1
+    diag = driver.diagnostics()
+    assert diag["cameras"]["auth"]["state"] == "offline"
+    assert PASSWORD not in repr(diag)
+
+
+async def test_camera_comes_back(tmp_path: Path, sim: OnvifSimulator) -> None:
+    await add(sim, "cam", offline="refused")
+    cfg = _config(tmp_path, sim, [{"id": "cam"}], offline_after_rounds=1, quality_interval=3600)
+    sink = Sink()
+    driver = CameraDriver("cameras", DriverContext("s", sink.emit), list(cfg.cameras), cfg.checks, "UTC")
+
+    async def revive() -> None:
+        while not sink.of("cam", EventKind.DEVICE_OFFLINE):
+            await asyncio.sleep(0.05)
+        await sim.set_faults("cam", offline=None)
+
+    reviver = asyncio.create_task(revive())
+    await _run_until(driver, lambda: sink.of("cam", EventKind.DEVICE_ONLINE), 10.0)
+    await reviver
+    kinds = [str(e.kind) for e in sink.events if e.kind in (EventKind.DEVICE_OFFLINE, EventKind.DEVICE_ONLINE)]
+    assert kinds == ["device.offline", "device.online"]
+
+
+async def test_hung_cameras_do_not_delay_the_round(tmp_path: Path, sim: OnvifSimulator) -> None:
+    """50 cameras, 5 hanging: the round ends within about one call timeout, not 5 x timeout."""
+    ids = [f"c{i:02d}" for i in range(50)]
+    hung = set(ids[::10])
+    for cid in ids:
+        await add(sim, cid, hang=cid in hung)
+    timeout = 1.0
+    cfg = _config(
+        tmp_path,
+        sim,
+        [{"id": c} for c in ids],
+        camera_interval=600,
+        quality_interval=3600,
+        call_timeout=timeout,
+        max_concurrent_checks=8,  # fewer slots than cameras: hung ones must not starve the queue either
+    )
+    sink = Sink()
+    driver = CameraDriver("cameras", DriverContext("s", sink.emit), list(cfg.cameras), cfg.checks, "UTC")
+
+    def done() -> bool:
+        return len(driver.checkers) == 50 and all(ch.tracker.last is not None for ch in driver.checkers.values())
+
+    elapsed = await _run_until(driver, done, 5 * timeout + 5)
+    assert elapsed < 2 * timeout + 1.5, elapsed
+    states = {cid: str(ch.tracker.state) for cid, ch in driver.checkers.items()}
+    assert {c for c, s in states.items() if s == "unreachable"} == hung
+    assert {c for c, s in states.items() if s == "online"} == set(ids) - hung
