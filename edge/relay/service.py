@@ -125,9 +125,9 @@ class Relay:
     async def run(self) -> None:
         """Run until cancelled."""
         self._loop, self._thread = asyncio.get_running_loop(), threading.get_ident()
-        resumed = await asyncio.to_thread(outbox.recover, self._db)
-        if resumed:
-            log.warning("relay: resuming %d report(s) claimed before a restart", resumed)
+        pending = await asyncio.to_thread(outbox.status, self._db, now_ms())
+        if pending["depth"]:
+            log.warning("relay: %d report(s) pending at start (outbox resumes them)", pending["depth"])
         try:
             async with asyncio.TaskGroup() as tg:
                 if "dc09" in self.transports:
@@ -136,6 +136,9 @@ class Relay:
                         tg.create_task(self._supervised(f"relay-null-{link.device_id}", partial(self._supervise, link)))
                 if "webhook" in self.transports:
                     tg.create_task(self._supervised("relay-webhook-sender", lambda: self._sender("webhook")))
+                if not self.transports:
+                    log.info("relay: no police receiver or webhook configured; nothing will be relayed")
+                    tg.create_task(asyncio.Event().wait())  # run until cancelled, like every other task
         finally:
             for link in self._links:
                 await link.reports.close()

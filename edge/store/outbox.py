@@ -4,7 +4,7 @@ A row is committed inside the caller's event transaction before anything is sent
 delivered only after the receiver's ACK. Each transport drains its rows strictly in (priority, seq)
 order: the head row is retried until it is delivered or gives up, so nothing overtakes an older
 report of the same priority, and alarms (priority 0) go ahead of everything else.
-States: pending -> sending -> delivered | failed | rejected; sending -> pending on retry or restart.
+States: pending -> delivered | failed | rejected. `attempts` counts finished attempts.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from edge.config.police import Police
 from edge.relay.message import PoliceCode, PoliceMessage
 from edge.store.db import Database
 
-ACTIVE = ("pending", "sending")
 TERMINAL_FAILURES = ("failed", "rejected")
 # First retry after half a second (a receiver restart), doubling up to the configured cap.
 RETRY_BASE_S = 0.5
@@ -97,7 +96,7 @@ def _row(r: sqlite3.Row | tuple[Any, ...]) -> OutboxRow:
 
 _HEAD_SQL = (
     "SELECT seq, event_id, transport, message, priority, created_ms, attempts, next_try_ms, state FROM outbox "
-    "WHERE transport = ? AND state IN ('pending', 'sending') ORDER BY priority, seq LIMIT 1"
+    "WHERE transport = ? AND state = 'pending' ORDER BY priority, seq LIMIT 1"
 )
 
 
@@ -109,20 +108,23 @@ def head(db: Database, transport: str) -> OutboxRow | None:
 
 
 def claim_next(db: Database, transport: str, now_ms: int) -> OutboxRow | None:
-    """Claim the head row if it is due: state sending, one more attempt. None when idle or backing off."""
-    with db.tx() as conn:
-        r = conn.execute(_HEAD_SQL, (transport,)).fetchone()
-        if r is None or r[7] > now_ms:
-            return None
-        conn.execute("UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE seq = ?", (r[0],))
-    return replace(_row(r), attempts=r[6] + 1, state="sending")
+    """The head row if it is due (its `attempts` counts this attempt); None when idle or backing off.
+
+    The claim is not written: each transport has exactly one sender, and a row stays durably
+    pending until its ACK is committed, which is exactly what a restart must resend. Not writing
+    here keeps one fsync off the alarm's path to the receiver.
+    """
+    row = head(db, transport)
+    if row is None or row.next_try_ms > now_ms:
+        return None
+    return replace(row, attempts=row.attempts + 1)
 
 
 def mark_delivered(db: Database, seq: int, receiver: str, sequence: int | None, acked_ms: int) -> None:
     with db.tx() as conn:
         conn.execute(
-            "UPDATE outbox SET state = 'delivered', receiver = ?, sequence = ?, acked_ms = ?, last_error = NULL "
-            "WHERE seq = ?",
+            "UPDATE outbox SET state = 'delivered', receiver = ?, sequence = ?, acked_ms = ?, last_error = NULL, "
+            "attempts = attempts + 1 WHERE seq = ?",
             (receiver, sequence, acked_ms, seq),
         )
 
@@ -135,7 +137,7 @@ def retry_delay(attempts: int, cap_s: float) -> float:
 def schedule_retry(db: Database, seq: int, error: str, next_try_ms: int) -> None:
     with db.tx() as conn:
         conn.execute(
-            "UPDATE outbox SET state = 'pending', next_try_ms = ?, last_error = ? WHERE seq = ?",
+            "UPDATE outbox SET next_try_ms = ?, last_error = ?, attempts = attempts + 1 WHERE seq = ?",
             (next_try_ms, error[:500], seq),
         )
 
@@ -145,20 +147,17 @@ def mark_failed(db: Database, seq: int, error: str, state: str = "failed") -> No
     if state not in TERMINAL_FAILURES:
         raise ValueError(f"not a terminal failure state: {state!r}")
     with db.tx() as conn:
-        conn.execute("UPDATE outbox SET state = ?, last_error = ? WHERE seq = ?", (state, error[:500], seq))
-
-
-def recover(db: Database) -> int:
-    """After a restart: rows claimed by a previous run but never acknowledged go back to pending."""
-    with db.tx() as conn:
-        return conn.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sending'").rowcount
+        conn.execute(
+            "UPDATE outbox SET state = ?, last_error = ?, attempts = attempts + 1 WHERE seq = ?",
+            (state, error[:500], seq),
+        )
 
 
 def status(db: Database, now_ms: int) -> dict[str, Any]:
     """Queue depth, oldest pending age, last ACK and failures, overall and per transport."""
     rows = db.query(
-        "SELECT transport, SUM(state IN ('pending','sending')) AS depth, "
-        "MIN(CASE WHEN state IN ('pending','sending') THEN created_ms END) AS oldest_ms, "
+        "SELECT transport, SUM(state = 'pending') AS depth, "
+        "MIN(CASE WHEN state = 'pending' THEN created_ms END) AS oldest_ms, "
         "MAX(acked_ms) AS last_ack_ms, SUM(state = 'failed') AS failed, SUM(state = 'rejected') AS rejected "
         "FROM outbox GROUP BY transport"
     )

@@ -112,4 +112,4 @@ async def until(predicate: Any, timeout: float = 5.0) -> None:
 
 
 def depth(db: Database) -> int:
-    return int(db.query("SELECT COUNT(*) AS n FROM outbox WHERE state IN ('pending', 'sending')")[0]["n"])
+    return int(db.query("SELECT COUNT(*) AS n FROM outbox WHERE state = 'pending'")[0]["n"])

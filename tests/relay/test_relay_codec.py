@@ -77,9 +77,7 @@ frames = st.builds(
     xdata=st.lists(st.text(_printable, min_size=1, max_size=30), max_size=3).map(tuple),
     timestamp=st.one_of(
         st.none(),
-        st.datetimes(datetime(2000, 1, 1), datetime(2099, 12, 31)).map(
-            lambda d: d.replace(microsecond=0, tzinfo=UTC)
-        ),
+        st.datetimes(datetime(2000, 1, 1), datetime(2099, 12, 31)).map(lambda d: d.replace(microsecond=0, tzinfo=UTC)),
     ),
 )
 keys = st.one_of(st.none(), st.sampled_from([16, 24, 32]).flatmap(lambda n: st.binary(min_size=n, max_size=n)))

@@ -26,9 +26,7 @@ async def receiver() -> SiaReceiver:
 
 @pytest.mark.parametrize("fmt", ["ADM-CID", "SIA-DCS"])
 @pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "aes"])
-async def test_every_code_arrives(
-    fmt: str, encrypted: bool, db: Database, emitted: Emitted, tmp_path: Path
-) -> None:
+async def test_every_code_arrives(fmt: str, encrypted: bool, db: Database, emitted: Emitted, tmp_path: Path) -> None:
     rx = SiaReceiver(ACCOUNT, ASCII_KEY if encrypted else None)
     await rx.start()
     try:
