@@ -20,7 +20,7 @@ from prometheus_client import Counter
 from edge.config import Config
 from edge.events import Event, EventKind, now_ms
 from edge.hub import Hub
-from edge.relay.message import PoliceCode
+from edge.relay.message import PoliceCode, PoliceMessage
 from edge.rules.actions import Action, Notify, OpenAlarm, Relay
 from edge.rules.apply import PoliceSink, apply_actions
 from edge.rules.effects import police_message
@@ -35,6 +35,7 @@ from edge.store import Database, changes
 from edge.store.alarms import ALARM
 from edge.store.devices import touch
 from edge.store.events import insert_event
+from edge.store.outbox import enqueue, transports_for
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +49,9 @@ def police_sink(config: Config) -> PoliceSink | None:
     """The outbox writer for this config, or None when no police section is configured."""
     if config.police is None:
         return None
-    from edge.store.outbox import enqueue, transports_for  # the relay's module
-
     transports = transports_for(config.police)
 
-    def sink(conn: sqlite3.Connection, msg: Any) -> None:
+    def sink(conn: sqlite3.Connection, msg: PoliceMessage) -> None:
         enqueue(conn, msg, transports)
 
     return sink

@@ -160,7 +160,9 @@ class Config(Strict):
         """Rule names are unique and not the defaults'; named devices exist (a typo would never match)."""
         problems: list[tuple[tuple[str | int, ...], str]] = []
         names: set[str] = set()
-        receivers = {receiver_id(u) for u in self.police.receivers} if self.police else set()
+        receivers: set[str] = {"police-webhook"}  # the relay's ids: police-receiver-N (1 = primary), police-webhook
+        for i, url in enumerate(self.police.receivers if self.police else []):
+            receivers |= {receiver_id(url), f"police-receiver-{i + 1}"}
         for i, rule in enumerate(self.rules):
             if rule.name in names or rule.name.startswith("default-"):
                 problems.append(

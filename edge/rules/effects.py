@@ -32,17 +32,22 @@ class _Blank(dict[str, Any]):
         return ""
 
 
-def render(template: str, info: DeviceInfo, event: Event, severity: str) -> str:
+def render(template: str, info: DeviceInfo, event: Event, severity: str, *, english: bool = False) -> str:
+    """Fill a message template; reasons in Chinese, or as their ids for the English text."""
     p = event.payload
     raw = p.get("failures")
-    failures: list[Any] = raw if isinstance(raw, list) else []
+    failures = [str(f) for f in raw] if isinstance(raw, list) else []
+    reason = str(p.get("reason") or p.get("verdict") or "")
+    if not english:
+        reason = reason_zh(reason)
+        failures = [reason_zh(f"quality_{f}") for f in failures]
     values = _Blank(
         name=info.name,
         location=info.location or "-",
         zone=info.zone if info.zone is not None else "-",
         device=info.id,
-        reason=reason_zh(str(p.get("reason") or p.get("verdict") or "")),
-        failures="、".join(reason_zh(f"quality_{f}") for f in failures),
+        reason=reason,
+        failures=(", " if english else "、").join(failures),
         receiver=str(p.get("receiver") or info.name),
         kind=str(event.kind),
         severity=severity,
@@ -128,7 +133,7 @@ def _flag(
             kind=str(event.kind),
             severity=spec.severity,
             message=render(spec.message, info, event, spec.severity),
-            message_en=render(spec.message_en, info, event, spec.severity),
+            message_en=render(spec.message_en, info, event, spec.severity, english=True),
             zone=info.zone,
             location=info.location,
             test=False,
