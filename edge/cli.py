@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from edge import __version__
+from edge.commands import commission as commission_cmd
 from edge.commands import demo as demo_cmd
 from edge.commands import run as run_cmd
 from edge.commands import token
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_version)
     token.register(sub)
     demo_cmd.register(sub)
+    commission_cmd.register(sub)
     return parser
 
 
