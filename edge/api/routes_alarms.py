@@ -47,7 +47,7 @@ def list_alarms(
             where.append(clause)
             params.append(value)
     if cursor is not None:
-        ms, _, alarm_id = cursor.partition(":")
+        ms, _sep, alarm_id = cursor.partition(":")
         where.append("(opened_ms, id) < (?, ?)")
         params.extend([int(ms), alarm_id])
     rows = state.db.query(

@@ -75,7 +75,7 @@ async def _changes(state: AppState, after: int, reset: bool) -> AsyncIterator[st
         yield f"retry: {RETRY_MS}\n\n"
         yield f"event: {'reset' if reset else 'hello'}\ndata: {json.dumps({'seq': after})}\n\n"
         idle = 0.0
-        while True:
+        while not state.closing.is_set():
             rows = changes_after(state.db, after, BATCH)
             for row in rows:
                 yield _frame(row)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ class AppState:
     # Who carries out maintenance on/off: the rule engine registers its own; the default writes the store.
     maintenance: MaintenanceControl = field(default=None)  # type: ignore[assignment]
     metrics_registry: CollectorRegistry = field(init=False, repr=False)
+    # Set by the daemon when it stops: live streams end within a poll interval instead of holding shutdown.
+    closing: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         if self.tokens is None:

@@ -45,6 +45,7 @@ class LiveServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.state.closing.set()
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.sock.close()

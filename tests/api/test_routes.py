@@ -73,10 +73,9 @@ def test_alarm_pagination_and_filters(client: TestClient, site: Site) -> None:
         (site.alarm_ids[1], "operator-duty", "测试完毕", True)
     ]
     acked = client.get(f"{A}/alarms/{site.alarm_ids[0]}", headers=h).json()
-    assert acked["relay"] == {
-        "state": "delivered", "receiver": "dc09://127.0.0.1:12000", "acked_at": acked["relay"]["acked_at"], "attempts": 1
-    }  # fmt: skip
-    assert acked["relay"]["acked_at"].endswith("Z")
+    relay = acked["relay"]
+    assert (relay["state"], relay["receiver"], relay["attempts"]) == ("delivered", "dc09://127.0.0.1:12000", 1)
+    assert relay["acked_at"].endswith("Z")
     assert client.get(f"{A}/alarms", params={"state": "bogus"}, headers=h).status_code == 422
     assert client.get(f"{A}/alarms", params={"cursor": "garbage"}, headers=h).status_code == 422
     assert client.get(f"{A}/alarms", params={"limit": 0}, headers=h).status_code == 422

@@ -14,7 +14,7 @@ from edge.events import Event, EventKind
 from edge.runtime import Runtime
 from tests.api.conftest import bearer
 from tests.api.live import LiveServer
-from tests.api.site import Site
+from tests.api.site import Site, press
 
 STREAM = "/api/v1/stream"
 
@@ -79,8 +79,6 @@ def test_live_delivery_and_exact_resume(live: LiveServer, site: Site) -> None:
 
 
 def press_open(site: Site) -> str:
-    from tests.api.site import press
-
     return press(site.db, "gate-north", 2, "北门岗亭")
 
 

@@ -39,7 +39,14 @@
     for (const kid of kids.flat()) if (kid !== null && kid !== undefined) n.append(kid instanceof Node ? kid : String(kid));
     return n;
   }
-  const fmtTime = (iso) => iso ? new Date(iso).toLocaleString(S.lang === "zh" ? "zh-CN" : "en-GB", { hour12: false }) : "—";
+  // Times show in the site's time zone (the gateway's, not the browser's), 24-hour.
+  function fmtTime(iso) {
+    if (!iso) return "—";
+    const opts = { hour12: false, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" };
+    if (S.status) opts.timeZone = S.status.site.timezone;
+    try { return new Date(iso).toLocaleString(S.lang === "zh" ? "zh-CN" : "en-GB", opts); }
+    catch (e) { delete opts.timeZone; return new Date(iso).toLocaleString(undefined, opts); }
+  }
   function fmtAge(seconds) {
     if (seconds === null || seconds === undefined) return "—";
     const s = Math.max(0, Math.floor(seconds)), h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
@@ -199,9 +206,10 @@
   }
   function renderPolice() {
     const p = S.status.police, link = p.link || {};
-    const st = !p.configured ? t("not_configured") : (link.state ? t(link.state, "state") : (p.outbox_depth ? t("down", "state") : t("up", "state")));
+    // Without the relay's live status the link state is not known; the queue still tells the story.
+    const st = !p.configured ? t("not_configured") : t(link.state || "unknown", "state");
     $("police-state").textContent = st + (link.receiver ? ` · ${link.receiver}` : "");
-    $("police-state").className = link.state === "down" ? "bad" : "";
+    $("police-state").className = link.state === "down" ? "bad" : (link.state === "up" ? "okv" : "");
     $("police-ack").textContent = fmtTime(link.last_ack_at || p.last_ack_at);
     $("police-queue").textContent = String(p.outbox_depth);
     $("police-queue").className = p.outbox_depth > 0 ? "warn" : "";
