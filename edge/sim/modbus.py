@@ -148,7 +148,10 @@ class ModbusSim:
         self._faults.setdefault(unit, []).extend([fault] * count)
 
 
-HELP = "commands: press U A | release U A | tamper U A on|off | silent U on|off | inject crc|noise|garbage [N [UNIT]] | quit"
+HELP = (
+    "commands: press U A | release U A | tamper U A on|off | silent U on|off"
+    " | inject crc|noise|garbage [N [UNIT]] | quit"
+)
 
 
 async def _console(sim: ModbusSim) -> None:

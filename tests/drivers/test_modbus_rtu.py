@@ -22,15 +22,26 @@ OFFLINE_AFTER = 5  # 5 polls x (30 ms + 30 ms reply timeout) => offline within ~
 
 def bus(pair: SerialPair, **kw: Any) -> SerialBus:
     return SerialBus(
-        id="bus1", port=str(pair.b), poll_interval=POLL, timeout=0.03, offline_after=OFFLINE_AFTER,
-        reopen_max_delay=0.2, **kw,
+        id="bus1",
+        port=str(pair.b),
+        poll_interval=POLL,
+        timeout=0.03,
+        offline_after=OFFLINE_AFTER,
+        reopen_max_delay=0.2,
+        **kw,
     )
 
 
 def button(bid: str, unit: int, address: int, zone: int, **kw: Any) -> SerialButton:
     return SerialButton(
-        id=bid, name=bid, zone=zone, transport="serial", bus="bus1", unit=unit,
-        input=InputRef(type="discrete_input", address=address), **kw,
+        id=bid,
+        name=bid,
+        zone=zone,
+        transport="serial",
+        bus="bus1",
+        unit=unit,
+        input=InputRef(type="discrete_input", address=address),
+        **kw,
     )
 
 
@@ -61,8 +72,11 @@ async def test_press_hold_release(pair: SerialPair, sim: ModbusSim) -> None:
         press = await col.wait_kind(EventKind.ALARM_PRESS, "b1", timeout=1)
         assert before <= press.ts_ms <= now_ms()
         assert press.payload == {
-            "transport": "serial", "bus": "bus1", "unit": 1,
-            "input": {"type": "discrete_input", "address": 0}, "latching": False,
+            "transport": "serial",
+            "bus": "bus1",
+            "unit": 1,
+            "input": {"type": "discrete_input", "address": 0},
+            "latching": False,
         }
         await asyncio.sleep(POLL * 8)  # held: nothing more
         assert len(col.of(EventKind.ALARM_PRESS)) == 1
@@ -97,13 +111,24 @@ async def test_nc_contact_register_bit_and_fault(pair: SerialPair, sim: ModbusSi
     col = Collector()
     buttons = [
         SerialButton(
-            id="nc", name="nc", zone=1, transport="serial", bus="bus1", unit=1,
+            id="nc",
+            name="nc",
+            zone=1,
+            transport="serial",
+            bus="bus1",
+            unit=1,
             input=InputRef(type="discrete_input", address=5, inverted=True),
         ),
         SerialButton(
-            id="reg", name="reg", zone=2, transport="serial", bus="bus1", unit=2,
+            id="reg",
+            name="reg",
+            zone=2,
+            transport="serial",
+            bus="bus1",
+            unit=2,
             input=InputRef(type="holding_register_bit", address=3, bit=4),
-            fault=InputRef(type="coil", address=7), debounce=2,
+            fault=InputRef(type="coil", address=7),
+            debounce=2,
         ),
     ]
     async with running(ModbusRtuBus(bus(pair), buttons, col.ctx)):
@@ -132,8 +157,13 @@ async def test_sim_stopped_offline_then_online(pair: SerialPair, sim: ModbusSim)
         off = await col.wait_kind(EventKind.DEVICE_OFFLINE, "b3", timeout=2)
         # Configured time: offline_after polls, each at most poll_interval + reply timeout.
         assert time.monotonic() - t0 <= OFFLINE_AFTER * (POLL + 0.03) + 0.25
-        assert off.payload == {"transport": "serial", "bus": "bus1", "unit": 2, "type": "button",
-                               "reason": "no_response"}
+        assert off.payload == {
+            "transport": "serial",
+            "bus": "bus1",
+            "unit": 2,
+            "type": "button",
+            "reason": "no_response",
+        }
         await col.wait_kind(EventKind.DEVICE_OFFLINE, "b1", timeout=1)
         assert not col.of(EventKind.DEVICE_OFFLINE, "bus1")  # the port is fine, the units are silent
         assert driver.diagnostics()["units"]["2"]["errors"]["timeout"] >= OFFLINE_AFTER

@@ -86,8 +86,9 @@ mappings = st.builds(
     type_field=st.sampled_from(["type", "a.b", "evt"]),
     ts_field=st.sampled_from([None, "ts", "x.ts"]),
     seq_field=st.sampled_from([None, "seq"]),
-    values=st.dictionaries(st.text(max_size=4), st.sampled_from(["press", "release", "tamper", "heartbeat"]),
-                           max_size=3),
+    values=st.dictionaries(
+        st.text(max_size=4), st.sampled_from(["press", "release", "tamper", "heartbeat"]), max_size=3
+    ),
 )
 
 
@@ -97,8 +98,10 @@ def test_no_bytes_crash_the_parser(payload: bytes, mapping: PayloadMapping | Non
     assert isinstance(result, ButtonMessage | Rejected)
 
 
-@given(st.dictionaries(st.sampled_from(["type", "ts", "seq", "evt", "a", "x"]), json_values, max_size=5),
-       st.none() | mappings)
+@given(
+    st.dictionaries(st.sampled_from(["type", "ts", "seq", "evt", "a", "x"]), json_values, max_size=5),
+    st.none() | mappings,
+)
 def test_no_json_object_crashes_the_parser(obj: dict[str, Any], mapping: PayloadMapping | None) -> None:
     result = parse_event(json.dumps(obj).encode(), mapping)
     assert isinstance(result, ButtonMessage | Rejected)
@@ -108,8 +111,7 @@ def test_no_json_object_crashes_the_parser(obj: dict[str, Any], mapping: Payload
         assert result.ts_ms is None or 0 <= result.ts_ms <= 2**53
 
 
-@given(st.sampled_from(["press", "release", "tamper", "heartbeat"]), st.integers(0, 2**53),
-       st.integers(0, 2**63 - 1))
+@given(st.sampled_from(["press", "release", "tamper", "heartbeat"]), st.integers(0, 2**53), st.integers(0, 2**63 - 1))
 def test_contract_payloads_round_trip(kind: str, ts: int, seq: int) -> None:
     payload = json.dumps({"type": kind, "ts": ts, "seq": seq}).encode()
     assert parse_event(payload) == ButtonMessage(kind, ts, seq)  # type: ignore[arg-type]

@@ -10,33 +10,60 @@ Usage (other suites may import it)::
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 from tests.peers.ports import free_port, wait_listening
 
 
 class Mosquitto:
-    def __init__(self, workdir: Path, port: int | None = None, extra_conf: str = "") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        port: int | None = None,
+        extra_conf: str = "",
+        tls: tuple[Path, Path, Path] | None = None,
+        passwords: dict[str, str] | None = None,
+    ) -> None:
+        """`tls` = (ca, cert, key) makes the listener TLS-only; `passwords` turns off anonymous access."""
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.extra_conf = extra_conf
+        self.tls = tls
+        self.passwords = passwords
         self.proc: subprocess.Popen[bytes] | None = None
         self.conf = workdir / "mosquitto.conf"
         self.log = workdir / "mosquitto.log"
 
     @property
     def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+        return f"{'mqtts' if self.tls else 'mqtt'}://127.0.0.1:{self.port}"
+
+    def _auth_conf(self) -> str:
+        conf = ""
+        if self.tls:
+            ca, cert, key = self.tls
+            conf += f"cafile {ca}\ncertfile {cert}\nkeyfile {key}\n"
+        if self.passwords is None:
+            return conf + "allow_anonymous true\n"
+        pw = self.workdir / "passwd"
+        pw.write_text("")
+        for user, password in self.passwords.items():
+            subprocess.run(["mosquitto_passwd", "-b", str(pw), user, password], check=True, capture_output=True)
+        return conf + f"allow_anonymous false\npassword_file {pw}\n"
 
     def _write_conf(self) -> None:
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
-            "persistence true\n"
+            + self._auth_conf()
+            # As root, mosquitto would switch to the "mosquitto" user, who cannot write our temp dirs.
+            + ("user root\n" if os.geteuid() == 0 else "")
+            + "persistence true\n"
             f"persistence_location {self.workdir}/\n"
             # Autosave every second so even a SIGKILL keeps sessions older than 1 s.
             "autosave_interval 1\n"
@@ -71,6 +98,19 @@ class Mosquitto:
             proc.wait()
         if proc.stderr:
             proc.stderr.close()
+
+    @property
+    def db(self) -> Path:
+        return self.workdir / "mosquitto.db"
+
+    def wait_saved(self, timeout: float = 5.0) -> None:
+        """Block until the broker has autosaved after this call, so a SIGKILL keeps today's sessions."""
+        since = time.time()
+        deadline = time.monotonic() + timeout
+        while not (self.db.exists() and self.db.stat().st_mtime > since):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"mosquitto did not save {self.db}")
+            time.sleep(0.05)
 
     def restart(self, kill: bool = False) -> None:
         self.stop(kill=kill)
