@@ -139,9 +139,9 @@ async def test_driver_end_to_end(tmp_path: Path, vsim: OnvifSimulator, video: Vi
     live = ("ok", "clock", "blur", "short", "gate")
 
     def done() -> bool:
-        return all(sink.of(c, EventKind.CAMERA_QUALITY) and sink.of(c, EventKind.CAMERA_RETENTION) for c in live) and all(
-            sink.of(c, EventKind.DEVICE_OFFLINE) for c in ("auth", "dead")
-        )
+        return all(
+            sink.of(c, EventKind.CAMERA_QUALITY) and sink.of(c, EventKind.CAMERA_RETENTION) for c in live
+        ) and all(sink.of(c, EventKind.DEVICE_OFFLINE) for c in ("auth", "dead"))
 
     await _run_until(driver, done, 20.0)
 
