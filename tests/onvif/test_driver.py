@@ -17,6 +17,7 @@ from edge.drivers.base import DriverContext
 from edge.drivers.camera import CameraDriver
 from edge.drivers.registry import build_drivers
 from edge.events import Event, EventKind
+from edge.onvif.camera import check_camera_now
 from edge.sim.onvif.server import OnvifSimulator
 from edge.sim.video_server import VideoServer
 from tests.onvif.helpers import PASSWORD, USER, add
@@ -139,9 +140,9 @@ async def test_driver_end_to_end(tmp_path: Path, vsim: OnvifSimulator, video: Vi
     live = ("ok", "clock", "blur", "short", "gate")
 
     def done() -> bool:
-        return all(sink.of(c, EventKind.CAMERA_QUALITY) and sink.of(c, EventKind.CAMERA_RETENTION) for c in live) and all(
-            sink.of(c, EventKind.DEVICE_OFFLINE) for c in ("auth", "dead")
-        )
+        return all(
+            sink.of(c, EventKind.CAMERA_QUALITY) and sink.of(c, EventKind.CAMERA_RETENTION) for c in live
+        ) and all(sink.of(c, EventKind.DEVICE_OFFLINE) for c in ("auth", "dead"))
 
     await _run_until(driver, done, 20.0)
 
@@ -222,3 +223,19 @@ async def test_hung_cameras_do_not_delay_the_round(tmp_path: Path, sim: OnvifSim
     states = {cid: str(ch.tracker.state) for cid, ch in driver.checkers.items()}
     assert {c for c, s in states.items() if s == "unreachable"} == hung
     assert {c for c, s in states.items() if s == "online"} == set(ids) - hung
+
+
+async def test_check_camera_now(tmp_path: Path, vsim: OnvifSimulator, video: VideoServer) -> None:
+    """What `edge commission camera ID` gets: every check once, with the snapshot bytes."""
+    video.add_camera("cam")
+    await add(vsim, "cam", retention_days=29)
+    await vsim.set_faults("cam", video_mode="black")
+    cfg = _config(tmp_path, vsim, [{"id": "cam"}])
+    out = await check_camera_now(cfg.cameras[0], cfg.checks)
+    assert out["state"] == "online"
+    assert out["health"]["device"]["Manufacturer"] == "EdgeSim"
+    assert out["clock"]["verdict"] == "pass"
+    assert out["quality"]["verdict"] == "fail" and "black" in out["quality"]["failures"]
+    assert (out["retention"]["verdict"], out["retention"]["shortfall_days"]) == ("short", 1.0)
+    assert isinstance(out["snapshot"], bytes) and out["snapshot"][:2] == b"\xff\xd8"
+    assert PASSWORD not in repr(out)

@@ -11,6 +11,7 @@ import pytest
 from edge.metrics import BAD_INPUT
 from edge.onvif.health import Health, check_health
 from edge.sim.onvif.server import OnvifSimulator
+from edge.sim.onvif.state import MALFORMED_KINDS
 from tests.onvif.helpers import PASSWORD, add, session
 
 
@@ -115,3 +116,10 @@ async def test_wrong_password_is_a_proper_soap_fault(sim: OnvifSimulator) -> Non
         r = await client.post(sim.url("cam"), content=body, headers={"Content-Type": "application/soap+xml"})
     assert r.status_code == 400
     assert "ter:NotAuthorized" in r.text and "env:Sender" in r.text
+
+
+@pytest.mark.parametrize("kind", MALFORMED_KINDS)
+async def test_every_kind_of_garbage_is_explained(sim: OnvifSimulator, kind: str) -> None:
+    res = await _health(sim, malformed=kind)
+    assert res.state is Health.DEGRADED
+    assert res.reasons == ["clock:malformed_response", "device_info:malformed_response", "services:malformed_response"]

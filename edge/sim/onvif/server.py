@@ -24,8 +24,15 @@ log = logging.getLogger(__name__)
 MAX_BODY = 1 << 20
 # Header block limit, as common embedded web servers use.
 MAX_HEADER_LINES = 100
-# Broken XML for the malformed fault: a truncated envelope, as a crashing camera web server sends.
-MALFORMED = b'<?xml version="1.0"?><env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body><tds:'
+# Garbage answers seen from real cameras: a truncated envelope (web server crash mid-write), an HTML
+# error page, binary noise, XML that is not SOAP, and a SOAP body with nothing in it.
+MALFORMED = {
+    "truncated": b'<?xml version="1.0"?><env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body><tds:',
+    "html": b"<html><body><h1>500 Internal Server Error</h1></body></html>",
+    "binary": bytes(range(256)) * 4,
+    "wrong_root": b'<?xml version="1.0"?><config><device id="1"/></config>',
+    "empty_body": b'<?xml version="1.0"?><env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body/></env:Envelope>',
+}
 
 # How often a hung request looks whether its client left or the fault was cleared.
 HANG_POLL_S = 0.5
@@ -146,7 +153,7 @@ class OnvifSimulator:
         if method != "POST":
             return 405, "text/plain", b"POST only"
         if cam.faults.malformed:
-            return 200, "application/soap+xml; charset=utf-8", MALFORMED
+            return 200, "application/soap+xml; charset=utf-8", MALFORMED[cam.faults.malformed]
         status, payload = self._handler.handle(cam, path, self.urls(cam), self.recorders.get(cam.id, ()), body)
         ctype = "application/soap+xml; charset=utf-8" if payload.startswith(b"<?xml") else "text/plain"
         return status, ctype, payload

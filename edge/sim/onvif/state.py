@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 OfflineMode = Literal["refused", "closed"]
+MALFORMED_KINDS = ("truncated", "html", "binary", "wrong_root", "empty_body")
 VIDEO_MODES = ("normal", "black", "blurred", "frozen", "covered", "overexposed")
 
 
@@ -21,7 +22,7 @@ class Faults:
     stalled_s: float = 0.0  # newest recorded data = now - this (0: recording live)
     delay_s: float = 0.0  # answer every request this much later
     hang: bool = False  # accept requests and never answer
-    malformed: bool = False  # answer with broken XML
+    malformed: str = ""  # answer with garbage: one of MALFORMED_KINDS ("" = off; True means "truncated")
     offline: OfflineMode | None = None  # refuse connections, or accept and close them
     video_mode: str = "normal"  # passed through to the video simulator
 
@@ -32,6 +33,10 @@ class Faults:
                 raise KeyError(f"unknown fault {key!r}; known: {sorted(known)}")
             if key == "video_mode" and value not in VIDEO_MODES:
                 raise ValueError(f"video_mode must be one of {VIDEO_MODES}")
+            if key == "malformed":
+                value = "truncated" if value is True else (value or "")
+                if value and value not in MALFORMED_KINDS:
+                    raise ValueError(f"malformed must be one of {MALFORMED_KINDS}")
             setattr(self, key, value)
 
     def as_dict(self) -> dict[str, Any]:
