@@ -15,6 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -209,7 +210,7 @@ class Relay:
     def _frame_builder(self, row: outbox.OutboxRow) -> FrameBuilder:
         coords = (self.config.coordinates.x, self.config.coordinates.y) if self.config.coordinates else None
 
-        def build(seq: int, ts: Any) -> Frame:
+        def build(seq: int, ts: datetime) -> Frame:
             return content.message_frame(
                 row.message,
                 fmt=self.config.format,
@@ -315,7 +316,7 @@ class Relay:
     async def _probe(self, link: ReceiverLink, index: int) -> None:
         cfg = self.config
 
-        def build(seq: int, ts: Any) -> Frame:
+        def build(seq: int, ts: datetime) -> Frame:
             return content.null_frame(
                 account=cfg.account, sequence=seq, timestamp=ts, receiver=cfg.receiver, line=cfg.line or DEFAULT_LINE
             )

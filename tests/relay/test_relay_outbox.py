@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
-from conftest import message, police
+from conftest import Emitted, message, police
 
 from edge.relay.message import PoliceCode
 from edge.relay.sequence import BLOCK, SequenceAllocator
+from edge.relay.service import Relay
 from edge.store import Database, outbox
 
 
@@ -118,12 +120,6 @@ def test_sequence_persists_across_restarts_and_wraps(tmp_path: Path) -> None:
 
 
 async def test_relay_without_transports_runs_until_cancelled(db: Database) -> None:
-    import asyncio
-
-    from conftest import Emitted
-
-    from edge.relay.service import Relay
-
     relay = Relay(police([]), db, Emitted(), "sch-1")
     task = asyncio.create_task(relay.run())
     await asyncio.sleep(0.05)

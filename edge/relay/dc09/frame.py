@@ -95,7 +95,10 @@ def _unframe(raw: bytes) -> bytes | Rejection:
     return text
 
 
-def _parse_rest(rest: str, encrypted: bool, account: str | None, key: bytes | None) -> dict[str, object] | Rejection:
+_Body = tuple[str, tuple[str, ...], datetime | None]  # data, extended data, timestamp
+
+
+def _parse_rest(rest: str, encrypted: bool, account: str | None, key: bytes | None) -> _Body | Rejection:
     if encrypted:
         if key is None:
             return Rejection("no_key", "encrypted frame but no key configured")
@@ -131,7 +134,7 @@ def _parse_rest(rest: str, encrypted: bool, account: str | None, key: bytes | No
             return Rejection("timestamp", f"impossible date {m.group(1)!r}")
     if not data.isprintable() or not data.isascii():
         return Rejection("data", "non-printable characters")
-    return {"data": data, "xdata": tuple(xdata), "timestamp": ts}
+    return data, tuple(xdata), ts
 
 
 def _decode(raw: bytes, key: bytes | None, lenient: bool) -> Frame | Rejection:
@@ -168,9 +171,9 @@ def _decode(raw: bytes, key: bytes | None, lenient: bool) -> Frame | Rejection:
         receiver=receiver.upper() if receiver else None,
         line=line.upper() if line else None,
         encrypted=bool(m["enc"]),
-        data=str(parsed["data"]),
-        xdata=parsed["xdata"],  # type: ignore[arg-type]
-        timestamp=parsed["timestamp"],  # type: ignore[arg-type]
+        data=parsed[0],
+        xdata=parsed[1],
+        timestamp=parsed[2],
     )
 
 
