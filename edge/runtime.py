@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from prometheus_client import Counter
@@ -77,6 +79,9 @@ class Runtime:
         self.after_commit: list[Callable[[], None]] = [hub.ring]
         self.events_committed = 0
         self._later: list[Notify] = []  # webhook calls decided in the open transaction
+        self._lock = threading.RLock()  # one engine step at a time, from the loop or API threads
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
         self.engine: Engine = engine_from_config(config)
         self.police: PoliceSink | None = police_sink(config)
         self.state: EngineState = load_state(db, config.alarms)
@@ -89,25 +94,25 @@ class Runtime:
 
     # --- events ---------------------------------------------------------------------------------
     async def emit(self, event: Event) -> None:
+        if self._loop is None:
+            self._loop, self._loop_thread = asyncio.get_running_loop(), threading.get_ident()
         if not event.site:
             event = event.with_site(self.config.site.id)
-        now = self.clock()
-        with self.db.tx() as conn:
-            state = self._synced(conn, now)
+        with self._write() as w:
+            now = self.clock()
+            state = self._synced(w.conn, now)
             event = self.engine.mark_test(state, event, now)
-            insert_event(conn, event)
-            changes.record_change(conn, changes.EVENT, event.id, event.as_dict())
-            touch(conn, event.device_id, event.ts_ms)
+            insert_event(w.conn, event)
+            changes.record_change(w.conn, changes.EVENT, event.id, event.as_dict())
+            touch(w.conn, event.device_id, event.ts_ms)
             try:
                 state, actions = self.engine.on_event(state, event, now)
             except Exception:
                 ENGINE_ERRORS.labels(where="event").inc()
                 log.exception("rules: engine failed on %s %s; applying the fail-safe", event.kind, event.device_id)
                 actions = self._fail_safe(event, now)
-            self._apply(conn, state, actions)
-        self.state = state
+            w.state = self._apply(w.conn, state, actions)
         self.events_committed += 1
-        self._after()
 
     def _fail_safe(self, event: Event, now: int) -> list[Action]:
         """An engine fault must not swallow an emergency: a real press is still relayed and opened."""
@@ -135,18 +140,16 @@ class Runtime:
 
     # --- time -------------------------------------------------------------------------------------
     def tick(self, now: int | None = None) -> None:
-        now = self.clock() if now is None else now
-        with self.db.tx() as conn:
-            before = self._synced(conn, now)
+        with self._write() as w:
+            now = self.clock() if now is None else now
+            before = self._synced(w.conn, now)
             state, actions = self.engine.tick(before, now)
-            if not actions and not self._later and _same(state, self.state):
-                return
-            self._apply(conn, state, actions)
-        self.state = state
-        self._after()
+            if actions or self._later or not _same(state, self.state):
+                w.state = self._apply(w.conn, state, actions)
 
     async def run(self) -> None:
         """Tick until cancelled; also runs the escalation webhook notifier. Supervise it like a driver."""
+        self._loop, self._loop_thread = asyncio.get_running_loop(), threading.get_ident()
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self.notifier.run(), name="escalation-notifier")
             while True:
@@ -159,40 +162,53 @@ class Runtime:
 
     # --- maintenance ------------------------------------------------------------------------------
     def set_maintenance(self, device_id: str, minutes: float, actor: str) -> dict[str, Any]:
+        """Safe from any thread (e.g. a sync API handler)."""
         self._known(device_id)
         limit = self.config.device_states.max_maintenance_minutes
-        now = self.clock()
-        until = now + int(check_minutes(minutes, limit) * 60_000)
-        return self._maintenance(device_id, until, actor, now)
+        minutes = check_minutes(minutes, limit)
+        return self._maintenance(device_id, minutes, actor)
 
     def clear_maintenance(self, device_id: str, actor: str) -> dict[str, Any]:
         self._known(device_id)
-        return self._maintenance(device_id, None, actor, self.clock())
+        return self._maintenance(device_id, None, actor)
 
     def _known(self, device_id: str) -> None:
         if device_id not in self.engine.ctx.devices:
             raise MaintenanceError(f"unknown device {device_id!r}")
 
-    def _maintenance(self, device_id: str, until: int | None, actor: str, now: int) -> dict[str, Any]:
-        with self.db.tx() as conn:
-            state = self._synced(conn, now)
-            if until is None:
+    def _maintenance(self, device_id: str, minutes: float | None, actor: str) -> dict[str, Any]:
+        with self._write() as w:
+            now = self.clock()
+            state = self._synced(w.conn, now)
+            if minutes is None:
+                until = None
                 state, actions = self.engine.end_maintenance(state, device_id, now)
             else:
+                until = now + int(minutes * 60_000)
                 state, actions = self.engine.start_maintenance(state, device_id, until, now)
-            detail = record(conn, actor, device_id, until)
-            self._apply(conn, state, actions)
-        self.state = state
-        self._after()
+            detail = record(w.conn, actor, device_id, until)
+            w.state = self._apply(w.conn, state, actions)
         return detail
 
     # --- plumbing ---------------------------------------------------------------------------------
-    def _synced(self, conn: sqlite3.Connection, now: int) -> EngineState:
-        """The engine state with what operators changed directly in the store: acks, closes, maintenance.
+    @contextmanager
+    def _write(self) -> Iterator[_Write]:
+        """One engine step: runtime lock, then the store transaction; adopt the new state only after
+        COMMIT, then run the after-commit callbacks outside the lock."""
+        with self._lock:
+            w = _Write()
+            self._later = []
+            with self.db.tx() as conn:
+                w.conn = conn
+                yield w
+            if w.state is None:
+                return
+            self.state = w.state
+            later, self._later = self._later, []
+        self._after(later)
 
-        Opens every write: it also forgets webhook calls left over from a rolled-back transaction.
-        """
-        self._later = []
+    def _synced(self, conn: sqlite3.Connection, now: int) -> EngineState:
+        """The engine state with what operators changed directly in the store: acks, closes, maintenance."""
         state = self.engine.sync_alarms(self.state, open_alarm_states(conn))
         for device_id, until in maintenance_rows(conn).items():
             track = state.devices.get(device_id)
@@ -203,20 +219,36 @@ class Runtime:
                 state, actions = self.engine.start_maintenance(state, device_id, until, now)
             else:
                 state, actions = self.engine.end_maintenance(state, device_id, now)
-            self._apply(conn, state, actions)
+            self._later.extend(apply_actions(conn, actions, self.police))
         return state
 
-    def _apply(self, conn: sqlite3.Connection, state: EngineState, actions: list[Action]) -> None:
+    def _apply(self, conn: sqlite3.Connection, state: EngineState, actions: list[Action]) -> EngineState:
         self._later.extend(apply_actions(conn, actions, self.police))
         save_state(conn, state)
+        return state
 
-    def _after(self) -> None:
-        """After a commit: webhook calls to the notifier, then wake the stream and the relay."""
-        later, self._later = self._later, []
+    def _after(self, later: list[Notify]) -> None:
+        """Webhook calls to the notifier, then wake the stream and the relay.
+
+        The Hub and the notifier's queue belong to the event loop: from another thread (a sync API
+        handler calling set_maintenance) the callbacks are handed to the loop.
+        """
+        loop = self._loop
+        if loop is not None and threading.get_ident() != self._loop_thread and not loop.is_closed():
+            loop.call_soon_threadsafe(self._callbacks, later)
+        else:
+            self._callbacks(later)
+
+    def _callbacks(self, later: list[Notify]) -> None:
         for item in later:
             self.notifier.submit(item)
         for callback in self.after_commit:
             callback()
+
+
+class _Write:
+    conn: sqlite3.Connection
+    state: EngineState | None = None
 
 
 def _same(a: EngineState, b: EngineState) -> bool:

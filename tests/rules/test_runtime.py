@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -277,3 +278,22 @@ async def test_no_police_section_still_opens_alarms(tmp_path: Path, db: Database
     await rt.emit(ev("alarm.press", "gate-south", clock))
     assert outbox(db) == []
     assert len(list_alarms(db)) == 1
+
+
+async def test_maintenance_from_an_api_thread_while_running(tmp_path: Path, db: Database, clock: Clock) -> None:
+    rt = start(make_config(tmp_path), db, clock)
+    task = asyncio.create_task(rt.run())
+    try:
+        await asyncio.sleep(0)
+        rings = rt.hub.rings
+        waiter = asyncio.create_task(rt.hub.wait(5))
+        await asyncio.sleep(0)
+        await asyncio.to_thread(set_maintenance, rt, "gate-south", 5, "tech")
+        assert await waiter  # the Hub was rung on the loop, not from the API thread
+        assert rt.hub.rings > rings
+        await rt.emit(ev("alarm.press", "gate-south", clock))
+        assert outbox(db) == [("dc09", "TEST_MANUAL", 1, True)]
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
