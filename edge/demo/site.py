@@ -22,6 +22,7 @@ from edge.sim.onvif.server import OnvifSimulator
 from edge.sim.onvif.state import Faults, SimCamera
 from edge.sim.pty_pair import PtyPair
 from edge.sim.receiver import DemoReceiver, Report
+from edge.sim.wsd import WSD_PORT, CameraMeta, WsdResponder
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class DemoSite:
         self.broker = Broker(state)
         self.mqtt: dict[str, SimMqttButton] = {}
         self.onvif = OnvifSimulator("127.0.0.1")
+        self.wsd = WsdResponder(self.onvif, {c.id: CameraMeta(c.name, c.location) for c in CAMERAS})
         self.receiver = DemoReceiver(key=key, log_path=state / "received.jsonl", on_report=on_report)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -62,6 +64,10 @@ class DemoSite:
             faults = Faults()
             faults.update(c.faults)
             await self.onvif.add(SimCamera(c.id, CAMERA_USER, CAMERA_PASSWORD, faults=faults))
+        try:
+            await self.wsd.start("127.0.0.1", WSD_PORT)
+        except OSError:  # 3702 taken (another demo, a real WS-Discovery daemon): any port answers unicast probes
+            await self.wsd.start("127.0.0.1", 0)
         await self.receiver.start()
 
     def camera_urls(self) -> dict[str, str]:
@@ -83,7 +89,8 @@ class DemoSite:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        steps: list[tuple[str, Callable[[], object]]] = [("receiver", self.receiver.stop), ("onvif", self.onvif.close)]
+        steps: list[tuple[str, Callable[[], object]]] = [("receiver", self.receiver.stop), ("wsd", self.wsd.stop)]
+        steps += [("onvif", self.onvif.close)]
         steps += [(f"mqtt:{k}", b.close) for k, b in self.mqtt.items()]
         steps += [("broker", self.broker.stop)]
         steps += [(f"modbus:{k}", s.stop) for k, s in self.modbus.items()]

@@ -12,6 +12,7 @@ from typing import Any
 
 from edge.sim.onvif.server import OnvifSimulator
 from edge.sim.onvif.state import Faults, SimCamera
+from edge.sim.wsd import WsdResponder
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--video-base", default="http://127.0.0.1:8554", help="video simulator serving /snapshot, /mjpeg")
     p.add_argument("--rtsp-base", default=None, help="rtsp://HOST:PORT when an RTSP server serves /<id>")
     p.add_argument("--nvr", action="store_true", help="also serve an NVR (id nvr) recording every camera")
+    p.add_argument("--wsd-port", type=int, default=None, help="answer WS-Discovery probes on this UDP port (3702)")
     p.add_argument(
         "--fault",
         action="append",
@@ -54,6 +56,9 @@ async def serve(args: argparse.Namespace) -> None:
         await sim.add(SimCamera("nvr", args.username, args.password, model="SIM-NVR-1"), 0, records=tuple(ids))
     for cid in sim.cameras:
         print(f"{cid}\t{sim.url(cid)}", flush=True)
+    wsd = await WsdResponder(sim).start(args.host, args.wsd_port) if args.wsd_port is not None else None
+    if wsd is not None:
+        print(f"ws-discovery\tudp://{args.host}:{wsd.port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -61,6 +66,8 @@ async def serve(args: argparse.Namespace) -> None:
     try:
         await stop.wait()
     finally:
+        if wsd is not None:
+            wsd.stop()
         await sim.close()
 
 
