@@ -7,6 +7,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from wsdiscovery.actions import constructProbe
+from wsdiscovery.message import createSOAPMessage
+from wsdiscovery.qname import QName
 
 from edge.cli import main
 from edge.commission.discover import probe
@@ -84,10 +87,6 @@ async def test_no_answer_is_exit_1(tmp_path: Path, capsys):
 
 
 async def test_probe_for_other_device_types_is_ignored(site: tuple[OnvifSimulator, WsdResponder]):
-    from wsdiscovery.actions import constructProbe
-    from wsdiscovery.message import createSOAPMessage
-    from wsdiscovery.qname import QName
-
     _, wsd = site
     env = constructProbe([QName("http://example.com/printers", "Printer", "p")], [])
     loop = asyncio.get_running_loop()
