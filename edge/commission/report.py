@@ -13,10 +13,12 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from edge.config import Config
 
+CAMERA_CHECKS = ("clock", "quality", "retention")
 PASS, FAIL, NONE = "通过 PASS", "不通过 FAIL", "未测试 NOT TESTED"
 
 
@@ -84,12 +86,31 @@ class ReportBuilder:
             row.verdict = FAIL
         return row
 
+    @staticmethod
+    def _checks(conn: sqlite3.Connection, dev: str) -> list[dict[str, Any]]:
+        """Each check's latest result: the check_results row, else the newest camera.<check> event."""
+        stored = {
+            r["check_name"]: dict(r)
+            for r in conn.execute(
+                "SELECT check_name, verdict, result, ts_ms FROM check_results WHERE device_id = ?", (dev,)
+            )
+        }
+        for check in CAMERA_CHECKS:
+            if check in stored:
+                continue
+            ev = conn.execute(
+                "SELECT payload, ts_ms FROM events WHERE device_id = ? AND kind = ? ORDER BY seq DESC LIMIT 1",
+                (dev, f"camera.{check}"),
+            ).fetchone()
+            if ev is not None:
+                payload = json.loads(ev["payload"])
+                verdict = str(payload.get("verdict", "unknown"))
+                stored[check] = {"check_name": check, "verdict": verdict, "result": ev["payload"], "ts_ms": ev["ts_ms"]}
+        return [stored[k] for k in sorted(stored)]
+
     def _camera(self, conn: sqlite3.Connection, dev: str, name: str, loc: str, states: dict[str, str]) -> Row:
         row = Row(dev, "camera", name, loc, states.get(dev, "unknown"), NONE)
-        results = conn.execute(
-            "SELECT check_name, verdict, result, ts_ms FROM check_results WHERE device_id = ? ORDER BY check_name",
-            (dev,),
-        ).fetchall()
+        results = self._checks(conn, dev)
         for r in results:
             detail = json.loads(r["result"] or "{}")
             text = r["verdict"]

@@ -22,6 +22,7 @@ from edge.sim.onvif.server import OnvifSimulator
 from edge.sim.onvif.state import Faults, SimCamera
 from edge.sim.pty_pair import PtyPair
 from edge.sim.receiver import DemoReceiver, Report
+from edge.sim.video_server import VideoServer
 from edge.sim.wsd import WSD_PORT, CameraMeta, WsdResponder
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ class DemoSite:
         self.modbus: dict[str, ModbusSim] = {}
         self.broker = Broker(state)
         self.mqtt: dict[str, SimMqttButton] = {}
+        # The video server's port is only known at start; the ONVIF simulator is made then.
+        self.video = VideoServer("127.0.0.1", 0)
         self.onvif = OnvifSimulator("127.0.0.1")
         self.wsd = WsdResponder(self.onvif, {c.id: CameraMeta(c.name, c.location) for c in CAMERAS})
         self.receiver = DemoReceiver(key=key, log_path=state / "received.jsonl", on_report=on_report)
@@ -60,6 +63,13 @@ class DemoSite:
             await asyncio.to_thread(button.power_on)
             self.mqtt[m.id] = button
         self._tasks.append(asyncio.create_task(self._heartbeats(), name="demo:heartbeats"))
+        for c in CAMERAS:
+            self.video.add_camera(c.id, c.faults.get("video_mode", "normal"))
+        await self.video.start()
+        self.onvif = OnvifSimulator(
+            "127.0.0.1", f"http://127.0.0.1:{self.video.port}", on_video_mode=self.video.set_mode
+        )
+        self.wsd.sim = self.onvif
         for c in CAMERAS:
             faults = Faults()
             faults.update(c.faults)
@@ -90,7 +100,7 @@ class DemoSite:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         steps: list[tuple[str, Callable[[], object]]] = [("receiver", self.receiver.stop), ("wsd", self.wsd.stop)]
-        steps += [("onvif", self.onvif.close)]
+        steps += [("onvif", self.onvif.close), ("video", self.video.stop)]
         steps += [(f"mqtt:{k}", b.close) for k, b in self.mqtt.items()]
         steps += [("broker", self.broker.stop)]
         steps += [(f"modbus:{k}", s.stop) for k, s in self.modbus.items()]
