@@ -63,7 +63,7 @@ def _health(res: dict[str, Any]) -> list[Line]:
     if state == "unreachable":
         return [Line(FAIL, "ONVIF", "设备无应答", f"no answer ({h.get('detail') or 'refused or timed out'})",
                      "check power, network cable, IP address, and that ONVIF is enabled on the camera")]  # fmt: skip
-    model = " ".join(v for v in (dev.get("manufacturer"), dev.get("model"), dev.get("firmware")) if v)
+    model = " ".join(v for v in (dev.get("Manufacturer"), dev.get("Model"), dev.get("FirmwareVersion")) if v)
     lines = [Line(PASS, "ONVIF", "设备应答正常", f"answers ({model or 'model unknown'}, {h['duration_s']:.1f} s)")]
     if reasons:
         lines.append(Line(WARN, "ONVIF", "部分检查未通过", ", ".join(reasons), "see the camera's ONVIF settings"))
