@@ -13,7 +13,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from edge.events import now_ms
-from edge.store import Database
+from edge.store import Database, outbox
 
 _STATES = ("online", "degraded", "offline", "maintenance", "unknown")
 
@@ -44,9 +44,9 @@ class StoreCollector(Collector):
             for st in ("open", "acknowledged"):
                 alarms.add_metric([cat, st], found.get((cat, st), 0))
         yield alarms
-        row = db.query("SELECT COUNT(*) AS n, MIN(created_ms) AS oldest FROM outbox WHERE acked_ms IS NULL")[0]
-        yield GaugeMetricFamily("edge_outbox_depth", "Messages waiting for a receiver ACK", value=row["n"])
-        age = (now_ms() - row["oldest"]) / 1000 if row["oldest"] is not None else 0.0
+        queue = outbox.status(db, now_ms())
+        yield GaugeMetricFamily("edge_outbox_depth", "Reports waiting for a receiver ACK", value=queue["depth"])
+        age = queue["oldest_age_s"] or 0.0
         yield GaugeMetricFamily(
             "edge_outbox_oldest_age_seconds", "Age of the oldest message waiting for an ACK (0 if none)", value=age
         )

@@ -1,55 +1,41 @@
-"""Maintenance (test) mode on/off, as the API asks for it.
+"""Maintenance (test) mode on/off for the API, carried out by the rule engine's functions.
 
-The rule engine owns device states; when it runs it registers its own `MaintenanceControl` in
-`AppState.maintenance` so its in-memory state follows. `StoreMaintenance` is the default: it writes
-the same rows the rule engine would (state, audit, change feed) in one transaction, which is what a
-daemon without the rule engine (or a test) needs.
+`AppState.runtime` is the daemon's running `Runtime` (takes effect at once); without one (tests, a
+second process) the store is written and the runtime picks the change up on its next tick.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Any
 
-from edge.events import now_ms
-from edge.store import Database, changes
-from edge.store.devices import set_state
-from edge.store.misc import audit
+from fastapi import HTTPException, status
 
-MAINTENANCE = "maintenance"
+from edge.rules.maintenance import MaintenanceError, clear_maintenance, set_maintenance
 
+if TYPE_CHECKING:
+    from edge.api.state import AppState
 
-class MaintenanceControl(Protocol):
-    def set(self, device_id: str, minutes: int, actor: str) -> int | None:
-        """Put the device in maintenance until now + minutes; the end time (ms), or None if no such device."""
-
-    def clear(self, device_id: str, actor: str) -> bool:
-        """End maintenance now; False if no such device."""
+NOT_FOUND = "没有这个设备 / no such device"
 
 
-class StoreMaintenance:
-    def __init__(self, db: Database) -> None:
-        self.db = db
+def _exists(state: AppState, device_id: str) -> bool:
+    return bool(state.db.query("SELECT 1 AS x FROM devices WHERE id = ?", (device_id,)))
 
-    def set(self, device_id: str, minutes: int, actor: str) -> int | None:
-        ts = now_ms()
-        until = ts + minutes * 60_000
-        with self.db.tx() as conn:
-            if conn.execute("SELECT 1 FROM devices WHERE id = ?", (device_id,)).fetchone() is None:
-                return None
-            set_state(conn, device_id, MAINTENANCE, ["maintenance"], ts, maintenance_until_ms=until)
-            audit(conn, actor, "device.maintenance", device_id, {"minutes": minutes, "until_ms": until})
-            changes.record_change(
-                conn, changes.DEVICE, device_id, {"state": MAINTENANCE, "until_ms": until, "by": actor}
-            )
-        return until
 
-    def clear(self, device_id: str, actor: str) -> bool:
-        ts = now_ms()
-        with self.db.tx() as conn:
-            if conn.execute("SELECT 1 FROM devices WHERE id = ?", (device_id,)).fetchone() is None:
-                return False
-            # 'unknown' until the next message or check says otherwise: maintenance hid the real state.
-            set_state(conn, device_id, "unknown", ["maintenance_ended"], ts, maintenance_until_ms=None)
-            audit(conn, actor, "device.maintenance_end", device_id, {})
-            changes.record_change(conn, changes.DEVICE, device_id, {"state": "unknown", "by": actor})
-        return True
+def start(state: AppState, device_id: str, minutes: int, actor: str) -> dict[str, Any]:
+    """404 for an unknown device, 422 for minutes beyond the configured maximum."""
+    if not _exists(state, device_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
+    try:
+        return set_maintenance(state.runtime or state.db, device_id, minutes, actor)
+    except MaintenanceError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+
+
+def end(state: AppState, device_id: str, actor: str) -> dict[str, Any]:
+    if not _exists(state, device_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
+    try:
+        return clear_maintenance(state.runtime or state.db, device_id, actor)
+    except MaintenanceError as exc:  # the runtime does not know the device (config changed under it)
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc

@@ -122,13 +122,25 @@ class MaintenanceOut(BaseModel):
     until: str | None = None
 
 
+class PoliceLink(BaseModel):
+    url: str
+    role: str = Field(description="primary or backup")
+    state: str = Field(description="up, down or unknown")
+    reason: str = ""
+    active: bool = False
+    last_ack_at: str | None = None
+
+
 class PoliceStatus(BaseModel):
     configured: bool
     receivers: int = 0
-    outbox_depth: int = Field(description="alarms and messages waiting for a receiver's ACK")
-    oldest_age_s: float | None = Field(None, description="age of the oldest waiting message")
+    state: str = Field("unknown", description="up (a receiver answers), down (none does) or unknown")
+    links: list[PoliceLink] = Field(default_factory=list, description="one per configured receiver")
+    outbox_depth: int = Field(description="reports waiting for a receiver's ACK (pending)")
+    oldest_age_s: float | None = Field(None, description="age of the oldest pending report")
+    failed: int = Field(0, description="reports that gave up or were rejected")
     last_ack_at: str | None = None
-    link: dict[str, Any] | None = Field(None, description="the relay's live status, when the relay runs")
+    link: dict[str, Any] | None = Field(None, description="the relay's full live status, when the relay runs")
 
 
 class SiteInfo(BaseModel):

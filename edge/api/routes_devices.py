@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Response, status
 
-from edge.api import auth
+from edge.api import auth, maintenance
 from edge.api.deps import get_state
 from edge.api.models import Device, MaintenanceBody, MaintenanceOut
 from edge.api.state import AppState
@@ -46,11 +46,9 @@ async def start_maintenance(
     state: AppState = Depends(get_state),  # noqa: B008
     who: Principal = Depends(auth.technician),  # noqa: B008
 ) -> MaintenanceOut:
-    until = state.maintenance.set(device_id, body.minutes, who.name)
-    if until is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, _NOT_FOUND)
+    detail = maintenance.start(state, device_id, body.minutes, who.name)
     state.hub.ring()
-    return MaintenanceOut(device_id=device_id, maintenance=True, until=iso(until))
+    return MaintenanceOut(device_id=device_id, maintenance=True, until=detail.get("maintenance_until"))
 
 
 @router.delete("/devices/{device_id}/maintenance", response_model=MaintenanceOut, responses={404: {}})
@@ -59,8 +57,7 @@ async def end_maintenance(
     state: AppState = Depends(get_state),  # noqa: B008
     who: Principal = Depends(auth.technician),  # noqa: B008
 ) -> MaintenanceOut:
-    if not state.maintenance.clear(device_id, who.name):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, _NOT_FOUND)
+    maintenance.end(state, device_id, who.name)
     state.hub.ring()
     return MaintenanceOut(device_id=device_id, maintenance=False)
 

@@ -12,25 +12,37 @@ from fastapi import APIRouter, Depends
 from edge import __version__
 from edge.api import auth
 from edge.api.deps import get_state
-from edge.api.models import PoliceStatus, SiteInfo, Status, StoreInfo, Summary
+from edge.api.models import PoliceLink, PoliceStatus, SiteInfo, Status, StoreInfo, Summary
 from edge.api.state import AppState
 from edge.api.tokens import Principal
 from edge.api.views import iso, load_devices, to_alarms
 from edge.events import now_ms
+from edge.store import outbox
 from edge.store.alarms import open_alarms
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["status"])
 
 
-def outbox_figures(state: AppState) -> tuple[int, float | None, int | None]:
-    """(messages waiting for an ACK, age of the oldest in s, time of the last ACK in ms)."""
-    row = state.db.query(
-        "SELECT COUNT(*) AS n, MIN(created_ms) AS oldest, "
-        "(SELECT MAX(acked_ms) FROM outbox) AS last_ack FROM outbox WHERE acked_ms IS NULL"
-    )[0]
-    age = (now_ms() - row["oldest"]) / 1000 if row["oldest"] is not None else None
-    return int(row["n"]), age, row["last_ack"]
+def _links(link: dict[str, Any] | None) -> tuple[str, list[PoliceLink]]:
+    """The police link state and per-receiver lines from the relay's status (Relay.status())."""
+    if not link or not isinstance(link.get("receivers"), list):
+        return "unknown", []
+    links = [
+        PoliceLink(
+            url=str(r.get("url", "")),
+            role=str(r.get("role", "")),
+            state=str(r.get("state", "unknown")),
+            reason=str(r.get("reason") or ""),
+            active=bool(r.get("active", False)),
+            last_ack_at=iso(r["last_ack_ms"]) if isinstance(r.get("last_ack_ms"), int) else None,
+        )
+        for r in link["receivers"]
+        if isinstance(r, dict)
+    ]
+    states = {x.state for x in links}
+    overall = "up" if "up" in states else ("down" if states == {"down"} else "unknown")
+    return overall, links
 
 
 def _provider(state: AppState, name: str) -> dict[str, Any] | None:
@@ -52,7 +64,9 @@ def get_status(state: AppState = Depends(get_state), _: Principal = Depends(auth
         counts[d.state] = counts.get(d.state, 0) + 1
         by_type.setdefault(d.type, {})[d.state] = by_type.get(d.type, {}).get(d.state, 0) + 1
     alarms = to_alarms(state.db, open_alarms(state.db))
-    depth, age, last_ack = outbox_figures(state)
+    queue = outbox.status(state.db, now_ms())
+    link = _provider(state, "police")
+    link_state, links = _links(link)
     police = state.config.police
     cfg = state.config
     return Status(
@@ -70,10 +84,13 @@ def get_status(state: AppState = Depends(get_state), _: Principal = Depends(auth
         police=PoliceStatus(
             configured=police is not None,
             receivers=len(police.receivers) if police else 0,
-            outbox_depth=depth,
-            oldest_age_s=round(age, 1) if age is not None else None,
-            last_ack_at=iso(last_ack),
-            link=_provider(state, "police"),
+            state=link_state if police else "unknown",
+            links=links,
+            outbox_depth=int(queue["depth"]),
+            oldest_age_s=queue["oldest_age_s"],
+            failed=int(queue["failed"]) + int(queue["rejected"]),
+            last_ack_at=iso(queue["last_ack_ms"]),
+            link=link,
         ),
         providers={n: p for n in state.status_providers if n != "police" and (p := _provider(state, n)) is not None},
     )

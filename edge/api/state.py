@@ -11,11 +11,11 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from edge.api.collector import store_registry
-from edge.api.maintenance import MaintenanceControl, StoreMaintenance
 from edge.api.ratelimit import FailureLimiter
 from edge.api.tokens import TokenStore
 from edge.config import Config, read_secret
 from edge.hub import Hub
+from edge.runtime import Runtime
 from edge.store import Database
 
 
@@ -31,8 +31,8 @@ class AppState:
     # Built from config.api when not given; tests and the daemon may pass their own.
     tokens: TokenStore = field(default=None)  # type: ignore[assignment]
     auth_limiter: FailureLimiter = field(default=None)  # type: ignore[assignment]
-    # Who carries out maintenance on/off: the rule engine registers its own; the default writes the store.
-    maintenance: MaintenanceControl = field(default=None)  # type: ignore[assignment]
+    # The daemon's running rule engine: maintenance on/off through it takes effect at once.
+    runtime: Runtime | None = None
     metrics_registry: CollectorRegistry = field(init=False, repr=False)
     # Set by the daemon when it stops: live streams end within a poll interval instead of holding shutdown.
     closing: threading.Event = field(default_factory=threading.Event)
@@ -42,8 +42,6 @@ class AppState:
             self.tokens = TokenStore(self.config.api.tokens_file, read_secret(self.config.api.scrape_token_file))
         if self.auth_limiter is None:
             self.auth_limiter = FailureLimiter()
-        if self.maintenance is None:
-            self.maintenance = StoreMaintenance(self.db)
         self.metrics_registry = store_registry(self.db, lambda: self.uptime_s)
 
     @property

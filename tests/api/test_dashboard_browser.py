@@ -7,7 +7,6 @@ without reload within 2 s, acknowledge it, see it acknowledged, switch language,
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from edge.events import Event, EventKind
 from edge.runtime import Runtime
-from edge.store.alarms import open_alarm
 from tests.api.live import LiveServer
 from tests.api.site import Site
 
@@ -48,19 +46,14 @@ def live(site: Site) -> Iterator[LiveServer]:
         yield server
 
 
-async def _press(site: Site, device: str, zone: int, location: str) -> str:
-    """What the rule engine does with a press: the event through Runtime.emit, then the alarm row."""
+async def _press(site: Site, device: str) -> str:
+    """A real press: the event through Runtime.emit, where the rule engine opens the alarm."""
     runtime = Runtime(site.config, site.db, site.state.hub)
     event = Event(kind=EventKind.ALARM_PRESS, device_id=device, payload={"input": "discrete_input:0"})
     await runtime.emit(event)
-    alarm_id = str(uuid.uuid4())
-    with site.db.tx() as conn:
-        open_alarm(
-            conn, alarm_id=alarm_id, event_id=event.id, device_id=device, category="alarm", kind="alarm.press",
-            severity="critical", message="一键报警", zone=zone, location=location, test=False, opened_ms=event.ts_ms,
-        )  # fmt: skip
-    site.state.hub.ring()
-    return alarm_id
+    rows = site.db.query("SELECT id FROM alarms WHERE event_id = ? AND category = 'alarm'", (event.id,))
+    assert len(rows) == 1, rows
+    return str(rows[0]["id"])
 
 
 def _local(url: str, live: LiveServer) -> bool:
@@ -79,7 +72,11 @@ def _login(page: Page, live: LiveServer, token: str) -> None:
 def test_operator_flow(browser: Browser, live: LiveServer, site: Site) -> None:
     # what the relay's Relay.status() contributes in the daemon
     site.state.status_providers["police"] = lambda: {
-        "state": "up", "receiver": "dc09://127.0.0.1:12000", "last_ack_at": "2026-11-22T02:03:04.000Z"
+        "receivers": [
+            {"url": "dc09://127.0.0.1:12000", "role": "primary", "state": "up", "active": True,
+             "last_ack_ms": 1795312984000},
+            {"url": "dc09://127.0.0.1:12001", "role": "backup", "state": "unknown", "active": False},
+        ]
     }  # fmt: skip
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN", timezone_id="UTC")
     page = context.new_page()
@@ -97,15 +94,16 @@ def test_operator_flow(browser: Browser, live: LiveServer, site: Site) -> None:
     expect(page.locator(".cam[data-id=cam-gate] img.thumb")).to_be_visible()
     expect(page.locator(".cam[data-id=cam-play]")).to_contain_text("模糊")
     expect(page.locator("#police-queue")).to_have_text("1")
-    expect(page.locator("#police-state")).to_have_text("正常 · dc09://127.0.0.1:12000")
-    expect(page.locator("#police-ack")).to_have_text("2026/11/22 10:03:04")  # in the site's zone, Asia/Shanghai
+    expect(page.locator("#police-state")).to_have_text("正常")
+    expect(page.locator("#police-links li").first).to_contain_text("主用 ★ dc09://127.0.0.1:12000 · 正常")
+    expect(page.locator("#police-links li").first).to_contain_text("2026/11/22 10:03:04")  # site zone: Asia/Shanghai
     expect(page.locator("#event-rows tr").first).to_be_visible()
     expect(page.locator("#live-dot")).to_have_class("dot live")
 
     # a press appears without reload within 2 s and flashes
     page.evaluate("window.__marker = 1")
     started = time.monotonic()
-    alarm_id = live.call(_press(site, "gate-north", 2, "北门岗亭"))
+    alarm_id = live.call(_press(site, "gate-north"))
     row = page.locator(f'.alarm[data-id="{alarm_id}"]')
     expect(row).to_be_visible(timeout=2000)
     assert time.monotonic() - started < 2.0
@@ -136,7 +134,8 @@ def test_operator_flow(browser: Browser, live: LiveServer, site: Site) -> None:
     page.click("#lang")
     expect(page.locator("[data-i18n=alarms]")).to_have_text("Alarms")
     expect(row.locator(".badge")).to_have_text("acknowledged")
-    expect(page.locator(".tile[data-id=gate-north] .s")).to_contain_text("offline")
+    expect(page.locator(".tile[data-id=gate-north] .s")).to_contain_text("Button · ")
+    expect(page.locator("#legend .chip.offline")).to_have_text("offline")
     page.click("#lang")
     expect(page.locator("[data-i18n=alarms]")).to_have_text("报警")
 

@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import cv2
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 
+from edge.runtime import Runtime
 from edge.store.misc import get_snapshot
 from tests.api.conftest import bearer
 from tests.api.site import Site, press
@@ -39,7 +41,17 @@ def test_device_object_matches_the_contract(client: TestClient, site: Site) -> N
 
 
 def test_status(client: TestClient, site: Site) -> None:
-    site.state.status_providers["police"] = lambda: {"state": "up", "receiver": "dc09://127.0.0.1:12000"}
+    relay = {  # the shape of Relay.status()
+        "receivers": [
+            {"url": "dc09://127.0.0.1:12000", "state": "down", "reason": "timeout", "last_ack_ms": 1_700_000_000_000,
+             "role": "primary", "active": False},
+            {"url": "dc09://127.0.0.1:12001", "state": "up", "reason": "", "last_ack_ms": None, "role": "backup",
+             "active": True},
+        ],
+        "active_receiver": "dc09://127.0.0.1:12001",
+    }  # fmt: skip
+    site.state.status_providers["police"] = lambda: relay
+    site.state.status_providers["daemon"] = lambda: {"units": {"relay": "running"}}
     s = client.get(f"{A}/status", headers=bearer(site.tokens["viewer"])).json()
     assert s["site"]["id"] == "sch-0001" and s["store"]["ok"]
     assert s["devices"] == {"online": 5, "offline": 1, "maintenance": 1, "degraded": 2, "unknown": 1}
@@ -47,7 +59,13 @@ def test_status(client: TestClient, site: Site) -> None:
     assert [a["id"] for a in s["open_alarms"]] == [site.alarm_ids[0]]
     p = s["police"]
     assert p["configured"] and p["receivers"] == 2 and p["outbox_depth"] == 1 and p["oldest_age_s"] >= 4
-    assert p["last_ack_at"] is not None and p["link"] == {"state": "up", "receiver": "dc09://127.0.0.1:12000"}
+    assert p["last_ack_at"] is not None and p["link"] == relay and p["state"] == "up"
+    assert [(x["role"], x["state"], x["active"]) for x in p["links"]] == [
+        ("primary", "down", False),
+        ("backup", "up", True),
+    ]
+    assert p["links"][0]["last_ack_at"] == "2023-11-14T22:13:20.000Z"
+    assert s["providers"] == {"daemon": {"units": {"relay": "running"}}}
 
 
 def test_alarm_pagination_and_filters(client: TestClient, site: Site) -> None:
@@ -101,18 +119,27 @@ def test_ack_and_close_are_audited_with_the_token_name(client: TestClient, site:
     assert client.post(f"{A}/alarms/{other}/ack", headers=op).json()["ack_note"] == ""
 
 
-def test_maintenance_on_and_off(client: TestClient, site: Site) -> None:
+@pytest.mark.parametrize("with_runtime", [True, False])
+def test_maintenance_on_and_off(client: TestClient, site: Site, with_runtime: bool) -> None:
+    if with_runtime:  # as in the daemon: the rule engine applies it at once
+        site.state.runtime = Runtime(site.config, site.db, site.state.hub)
     tech = bearer(site.tokens["technician"])
     r = client.post(f"{A}/devices/gate-north/maintenance", json={"minutes": 30}, headers=tech)
-    assert r.status_code == 200 and r.json()["maintenance"] and r.json()["until"]
+    assert r.status_code == 200, r.text
+    assert r.json()["maintenance"] and r.json()["until"].endswith("Z")
     d = client.get(f"{A}/devices/gate-north", headers=tech).json()
     assert d["state"] == "maintenance" and d["maintenance_until"] == r.json()["until"]
     assert client.post(f"{A}/devices/gate-north/maintenance", json={"minutes": 0}, headers=tech).status_code == 422
+    assert client.post(f"{A}/devices/gate-north/maintenance", json={"minutes": 600}, headers=tech).status_code == 422
     assert client.post(f"{A}/devices/nope/maintenance", json={"minutes": 5}, headers=tech).status_code == 404
+    assert client.delete(f"{A}/devices/nope/maintenance", headers=tech).status_code == 404
     assert client.delete(f"{A}/devices/gate-north/maintenance", headers=tech).json() == {
         "device_id": "gate-north", "maintenance": False, "until": None
     }  # fmt: skip
-    assert client.get(f"{A}/devices/gate-north", headers=tech).json()["state"] == "unknown"
+    row = site.db.query("SELECT state, maintenance_until_ms FROM device_state WHERE device_id = 'gate-north'")[0]
+    assert row["maintenance_until_ms"] is None
+    if with_runtime:
+        assert row["state"] != "maintenance"
     trail = [(a["actor"], a["action"]) for a in _audit(site) if a["target"] == "gate-north"]
     assert trail == [("technician-duty", "device.maintenance"), ("technician-duty", "device.maintenance_end")]
 

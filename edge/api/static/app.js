@@ -205,15 +205,17 @@
         el("button", { class: "close", type: "button", onclick: () => closeAlarm(a) }, t("close"))));
   }
   function renderPolice() {
-    const p = S.status.police, link = p.link || {};
-    // Without the relay's live status the link state is not known; the queue still tells the story.
-    const st = !p.configured ? t("not_configured") : t(link.state || "unknown", "state");
-    $("police-state").textContent = st + (link.receiver ? ` · ${link.receiver}` : "");
-    $("police-state").className = link.state === "down" ? "bad" : (link.state === "up" ? "okv" : "");
-    $("police-ack").textContent = fmtTime(link.last_ack_at || p.last_ack_at);
-    $("police-queue").textContent = String(p.outbox_depth);
-    $("police-queue").className = p.outbox_depth > 0 ? "warn" : "";
+    const p = S.status.police;
+    $("police-state").textContent = p.configured ? t(p.state, "state") : t("not_configured");
+    $("police-state").className = p.state === "down" ? "bad" : (p.state === "up" ? "okv" : "");
+    $("police-ack").textContent = fmtTime(p.last_ack_at);
+    $("police-queue").textContent = String(p.outbox_depth) + (p.failed ? ` (${t("failed")} ${p.failed})` : "");
+    $("police-queue").className = p.outbox_depth > 0 || p.failed ? "warn" : "";
     $("police-oldest").textContent = fmtAge(p.oldest_age_s);
+    $("police-links").replaceChildren(...p.links.map((l) => el("li", { class: l.state === "down" ? "bad" : "" },
+      el("span", { class: `dot ${l.state === "up" ? "online" : (l.state === "down" ? "offline" : "unknown")}` }),
+      ` ${t(l.role, "role")}${l.active ? " ★" : ""} ${l.url} · ${t(l.state, "state")}`,
+      l.reason ? ` (${l.reason})` : "", l.last_ack_at ? ` · ${fmtTime(l.last_ack_at)}` : "")));
   }
   function renderSummary() {
     const s = S.summary; if (!s) return;
