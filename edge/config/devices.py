@@ -109,10 +109,14 @@ class QualityThresholds(Strict):
         40.0, ge=0, description="Variance of the Laplacian (3x3-denoised, <=640 px wide) below this is blurred"
     )
     frozen_diff: float = Field(
-        0.3,
+        1.0, ge=0, description="Frozen also needs a mean abs grey difference between the frames below this"
+    )
+    frozen_changed_fraction: float = Field(
+        0.01,
         ge=0,
-        description="Mean abs grey difference between frames seconds apart below this is frozen; live sensor "
-        "noise alone gives >= 0.5",
+        le=1,
+        description="Share of pixels changed by more than one grey level below which frames are frozen; live "
+        "sensor noise changes >= 2 % even on a motionless scene, an OSD clock < 1 %",
     )
     covered_fraction: float = Field(0.75, gt=0, le=1, description="Share of the frame featureless to call it covered")
     covered_block_std: float = Field(

@@ -108,6 +108,7 @@ class SyntheticScene:
         *,
         blur_kernel: int = 15,
         noise_sigma: float = DEFAULT_NOISE_SIGMA,
+        osd: bool = False,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown video mode {mode!r}; one of {', '.join(MODES)}")
@@ -119,7 +120,13 @@ class SyntheticScene:
         self.height = height
         self.blur_kernel = blur_kernel
         self.noise_sigma = noise_sigma
+        self.osd = osd
         self._bg = _background(width, height, seed)
+        # Draw the noise fields now, in the constructing thread: lru_cache does not lock, and 100
+        # server threads drawing the same bank on their first frame would each pay for it.
+        warm_sigma = _DARK_NOISE_SIGMA if mode == "black" else noise_sigma
+        if warm_sigma > 0:
+            _noise_bank(height, width, warm_sigma)
 
     def _scene(self, t: float, moving: bool) -> Frame:
         img = self._bg.copy()
@@ -133,11 +140,22 @@ class SyntheticScene:
         return img
 
     def frame(self, t: float) -> Frame:
-        """The picture the sensor delivers at time t (seconds)."""
+        """The picture the camera delivers at time t (seconds), with its OSD clock if enabled.
+
+        The OSD is drawn by the encoder after the sensor, so it keeps ticking over a frozen picture.
+        """
+        img = self._sensor(t)
+        if self.osd:
+            secs = int(t)
+            stamp = f"2026-11-22 {8 + secs // 3600 % 12:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}"
+            cv2.putText(img, stamp, (self.width - 250, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1)
+        return img
+
+    def _sensor(self, t: float) -> Frame:
         index = int(t * SENSOR_FPS)
         sigma = self.noise_sigma
         mode = self.mode
-        if mode == "frozen":  # the encoder repeats one buffer: same pixels, same noise, forever
+        if mode == "frozen":  # the pipeline repeats one buffer: same pixels, same noise, forever
             return _add_noise(self._scene(0.0, True), 0, sigma)
         if mode == "black":
             return _add_noise((self._bg * 0.03).astype(np.uint8), index, _DARK_NOISE_SIGMA)

@@ -3,8 +3,9 @@
 Measures, per DESIGN.md section 1 ("black, over-exposed, blurred, frozen and covered frames detected"):
 - mean luma (black / overexposed),
 - variance of the Laplacian of the lightly denoised grey image (sharpness: blurred or defocused),
-- mean absolute grey difference between frames taken seconds apart, over unclipped pixels only
-  (frozen: below the temporal noise floor every live sensor has),
+- between frames taken seconds apart, over unclipped pixels only: the share of pixels that changed
+  by more than codec rounding, and the mean absolute difference (frozen: below the temporal noise
+  floor every live sensor has; an OSD clock ticking over a frozen picture stays under the share),
 - Canny edge density and the share of featureless cells in a 16x9 grid (covered or occluded lens),
 - the Lab chroma offset relative to the chroma spread (colour cast).
 
@@ -44,6 +45,9 @@ GRID: Final = (16, 9)
 CLIP_MARGIN: Final = 8
 # The frozen check needs at least this share of unclipped pixels to see the sensor's noise.
 MIN_UNCLIPPED: Final = 0.05
+# Decoders and colour conversions differ by up to one grey level on identical input (an H.264 I-frame
+# against the P-frames of the same frozen picture); only larger changes count as the picture changing.
+CODEC_ROUNDING: Final = 1
 
 
 def as_image(array: object) -> Image:
@@ -64,6 +68,7 @@ class QualityResult:
     mean_luma: float
     laplacian_var: float
     frozen_diff: float | None  # None when fewer than two frames or too few unclipped pixels
+    changed_fraction: float | None  # share of unclipped pixels changed by more than codec rounding
     edge_density: float
     covered_fraction: float
     colour_cast: float
@@ -84,6 +89,7 @@ class QualityResult:
             "mean_luma": round(self.mean_luma, 2),
             "laplacian_var": round(self.laplacian_var, 2),
             "frozen_diff": None if self.frozen_diff is None else round(self.frozen_diff, 3),
+            "changed_fraction": None if self.changed_fraction is None else round(self.changed_fraction, 4),
             "edge_density": round(self.edge_density, 4),
             "covered_fraction": round(self.covered_fraction, 3),
             "colour_cast": round(self.colour_cast, 3),
@@ -157,8 +163,9 @@ def colour_cast(bgr: Image) -> tuple[float, float]:
     return offset / (offset + spread + 2.0), offset
 
 
-def frame_difference(a: Image, b: Image) -> float | None:
-    """Mean absolute grey difference over pixels unclipped in both frames; None if too few remain."""
+def frame_difference(a: Image, b: Image) -> tuple[float, float] | None:
+    """(mean abs grey difference, share of pixels changed by more than codec rounding) over pixels
+    unclipped in both frames; None if too few remain to see sensor noise."""
     if a.shape != b.shape:
         b = as_image(cv2.resize(b, (a.shape[1], a.shape[0]), interpolation=cv2.INTER_AREA))
     lo, hi = CLIP_MARGIN, 255 - CLIP_MARGIN
@@ -166,7 +173,8 @@ def frame_difference(a: Image, b: Image) -> float | None:
     n = int(mask.sum())
     if n < MIN_UNCLIPPED * mask.size:
         return None
-    return float(cv2.absdiff(a, b)[mask].mean())
+    diff = cv2.absdiff(a, b)[mask]
+    return float(diff.mean()), float(np.count_nonzero(diff > CODEC_ROUNDING)) / n
 
 
 def assess(frames: list[Image], thresholds: QualityThresholds | None = None) -> QualityResult:
@@ -182,9 +190,10 @@ def assess(frames: list[Image], thresholds: QualityThresholds | None = None) -> 
     edges = float(np.count_nonzero(cv2.Canny(grey, 50, 150))) / grey.size
     flat = featureless_fraction(grey, t.covered_block_std)
     cast, offset = colour_cast(first)
-    diffs = [frame_difference(a, b) for a, b in itertools.pairwise(greys)]
-    seen = [d for d in diffs if d is not None]
-    frozen_diff = max(seen) if seen else None
+    diffs = [d for d in (frame_difference(a, b) for a, b in itertools.pairwise(greys)) if d is not None]
+    # The most-changed pair decides: a live camera shows its noise (or motion) in every pair.
+    frozen_diff = max(d[0] for d in diffs) if diffs else None
+    changed = max(d[1] for d in diffs) if diffs else None
 
     checks: dict[str, str] = {}
     checks["black"] = FAIL if luma < t.black_luma else PASS
@@ -196,7 +205,11 @@ def assess(frames: list[Image], thresholds: QualityThresholds | None = None) -> 
     checks["blurred"] = SKIP if hidden else (FAIL if lap < t.blur_laplacian else PASS)
     is_cast = cast > t.colour_cast and offset >= t.colour_cast_min_offset
     checks["colour_cast"] = SKIP if hidden else (FAIL if is_cast else PASS)
-    checks["frozen"] = SKIP if frozen_diff is None else (FAIL if frozen_diff < t.frozen_diff else PASS)
+    if frozen_diff is None or changed is None:
+        checks["frozen"] = SKIP
+    else:
+        frozen = changed < t.frozen_changed_fraction and frozen_diff < t.frozen_diff
+        checks["frozen"] = FAIL if frozen else PASS
     checks = {name: checks[name] for name in CHECKS}
     failures = [name for name in CHECKS if checks[name] == FAIL]
     h, w = frames[0].shape[:2]
@@ -204,6 +217,7 @@ def assess(frames: list[Image], thresholds: QualityThresholds | None = None) -> 
         mean_luma=luma,
         laplacian_var=lap,
         frozen_diff=frozen_diff,
+        changed_fraction=changed,
         edge_density=edges,
         covered_fraction=flat,
         colour_cast=cast,

@@ -26,6 +26,8 @@ TABLE: list[tuple[str, dict[str, float], list[str]]] = [
     ("blurred", {"blur_kernel": 15}, ["blurred"]),
     ("blurred", {"blur_kernel": 31}, ["blurred"]),
     ("frozen", {}, ["frozen"]),
+    ("frozen", {"osd": True}, ["frozen"]),  # the OSD clock ticks over a frozen picture: still frozen
+    ("static", {"osd": True}, []),
     ("covered", {}, ["covered"]),
     ("colour_cast", {}, ["colour_cast"]),
 ]

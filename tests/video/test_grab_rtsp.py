@@ -1,0 +1,53 @@
+"""RTSP through GStreamer's real RTSP server, decoded by OpenCV's FFmpeg backend over TCP."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from edge.sim.rtsp_server import RtspServer
+from edge.video.grab import GrabError, grab_frames
+from edge.video.quality import assess
+
+
+@pytest.mark.parametrize(
+    ("stream", "failures"),
+    [("moving", []), ("static", ["frozen"]), ("black", ["black"]), ("mjpeg", [])],
+)
+async def test_rtsp_frames_are_judged(rtsp_server: RtspServer, stream: str, failures: list[str]) -> None:
+    frames = await grab_frames(rtsp_server.url(stream), count=2, interval=0.5, timeout=5.0)
+    assert [f.shape for f in frames] == [(360, 640, 3)] * 2
+    assert assess(frames).failures == failures
+
+
+async def test_rtsp_opens_fast(rtsp_server: RtspServer) -> None:
+    await grab_frames(rtsp_server.url("bars"), count=1, timeout=5.0)  # the shared media is now running
+    started = time.monotonic()
+    frames = await grab_frames(rtsp_server.url("bars"), count=1, timeout=5.0)
+    assert time.monotonic() - started < 2.0
+    assert frames[0].shape == (360, 640, 3)
+
+
+async def test_rtsp_unknown_path_fails_fast(rtsp_server: RtspServer) -> None:
+    started = time.monotonic()
+    with pytest.raises(GrabError) as exc:
+        await grab_frames(rtsp_server.url("no-such-stream"), count=1, timeout=5.0)
+    assert exc.value.reason == "open_failed"
+    assert time.monotonic() - started < 2.0
+
+
+async def test_rtsp_credentials_are_redacted(rtsp_server: RtspServer) -> None:
+    with pytest.raises(GrabError) as exc:
+        await grab_frames(rtsp_server.url("no-such-stream"), count=1, timeout=5.0, auth=("admin", "p@ss:word"))
+    assert "p@ss" not in str(exc.value)
+    assert "admin:***@" in str(exc.value)
+
+
+def test_server_stop_leaves_no_process() -> None:
+    server = RtspServer({"one": ("ball", 0, "h264", 1.0)})
+    server.start()
+    proc = server._proc
+    assert proc is not None
+    server.stop()
+    assert proc.poll() is not None
