@@ -7,6 +7,8 @@ a receiver de-duplicating by sequence never mistakes a new message for an old on
 
 from __future__ import annotations
 
+import threading
+
 from edge.store.db import Database
 from edge.store.misc import get_meta, set_meta
 
@@ -21,6 +23,8 @@ class SequenceAllocator:
         self._key = f"dc09.sequence.{receiver}"
         self._next = 0
         self._limit = 0  # next == limit means the reserved block is used up
+        # Reports (via a worker thread) and supervision (on the loop) draw from the same counter.
+        self._lock = threading.Lock()
 
     def _reserve(self) -> None:
         with self._db.tx() as conn:
@@ -30,10 +34,11 @@ class SequenceAllocator:
         self._next, self._limit = start, start + BLOCK
 
     def next(self) -> int:
-        if self._next >= self._limit:
-            self._reserve()
-        n = self._next
-        self._next += 1
+        with self._lock:
+            if self._next >= self._limit:
+                self._reserve()
+            n = self._next
+            self._next += 1
         return n % SEQ_MAX + 1
 
     def persisted(self) -> int | None:

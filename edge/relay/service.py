@@ -20,37 +20,30 @@ from functools import partial
 from typing import Any
 
 from edge.config.police import Police
-from edge.events import Event, EventKind, now_ms
+from edge.events import now_ms
 from edge.relay.dc09 import content
 from edge.relay.dc09.crypto import load_key
 from edge.relay.dc09.frame import Frame
 from edge.relay.links import (
-    LINK_UP,
     OUTBOX_DEPTH,
     OUTBOX_OLDEST,
     RELAY_LATENCY,
     SENDS,
     WEBHOOK_DEVICE_ID,
     Link,
-    LinkState,
-    ReceiverLink,
-    receiver_device_id,
 )
 from edge.relay.message import PRIORITY_ALARM
-from edge.relay.sequence import SequenceAllocator
-from edge.relay.transport_dc09 import Clock, Dc09Channel, Dc09Error, FrameBuilder, Receiver
+from edge.relay.supervision import DEFAULT_LINE, Emit, Links
+from edge.relay.transport_dc09 import Dc09Error, FrameBuilder
 from edge.relay.transport_webhook import WebhookRejected, WebhookRetry, WebhookTransport
 from edge.store import outbox
 from edge.store.db import Database
 
 log = logging.getLogger(__name__)
 
-Emit = Callable[[Event], Awaitable[None]]
 
 # Safety net for rows enqueued without notify() (another process, e.g. the commissioning CLI).
 IDLE_POLL_S = 1.0
-# Default DC-09 line number: pysiaalarm-class receivers require an L field, DC-09 allows any hex.
-DEFAULT_LINE = "0"
 _RESTART_BASE, _RESTART_CAP = 2.0, 6  # task restart back-off: uniform(0, 2**min(6, n)) s, at most 64 s
 
 
@@ -66,12 +59,16 @@ class Relay:
     ) -> None:
         self.config = police_config
         self._db = db
-        self._emit = emit
-        self._site_id = site_id
-        self._key = load_key(police_config.key_file)
         self.transports = outbox.transports_for(police_config)
-        self._links = [self._make_link(i, url, clock) for i, url in enumerate(police_config.receivers)]
-        self._active = 0
+        self.links = Links(
+            police_config,
+            db,
+            emit,
+            site_id,
+            key=load_key(police_config.key_file),
+            clock=clock,
+            on_primary_back=self.notify,
+        )
         hook = police_config.webhook
         self._webhook = WebhookTransport(hook, site_id) if hook else None
         # The query string may carry a platform token: status and events show the URL without it.
@@ -79,33 +76,7 @@ class Relay:
         self._wake = {t: asyncio.Event() for t in self.transports}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
-        self._dc09_seq: dict[tuple[int, int], int] = {}  # (outbox seq, link) -> DC-09 sequence, for retransmits
-
-    def _make_link(self, index: int, url: str, clock: Callable[[], float]) -> ReceiverLink:
-        receiver = Receiver.parse(url)
-        sequences = SequenceAllocator(self._db, url)
-        shared_clock = Clock(clock)
-        channels = [
-            Dc09Channel(
-                receiver,
-                account=self.config.account,
-                key=self._key,
-                sequences=sequences,
-                clock=shared_clock,
-                connect_timeout=self.config.connect_timeout,
-                ack_timeout=self.config.ack_timeout,
-            )
-            for _ in range(2)
-        ]
-        return ReceiverLink(
-            url=url,
-            device_id=receiver_device_id(index),
-            receiver=receiver,
-            sequences=sequences,
-            clock=shared_clock,
-            reports=channels[0],
-            probes=channels[1],
-        )
+        self._dc09_seq: dict[tuple[int, int], int] = {}  # (outbox seq, receiver) -> DC-09 sequence, for resends
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -133,33 +104,25 @@ class Relay:
             async with asyncio.TaskGroup() as tg:
                 if "dc09" in self.transports:
                     tg.create_task(self._supervised("relay-dc09-sender", lambda: self._sender("dc09")))
-                    for link in self._links:
-                        tg.create_task(self._supervised(f"relay-null-{link.device_id}", partial(self._supervise, link)))
+                    for link in self.links.receivers:
+                        tg.create_task(
+                            self._supervised(f"relay-null-{link.device_id}", partial(self.links.supervise, link))
+                        )
                 if "webhook" in self.transports:
                     tg.create_task(self._supervised("relay-webhook-sender", lambda: self._sender("webhook")))
                 if not self.transports:
                     log.info("relay: no police receiver or webhook configured; nothing will be relayed")
                     tg.create_task(asyncio.Event().wait())  # run until cancelled, like every other task
         finally:
-            for link in self._links:
-                await link.reports.close()
-                await link.probes.close()
+            await self.links.close()
             if self._webhook:
                 await self._webhook.close()
             self._loop = None
 
     def status(self) -> dict[str, Any]:
         """Link states, the active receiver, and the outbox (depth, oldest age, last ACK)."""
-        receivers = []
-        for i, link in enumerate(self._links):
-            d = link.as_dict()
-            d.update(
-                role="primary" if i == 0 else "backup", active=i == self._active, clock_offset_s=link.clock.offset_s
-            )
-            receivers.append(d)
         return {
-            "receivers": receivers,
-            "active_receiver": self._links[self._active].url if self._links else None,
+            **self.links.status(),
             "webhook": self._webhook_link.as_dict() if self._webhook_link else None,
             "outbox": outbox.status(self._db, now_ms()),
         }
@@ -225,8 +188,8 @@ class Relay:
         return build
 
     async def _deliver_dc09(self, row: outbox.OutboxRow) -> None:
-        index = self._active
-        link = self._links[index]
+        index = self.links.active
+        link = self.links.receivers[index]
         key = (row.seq, index)
         seq = self._dc09_seq.get(key)
         if seq is None:
@@ -235,7 +198,7 @@ class Relay:
             seq, _ack = await link.reports.send(self._frame_builder(row), seq)
         except Dc09Error as exc:
             SENDS.labels("dc09", exc.reason).inc()
-            failed_over = await self._link_failed(link, f"{exc.reason}: {exc}")
+            failed_over = await self.links.failed(link, f"{exc.reason}: {exc}")
             await self._retry(row, f"{link.url}: {exc}", immediate=failed_over)
             return
         acked = now_ms()
@@ -244,8 +207,7 @@ class Relay:
             del self._dc09_seq[k]
         SENDS.labels("dc09", "delivered").inc()
         RELAY_LATENCY.labels("dc09").observe(max(0, acked - row.created_ms) / 1000)
-        link.record_ack(acked)
-        await self._set_state(link, LinkState.UP, "ack")
+        await self.links.acked(link, "ack")
 
     async def _deliver_webhook(self, row: outbox.OutboxRow) -> None:
         assert self._webhook is not None and self._webhook_link is not None
@@ -254,22 +216,20 @@ class Relay:
             await self._webhook.send(row.message)
         except WebhookRetry as exc:
             SENDS.labels("webhook", "retry").inc()
-            link.record_failure(now_ms())
-            await self._set_state(link, LinkState.DOWN, str(exc))
+            await self.links.failed(link, str(exc))
             await self._retry(row, str(exc), immediate=False)
             return
         except WebhookRejected as exc:
             SENDS.labels("webhook", "rejected").inc()
             log.error("relay: webhook rejected report %s: %s", row.event_id, exc)
             await asyncio.to_thread(outbox.mark_failed, self._db, row.seq, str(exc), "rejected")
-            await self._set_state(link, LinkState.UP, "reachable")
+            await self.links.acked(link, "reachable (report rejected)")
             return
         acked = now_ms()
         await asyncio.to_thread(outbox.mark_delivered, self._db, row.seq, link.url, None, acked)
         SENDS.labels("webhook", "delivered").inc()
         RELAY_LATENCY.labels("webhook").observe(max(0, acked - row.created_ms) / 1000)
-        link.record_ack(acked)
-        await self._set_state(link, LinkState.UP, "delivered")
+        await self.links.acked(link, "delivered")
 
     async def _retry(self, row: outbox.OutboxRow, error: str, *, immediate: bool) -> None:
         give_up = self.config.give_up_after
@@ -281,79 +241,3 @@ class Relay:
             return
         delay = 0.0 if immediate else outbox.retry_delay(row.attempts, self.config.retry_max_interval)
         await asyncio.to_thread(outbox.schedule_retry, self._db, row.seq, error, now + int(delay * 1000))
-
-    # ---- links, failover, supervision --------------------------------------------------------
-
-    async def _link_failed(self, link: ReceiverLink, reason: str) -> bool:
-        """Record a failure; fail over if the active link has failed enough. True if we switched."""
-        now = now_ms()
-        link.record_failure(now)
-        await self._set_state(link, LinkState.DOWN, reason)
-        cfg = self.config
-        if (
-            len(self._links) > 1
-            and link is self._links[self._active]
-            and link.should_fail_over(now, cfg.failover_after_failures, cfg.failover_after_seconds)
-        ):
-            order = [(self._active + k) % len(self._links) for k in range(1, len(self._links))]
-            # Prefer a receiver not known to be down; otherwise simply the next one.
-            nxt = next((i for i in order if self._links[i].state != LinkState.DOWN), order[0])
-            log.warning("relay: failing over from %s to %s (%s)", link.url, self._links[nxt].url, reason)
-            self._active = nxt
-            self._links[nxt].failures, self._links[nxt].failing_since_ms = 0, None
-            return True
-        return False
-
-    async def _supervise(self, link: ReceiverLink) -> None:
-        """NULL every supervision_interval; with supervision off, still probe a failed primary."""
-        interval = self.config.supervision_interval
-        index = self._links.index(link)
-        while True:
-            if interval > 0 or (index == 0 and self._active != 0):
-                await self._probe(link, index)
-            await asyncio.sleep(interval if interval > 0 else self.config.retry_max_interval)
-
-    async def _probe(self, link: ReceiverLink, index: int) -> None:
-        cfg = self.config
-
-        def build(seq: int, ts: datetime) -> Frame:
-            return content.null_frame(
-                account=cfg.account, sequence=seq, timestamp=ts, receiver=cfg.receiver, line=cfg.line or DEFAULT_LINE
-            )
-
-        try:
-            await link.probes.send(build)
-        except Dc09Error as exc:
-            SENDS.labels("dc09-null", exc.reason).inc()
-            if index == self._active:
-                await self._link_failed(link, f"supervision {exc.reason}: {exc}")
-            else:
-                link.record_failure(now_ms())
-                await self._set_state(link, LinkState.DOWN, f"supervision {exc.reason}: {exc}")
-            return
-        SENDS.labels("dc09-null", "delivered").inc()
-        link.record_ack(now_ms())
-        await self._set_state(link, LinkState.UP, "supervision ack")
-        if index == 0 and self._active != 0:
-            log.warning("relay: primary receiver %s is back; traffic returns to it", link.url)
-            self._active = 0
-            self.notify()
-
-    async def _set_state(self, link: Link, state: LinkState, reason: str) -> None:
-        LINK_UP.labels(link.device_id).set(1 if state == LinkState.UP else 0)
-        if link.state == state:
-            return
-        link.state, link.reason, link.since_ms = state, reason, now_ms()
-        log.log(
-            logging.INFO if state == LinkState.UP else logging.WARNING, "relay: %s %s (%s)", link.url, state, reason
-        )
-        event = Event(
-            kind=EventKind.RELAY_LINK,
-            device_id=link.device_id,
-            payload={"receiver": link.url, "state": str(state), "reason": reason},
-            site=self._site_id,
-        )
-        try:
-            await self._emit(event)
-        except Exception:
-            log.exception("relay: could not record the relay.link event for %s", link.url)

@@ -64,10 +64,11 @@ class WebhookTransport:
         self._site_id = site_id
         secret = read_secret(config.secret_file)
         self._secret = secret.encode() if secret else None
-        verify: ssl.SSLContext | bool = config.verify_tls
+        self._verify: ssl.SSLContext | bool = config.verify_tls
         if config.verify_tls and config.ca_file is not None:
-            verify = ssl.create_default_context(cafile=str(config.ca_file))
-        self._client = httpx.AsyncClient(timeout=config.timeout, verify=verify, follow_redirects=False)
+            self._verify = ssl.create_default_context(cafile=str(config.ca_file))
+        self._timeout = config.timeout
+        self._client: httpx.AsyncClient | None = None  # opened on first use, so a restarted relay reopens it
 
     async def send(self, msg: PoliceMessage) -> int:
         """POST the report; returns the HTTP status on success, raises WebhookRetry / WebhookRejected."""
@@ -75,6 +76,8 @@ class WebhookTransport:
         headers = {"Content-Type": "application/json", "Idempotency-Key": msg.event_id}
         if self._secret:
             headers[SIGNATURE_HEADER] = sign(self._secret, body)
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self._timeout, verify=self._verify, follow_redirects=False)
         try:
             resp = await self._client.post(self.url, content=body, headers=headers)
         except httpx.HTTPError as exc:  # timeouts, refused connections, TLS failures
@@ -87,4 +90,6 @@ class WebhookTransport:
         raise WebhookRetry(f"HTTP {resp.status_code}: {detail}")
 
     async def close(self) -> None:
-        await self._client.aclose()
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import ACCOUNT, Emitted, depth, message, police, running, submit, until
 from prometheus_client import REGISTRY
+from relay_support import ACCOUNT, Emitted, depth, message, police, running, submit, until
 
 from edge.relay.dc09.content import null_frame
 from edge.relay.dc09.frame import Frame, decode, encode

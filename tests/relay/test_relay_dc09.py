@@ -7,13 +7,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ACCOUNT, ASCII_KEY, Emitted, delivered, depth, message, police, running, submit, until
+from relay_support import ACCOUNT, ASCII_KEY, Emitted, delivered, depth, message, police, running, submit, until
 
 from edge.relay.message import PoliceCode
 from edge.relay.service import Relay
 from edge.store import Database
 from edge.store.outbox import head
-from tests.peers.sia_receiver import SiaReceiver, hex_key
+from tests.peers.sia_receiver import SiaReceiver, free_port, hex_key
 
 
 @pytest.fixture
@@ -211,3 +211,30 @@ async def test_udp_transport(db: Database, emitted: Emitted) -> None:
         assert len(delivered(db)) == 2
     finally:
         await rx.stop()
+
+
+async def test_non_alarms_give_up_alarms_never(db: Database, emitted: Emitted) -> None:
+    cfg = police([f"dc09://127.0.0.1:{free_port()}"], give_up_after=0.3, retry_max_interval=0.1)  # nobody listens
+    relay = Relay(cfg, db, emitted, "sch-1")
+    async with running(relay):
+        submit(db, relay, [message(1, PoliceCode.TROUBLE)], cfg)
+        await until(lambda: relay.status()["outbox"]["failed"] == 1, timeout=3)
+        submit(db, relay, [message(2, PoliceCode.PANIC)], cfg)
+        await asyncio.sleep(0.6)
+        st = relay.status()
+    assert st["outbox"]["failed"] == 1 and st["outbox"]["depth"] == 1  # the alarm is still queued
+    rows = db.query("SELECT priority, state, last_error FROM outbox ORDER BY seq")
+    assert rows[0]["state"] == "failed" and rows[0]["last_error"].startswith("gave up")
+    assert rows[1]["state"] == "pending" and rows[1]["priority"] == 0
+
+
+async def test_a_dead_webhook_does_not_hold_back_dc09(receiver: SiaReceiver, db: Database, emitted: Emitted) -> None:
+    cfg = police([receiver.url], webhook={"url": f"http://127.0.0.1:{free_port()}/alarm"})
+    relay = Relay(cfg, db, emitted, "sch-1")
+    async with running(relay):
+        submit(db, relay, [message(1), message(2)], cfg)
+        await receiver.wait_for(lambda: len(receiver.messages()) == 2)
+        await until(lambda: relay.status()["outbox"]["transports"]["dc09"]["depth"] == 0)
+        st = relay.status()
+    assert st["outbox"]["transports"]["webhook"]["depth"] == 2
+    assert st["webhook"]["state"] == "down"

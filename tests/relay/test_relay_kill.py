@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from conftest import ACCOUNT, depth, message, police, submit, until
+from relay_support import ACCOUNT, depth, message, police, submit, until
 
 from edge.store import Database
 from tests.peers.sia_receiver import SiaReceiver

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from conftest import Emitted, message, police
+from relay_support import Emitted, message, police
 
 from edge.relay.message import PoliceCode
 from edge.relay.sequence import BLOCK, SequenceAllocator

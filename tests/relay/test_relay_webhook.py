@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 import uvicorn
-from conftest import Emitted, depth, message, police, running, submit, until
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from relay_support import Emitted, depth, message, police, running, submit, until
 
 from edge.relay.message import PoliceCode
 from edge.relay.service import Relay
