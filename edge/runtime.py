@@ -29,7 +29,7 @@ from edge.rules.effects import police_message
 from edge.rules.engine import Engine
 from edge.rules.maintenance import MaintenanceError, check_minutes, record
 from edge.rules.notify import Notifier
-from edge.rules.persist import load_state, maintenance_rows, open_alarm_states, save_state
+from edge.rules.persist import load_state, maintenance_rows, open_alarm_states, rebuild, save_state
 from edge.rules.registry import engine_from_config
 from edge.rules.state import EngineState
 from edge.rules.step import derived_id
@@ -84,7 +84,9 @@ class Runtime:
         self._loop_thread: int | None = None
         self.engine: Engine = engine_from_config(config)
         self.police: PoliceSink | None = police_sink(config)
-        self.state: EngineState = load_state(db, config.alarms)
+        loaded = load_state(db, config.alarms)
+        self.state: EngineState = loaded or rebuild(db, config.alarms)
+        self._saved: EngineState | None = loaded  # what the store holds; None = write it all next time
         self.tick()  # take in what changed while we were down (acks, expired maintenance, due escalations)
 
     def update_config(self, config: Config) -> None:
@@ -100,7 +102,7 @@ class Runtime:
             event = event.with_site(self.config.site.id)
         with self._write() as w:
             now = self.clock()
-            state = self._synced(w.conn, now)
+            state = self._synced(w.conn, now, event.device_id)
             event = self.engine.mark_test(state, event, now)
             insert_event(w.conn, event)
             changes.record_change(w.conn, changes.EVENT, event.id, event.as_dict())
@@ -144,7 +146,7 @@ class Runtime:
             now = self.clock() if now is None else now
             before = self._synced(w.conn, now)
             state, actions = self.engine.tick(before, now)
-            if actions or self._later or not _same(state, self.state):
+            if actions or self._later or self._saved is None or not _same(state, self.state):
                 w.state = self._apply(w.conn, state, actions)
 
     async def run(self) -> None:
@@ -203,28 +205,33 @@ class Runtime:
                 yield w
             if w.state is None:
                 return
-            self.state = w.state
+            self.state = self._saved = w.state
             later, self._later = self._later, []
         self._after(later)
 
-    def _synced(self, conn: sqlite3.Connection, now: int) -> EngineState:
-        """The engine state with what operators changed directly in the store: acks, closes, maintenance."""
-        state = self.engine.sync_alarms(self.state, open_alarm_states(conn))
-        for device_id, until in maintenance_rows(conn).items():
-            track = state.devices.get(device_id)
+    def _synced(self, conn: sqlite3.Connection, now: int, device_id: str | None = None) -> EngineState:
+        """The engine state with what operators changed directly in the store: acks, closes, maintenance.
+
+        For one device's event only its maintenance matters; acks and closes are taken in by the tick.
+        """
+        state = self.state
+        if device_id is None:
+            state = self.engine.sync_alarms(state, open_alarm_states(conn))
+        for dev_id, until in maintenance_rows(conn, device_id).items():
+            track = state.devices.get(dev_id)
             mine = track.maintenance_until_ms if track else None
             if until == mine:
                 continue
             if until is not None and until > now:
-                state, actions = self.engine.start_maintenance(state, device_id, until, now)
+                state, actions = self.engine.start_maintenance(state, dev_id, until, now)
             else:
-                state, actions = self.engine.end_maintenance(state, device_id, now)
+                state, actions = self.engine.end_maintenance(state, dev_id, now)
             self._later.extend(apply_actions(conn, actions, self.police))
         return state
 
     def _apply(self, conn: sqlite3.Connection, state: EngineState, actions: list[Action]) -> EngineState:
         self._later.extend(apply_actions(conn, actions, self.police))
-        save_state(conn, state)
+        save_state(conn, self._saved, state)
         return state
 
     def _after(self, later: list[Notify]) -> None:

@@ -1,6 +1,6 @@
 """The built-in rules (issue 6). They run after a site's own rules, so a site rule can refine or
 `suppress` them; none of them can be switched off for `alarm.press` (GB 50394). docs/rules.md lists
-them in YAML, and tests/rules/test_docs.py checks that the two agree.
+them in YAML, and tests/rules/test_rules_config.py checks that the two agree.
 """
 
 from __future__ import annotations

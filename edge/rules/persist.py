@@ -1,8 +1,13 @@
-"""The engine state in the store: saved as JSON in `meta` with every change, so a restart keeps open
-alarms, escalation timers, maintenance windows, device conditions and owed restores.
+"""The engine state in the store, so a restart keeps open alarms, escalation timers, maintenance
+windows, device conditions and owed restores.
 
-If the saved state is missing or unreadable, it is rebuilt from the alarms and device_state tables
-(open alarms, device states and maintenance survive; per-condition detail starts afresh).
+Saved in `meta`, in the same transaction as the event, as one row per device (`rules.dev.<id>`), one
+per open alarm (`rules.alarm.<id>`) and one for timers (`rules.timers`). Only rows whose object
+changed are written: the engine replaces what it changes and keeps the rest, so `is` finds the
+changes, and an event costs a few hundred bytes instead of the whole state.
+
+If nothing was saved (or the shape changed), the state is rebuilt from the alarms and device_state
+tables: open alarms, device states and maintenance survive; per-condition detail starts afresh.
 """
 
 from __future__ import annotations
@@ -10,38 +15,78 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any
 
 from edge.rules.settings import AlarmSettings
-from edge.rules.state import AlarmTrack, DeviceState, DeviceTrack, EngineState
+from edge.rules.state import (
+    AlarmTrack,
+    DeviceState,
+    DeviceTrack,
+    EngineState,
+    Pending,
+    alarm_from_json,
+    track_from_json,
+)
 from edge.rules.step import next_severity
 from edge.store import Database
 from edge.store.alarms import ACKNOWLEDGED, ALARM, CLOSED
-from edge.store.misc import get_meta, set_meta
+from edge.store.misc import set_meta
 
 log = logging.getLogger(__name__)
 
-STATE_KEY = "rules.state"
-# Bumped when EngineState's JSON shape changes incompatibly; an old blob is then rebuilt from tables.
-STATE_VERSION = 1
+DEV, ALARM_ROW, TIMERS, VERSION_KEY = "rules.dev.", "rules.alarm.", "rules.timers", "rules.version"
+# Bumped when the saved JSON shape changes incompatibly; older rows are then rebuilt from the tables.
+STATE_VERSION = "2"
 
 
-def save_state(conn: sqlite3.Connection, st: EngineState) -> None:
-    blob = {"version": STATE_VERSION, "state": st.to_json()}
-    set_meta(conn, STATE_KEY, json.dumps(blob, ensure_ascii=False, separators=(",", ":")))
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def load_state(db: Database, alarms: AlarmSettings) -> EngineState:
-    raw = get_meta(db, STATE_KEY)
-    if raw is not None:
-        try:
-            blob = json.loads(raw)
-            if blob.get("version") == STATE_VERSION:
-                return EngineState.from_json(blob["state"])
-            log.warning("rules: saved engine state has version %s; rebuilding from the store", blob.get("version"))
-        except (ValueError, KeyError, TypeError) as exc:
-            log.error("rules: saved engine state unreadable (%s); rebuilding from the store", exc)
-    return rebuild(db, alarms)
+def _sync_rows(conn: sqlite3.Connection, prefix: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+    for key, item in new.items():
+        if old.get(key) is not item:
+            set_meta(conn, prefix + key, _dump(asdict(item)))
+    for key in old.keys() - new.keys():
+        conn.execute("DELETE FROM meta WHERE key = ?", (prefix + key,))
+
+
+def save_state(conn: sqlite3.Connection, saved: EngineState | None, st: EngineState) -> None:
+    """Write what differs from `saved` (what the store holds now); None = write everything."""
+    if saved is None:
+        conn.execute("DELETE FROM meta WHERE key LIKE 'rules.%'")
+        set_meta(conn, VERSION_KEY, STATE_VERSION)
+        saved = EngineState()
+    _sync_rows(conn, DEV, saved.devices, st.devices)
+    _sync_rows(conn, ALARM_ROW, saved.alarms, st.alarms)
+    if (st.pending, st.counts) != (saved.pending, saved.counts):
+        timers = {"now_ms": st.now_ms, "pending": [asdict(p) for p in st.pending], "counts": st.counts}
+        set_meta(conn, TIMERS, _dump(timers))
+
+
+def load_state(db: Database, alarms: AlarmSettings) -> EngineState | None:
+    """The saved state, or None when there is none usable (then call `rebuild`)."""
+    rows = {r["key"]: r["value"] for r in db.query("SELECT key, value FROM meta WHERE key LIKE 'rules.%'")}
+    if rows.get(VERSION_KEY) != STATE_VERSION:
+        if rows:
+            log.warning("rules: saved engine state has version %s; rebuilding it", rows.get(VERSION_KEY))
+        return None
+    try:
+        timers = json.loads(rows.get(TIMERS, '{"now_ms": 0, "pending": [], "counts": {}}'))
+        return EngineState(
+            now_ms=int(timers["now_ms"]),
+            devices={k[len(DEV) :]: track_from_json(json.loads(v)) for k, v in rows.items() if k.startswith(DEV)},
+            alarms={
+                k[len(ALARM_ROW) :]: alarm_from_json(json.loads(v)) for k, v in rows.items() if k.startswith(ALARM_ROW)
+            },
+            pending=tuple(Pending(**p) for p in timers["pending"]),
+            counts={k: tuple(v) for k, v in timers["counts"].items()},
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        log.error("rules: saved engine state unreadable (%s); rebuilding it", exc)
+        return None
 
 
 def _track(row: dict[str, Any]) -> DeviceTrack:
@@ -91,6 +136,12 @@ def open_alarm_states(conn: sqlite3.Connection) -> dict[str, str]:
     return {str(r[0]): str(r[1]) for r in rows}
 
 
-def maintenance_rows(conn: sqlite3.Connection) -> dict[str, int | None]:
-    rows = conn.execute("SELECT device_id, maintenance_until_ms FROM device_state").fetchall()
+def maintenance_rows(conn: sqlite3.Connection, device_id: str | None = None) -> dict[str, int | None]:
+    """Maintenance windows as the store has them (an API process may have set one directly)."""
+    if device_id is None:
+        rows = conn.execute("SELECT device_id, maintenance_until_ms FROM device_state").fetchall()
+    else:
+        rows = conn.execute(
+            "SELECT device_id, maintenance_until_ms FROM device_state WHERE device_id = ?", (device_id,)
+        ).fetchall()
     return {str(r[0]): r[1] for r in rows}

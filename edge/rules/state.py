@@ -98,28 +98,31 @@ class EngineState:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> EngineState:
-        devices = {
-            dev_id: DeviceTrack(
-                state=DeviceState(d["state"]),
-                reasons=tuple(d["reasons"]),
-                since_ms=int(d["since_ms"]),
-                last_seen_ms=d["last_seen_ms"],
-                maintenance_until_ms=d["maintenance_until_ms"],
-                conditions={
-                    k: Condition(**{**c, "reasons": tuple(c["reasons"]), "flagged": tuple(c["flagged"])})
-                    for k, c in d["conditions"].items()
-                },
-            )
-            for dev_id, d in data["devices"].items()
-        }
-        alarms = {a_id: AlarmTrack(**{**a, "webhooks": tuple(a["webhooks"])}) for a_id, a in data["alarms"].items()}
         return cls(
             now_ms=int(data["now_ms"]),
-            devices=devices,
-            alarms=alarms,
+            devices={k: track_from_json(d) for k, d in data["devices"].items()},
+            alarms={k: alarm_from_json(a) for k, a in data["alarms"].items()},
             pending=tuple(Pending(**p) for p in data["pending"]),
             counts={k: tuple(v) for k, v in data["counts"].items()},
         )
+
+
+def track_from_json(d: Mapping[str, Any]) -> DeviceTrack:
+    return DeviceTrack(
+        state=DeviceState(d["state"]),
+        reasons=tuple(d["reasons"]),
+        since_ms=int(d["since_ms"]),
+        last_seen_ms=d["last_seen_ms"],
+        maintenance_until_ms=d["maintenance_until_ms"],
+        conditions={
+            k: Condition(**{**c, "reasons": tuple(c["reasons"]), "flagged": tuple(c["flagged"])})
+            for k, c in d["conditions"].items()
+        },
+    )
+
+
+def alarm_from_json(a: Mapping[str, Any]) -> AlarmTrack:
+    return AlarmTrack(**{**a, "webhooks": tuple(a["webhooks"])})
 
 
 def derive_state(track: DeviceTrack, now_ms: int) -> tuple[DeviceState, tuple[str, ...]]:

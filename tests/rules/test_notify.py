@@ -45,7 +45,7 @@ class Gateway:
 @pytest.fixture
 def gateway() -> Iterator[Gateway]:
     g = Gateway()
-    thread = threading.Thread(target=g.server.serve_forever, daemon=True)
+    thread = threading.Thread(target=g.server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield g
     g.server.shutdown()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -171,8 +172,8 @@ async def test_maintenance_sends_test_code_only(tmp_path: Path, db: Database, cl
 
 
 async def test_maintenance_through_the_database_and_expiry(tmp_path: Path, db: Database, clock: Clock) -> None:
+    clock.now = int(time.time() * 1000)  # the Database path stamps with the wall clock
     rt = start(make_config(tmp_path), db, clock)
-    clock.now = int(__import__("time").time() * 1000)  # the Database path stamps with the wall clock
     set_maintenance(db, "dorm-a", 1, "api:tech")
     await rt.emit(ev("alarm.press", "dorm-a", clock))
     assert outbox(db) == [("dc09", "TEST_MANUAL", 2, True)]
@@ -245,7 +246,8 @@ async def test_restart_without_saved_state_rebuilds_from_tables(tmp_path: Path, 
     rt = start(make_config(tmp_path), db, clock)
     await rt.emit(ev("alarm.press", "gate-south", clock))
     with db.tx() as conn:
-        conn.execute("UPDATE meta SET value = 'not json' WHERE key = 'rules.state'")
+        n = conn.execute("UPDATE meta SET value = 'not json' WHERE key LIKE 'rules.alarm.%'").rowcount
+    assert n == 1
     db.close()
     db2 = Database(path)
     rt2 = start(make_config(tmp_path), db2, clock)
