@@ -93,7 +93,7 @@ async def scan(
 ) -> ScanResult:
     client = AsyncModbusSerialClient(port, baudrate=baudrate, parity=parity, timeout=reply_timeout, retries=0)
     if not await client.connect():
-        raise OSError(f"cannot open serial port {port}")
+        raise OSError(f"cannot open serial port {port} (missing, or held by the running daemon: stop it first)")
     results: list[UnitResult] = []
     try:
         for unit in units:
