@@ -26,8 +26,11 @@ Say = Callable[[str], None]
 
 
 class Scenario:
-    def __init__(self, site: DemoSite, say: Say) -> None:
+    def __init__(self, site: DemoSite, say: Say, speed: float = 1.0) -> None:
+        """`speed` > 1 shortens every wait (tests); the demo runs at 1."""
         self.site, self.say = site, say
+        self.first, self.step = FIRST_STEP_S / speed, STEP_S / speed
+        self.hold, self.dark, self.cut = PRESS_HOLD_S / speed, DARK_S / speed, POWER_CUT_S / speed
 
     async def run(self) -> None:
         steps: list[Callable[[], Awaitable[None]]] = [
@@ -36,7 +39,7 @@ class Scenario:
             self.press_mqtt,
             self.power_cut,
         ]
-        await asyncio.sleep(FIRST_STEP_S)
+        await asyncio.sleep(self.first)
         i = 0
         while True:
             try:
@@ -44,14 +47,14 @@ class Scenario:
             except (RuntimeError, OSError, KeyError, ValueError) as exc:
                 log.warning("scenario step failed: %s", exc)
             i += 1
-            await asyncio.sleep(STEP_S)
+            await asyncio.sleep(self.step)
 
     async def press_serial(self) -> None:
         b = SERIAL_BUTTONS[0]
         sim = self.site.modbus[b.bus]
         self.say(f"按下 {b.name} (RS-485 {b.bus} unit {b.unit}) / pressing {b.id}")
         sim.press(b.unit, b.input)
-        await asyncio.sleep(PRESS_HOLD_S)
+        await asyncio.sleep(self.hold)
         sim.release(b.unit, b.input)
         self.say(f"松开 {b.name} / released {b.id}")
 
@@ -59,7 +62,7 @@ class Scenario:
         button = next(iter(self.site.mqtt.values()))
         self.say(f"按下 MQTT 按钮 {button.id} / pressing {button.id}")
         await asyncio.to_thread(button.press)
-        await asyncio.sleep(PRESS_HOLD_S)
+        await asyncio.sleep(self.hold)
         await asyncio.to_thread(button.release)
         self.say(f"松开 / released {button.id}")
 
@@ -67,7 +70,7 @@ class Scenario:
         cam = "cam-playground"
         self.say(f"摄像机 {cam} 画面变黑 / camera {cam} goes dark")
         await self.site.onvif.set_faults(cam, video_mode="black")
-        await asyncio.sleep(DARK_S)
+        await asyncio.sleep(self.dark)
         await self.site.onvif.set_faults(cam, video_mode="normal")
         self.say(f"摄像机 {cam} 画面恢复 / camera {cam} picture back")
 
@@ -76,6 +79,6 @@ class Scenario:
         sim = self.site.modbus[b.bus]
         self.say(f"{b.name} 所在模块断电 / module {b.bus} unit {b.unit} loses power")
         sim.set_silent(b.unit, True)
-        await asyncio.sleep(POWER_CUT_S)
+        await asyncio.sleep(self.cut)
         sim.set_silent(b.unit, False)
         self.say(f"模块恢复供电 / module {b.bus} unit {b.unit} power back")
