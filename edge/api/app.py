@@ -14,6 +14,16 @@ from edge.api.docs import add_docs
 from edge.api.state import AppState
 
 STATIC = Path(__file__).parent / "static"
+# The dashboard loads only its own files; the thumbnails are blob: URLs made from API responses.
+DASHBOARD_HEADERS = {
+    "Cache-Control": "no-cache",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' blob: data:; script-src 'self'; style-src 'self'; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 PREFIX = "/api/v1"
 AUTH_RESPONSES: dict[int | str, dict[str, object]] = {
     401: {"description": "no valid bearer token"},
@@ -51,7 +61,7 @@ def create_app(state: AppState) -> FastAPI:
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:
-        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+        return FileResponse(STATIC / "index.html", headers=DASHBOARD_HEADERS)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

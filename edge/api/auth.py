@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import Counter
 
 from edge.api.deps import get_state
@@ -26,12 +27,8 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return None
+# Declares the scheme in OpenAPI (the "Authorize" button in /docs); we answer 401 ourselves.
+BEARER = HTTPBearer(auto_error=False, description="a token from `edge token create`")
 
 
 def _reject(state: AppState, request: Request, reason: str) -> HTTPException:
@@ -46,7 +43,9 @@ def _reject(state: AppState, request: Request, reason: str) -> HTTPException:
     )
 
 
-def authenticate(request: Request, state: AppState, *, allow_scrape: bool = False) -> Principal:
+def authenticate(
+    request: Request, state: AppState, creds: HTTPAuthorizationCredentials | None, *, allow_scrape: bool = False
+) -> Principal:
     addr = _client(request)
     wait = state.auth_limiter.blocked_for(addr)
     if wait:
@@ -56,8 +55,8 @@ def authenticate(request: Request, state: AppState, *, allow_scrape: bool = Fals
             detail="认证失败次数过多，请稍后再试 / too many failed attempts, try later",
             headers={"Retry-After": str(int(wait) + 1)},
         )
-    token = _bearer(request)
-    if token is None:
+    token = creds.credentials.strip() if creds is not None else ""
+    if not token:
         raise _reject(state, request, "missing")
     if allow_scrape and state.tokens.is_scrape_token(token):
         return Principal(name="scrape", role=Role.VIEWER)
@@ -70,8 +69,12 @@ def authenticate(request: Request, state: AppState, *, allow_scrape: bool = Fals
 def require(role: Role, *, allow_scrape: bool = False) -> Callable[..., Principal]:
     """A dependency: the caller's principal, or 401/403/429."""
 
-    def dependency(request: Request, state: AppState = Depends(get_state)) -> Principal:  # noqa: B008
-        principal = authenticate(request, state, allow_scrape=allow_scrape)
+    def dependency(
+        request: Request,
+        state: AppState = Depends(get_state),  # noqa: B008
+        creds: HTTPAuthorizationCredentials | None = Depends(BEARER),  # noqa: B008
+    ) -> Principal:
+        principal = authenticate(request, state, creds, allow_scrape=allow_scrape)
         if principal.role < role:
             log.info("api: %s (%s) denied %s %s", principal.name, principal.role.label, request.method, request.url)
             raise HTTPException(

@@ -177,3 +177,8 @@ class Summary(BaseModel):
     alarms_today: int
     tests_today: int
     events_today: int
+
+
+class Me(BaseModel):
+    name: str
+    role: Literal["viewer", "operator", "technician", "admin"]

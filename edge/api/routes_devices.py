@@ -6,7 +6,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Response, status
 
 from edge.api import auth, maintenance
 from edge.api.deps import get_state
-from edge.api.models import Device, MaintenanceBody, MaintenanceOut
+from edge.api.models import Device, DeviceType, MaintenanceBody, MaintenanceOut
 from edge.api.state import AppState
 from edge.api.tokens import Principal
 from edge.api.views import iso, load_devices
@@ -21,7 +21,7 @@ _NOT_FOUND = "没有这个设备 / no such device"
 def list_devices(
     state: AppState = Depends(get_state),  # noqa: B008
     _: Principal = Depends(auth.viewer),  # noqa: B008
-    type: str | None = None,
+    type: DeviceType | None = None,
     location: str | None = None,
 ) -> list[Device]:
     return [d for d in load_devices(state.db) if (type is None or d.type == type) and location in (None, d.location)]

@@ -12,10 +12,10 @@ from fastapi import APIRouter, Depends
 from edge import __version__
 from edge.api import auth
 from edge.api.deps import get_state
-from edge.api.models import PoliceLink, PoliceStatus, SiteInfo, Status, StoreInfo, Summary
+from edge.api.models import Me, PoliceLink, PoliceStatus, SiteInfo, Status, StoreInfo, Summary
 from edge.api.state import AppState
 from edge.api.tokens import Principal
-from edge.api.views import iso, load_devices, to_alarms
+from edge.api.views import DEVICE_STATES, iso, load_devices, to_alarms
 from edge.events import now_ms
 from edge.store import outbox
 from edge.store.alarms import open_alarms
@@ -60,9 +60,13 @@ def _provider(state: AppState, name: str) -> dict[str, Any] | None:
 def get_status(state: AppState = Depends(get_state), _: Principal = Depends(auth.viewer)) -> Status:  # noqa: B008
     counts: dict[str, int] = {}
     by_type: dict[str, dict[str, int]] = {}
-    for d in load_devices(state.db):
-        counts[d.state] = counts.get(d.state, 0) + 1
-        by_type.setdefault(d.type, {})[d.state] = by_type.get(d.type, {}).get(d.state, 0) + 1
+    for row in state.db.query(
+        "SELECT d.type, COALESCE(s.state, 'unknown') AS state, COUNT(*) AS n FROM devices d "
+        "LEFT JOIN device_state s ON s.device_id = d.id GROUP BY 1, 2"
+    ):
+        st = row["state"] if row["state"] in DEVICE_STATES else "unknown"
+        counts[st] = counts.get(st, 0) + row["n"]
+        by_type.setdefault(row["type"], {})[st] = by_type.get(row["type"], {}).get(st, 0) + row["n"]
     alarms = to_alarms(state.db, open_alarms(state.db))
     queue = outbox.status(state.db, now_ms())
     link = _provider(state, "police")
@@ -125,3 +129,9 @@ def get_summary(state: AppState = Depends(get_state), _: Principal = Depends(aut
         tests_today=int(counts["tests"]),
         events_today=int(counts["events"]),
     )
+
+
+@router.get("/me", response_model=Me)
+def whoami(who: Principal = Depends(auth.viewer)) -> Me:  # noqa: B008
+    """The token's name and role: the dashboard shows the buttons the role may use."""
+    return Me(name=who.name, role=who.role.label)

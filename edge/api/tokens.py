@@ -164,6 +164,8 @@ class TokenStore:
             stamp = None
         if self._loaded and stamp == self._stamp:
             return
+        if stamp is None:
+            log.warning("api: tokens file %s does not exist: no token is accepted (`edge token create`)", self.path)
         try:
             entries = load_entries(self.path)
         except TokenFileError as exc:

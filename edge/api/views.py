@@ -18,7 +18,7 @@ from edge.events import iso_ms
 from edge.store import Database
 from edge.store.devices import devices_with_state
 
-_STATES = {"online", "degraded", "offline", "maintenance", "unknown"}
+DEVICE_STATES = frozenset({"online", "degraded", "offline", "maintenance", "unknown"})
 
 
 def iso(ts_ms: int | None) -> str | None:
@@ -65,7 +65,7 @@ def load_devices(db: Database, device_id: str | None = None) -> list[Device]:
             snaps[s["device_id"]] = s["ts_ms"]
     out = []
     for r in rows:
-        state = r["state"] if r["state"] in _STATES else "unknown"
+        state = r["state"] if r["state"] in DEVICE_STATES else "unknown"
         out.append(
             Device(
                 id=r["id"],

@@ -19,14 +19,17 @@ START_TIMEOUT_S = 10.0  # uvicorn starts in well under a second; this only bound
 
 
 class LiveServer:
-    def __init__(self, state: AppState) -> None:
+    def __init__(self, state: AppState, config: uvicorn.Config | None = None) -> None:
         self.state = state
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say so; without it every
+        # keep-alive response waits out the peer's 40 ms delayed ACK
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(state), log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
+        if config is None:
+            config = uvicorn.Config(create_app(state), log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
+        self.url = f"{'https' if config.ssl_certfile else 'http'}://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(config)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._run, name="uvicorn-test", daemon=True)

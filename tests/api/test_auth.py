@@ -18,6 +18,7 @@ A = "/api/v1"
 ROUTES: list[tuple[str, str, Role, dict[str, object] | None]] = [
     ("GET", f"{A}/status", Role.VIEWER, None),
     ("GET", f"{A}/summary", Role.VIEWER, None),
+    ("GET", f"{A}/me", Role.VIEWER, None),
     ("GET", f"{A}/devices", Role.VIEWER, None),
     ("GET", f"{A}/devices/cam-gate", Role.VIEWER, None),
     ("GET", f"{A}/alarms", Role.VIEWER, None),
@@ -120,3 +121,10 @@ def test_no_secret_appears_in_any_response(client: TestClient, site: Site) -> No
     for body in bodies:
         for secret in hidden:
             assert secret not in body
+
+
+def test_me(client: TestClient, site: Site) -> None:
+    for role in Role:
+        assert client.get(f"{A}/me", headers=bearer(site.tokens[role.label])).json() == {
+            "name": f"{role.label}-duty", "role": role.label
+        }  # fmt: skip

@@ -157,6 +157,8 @@ def test_phone_layout_and_bad_token(browser: Browser, live: LiveServer, site: Si
     page.fill("#token", site.tokens["viewer"])
     page.click("#login-btn")
     expect(page.locator(".tile[data-id=gate-north]")).to_be_visible()
+    expect(page.locator(".alarm")).to_have_count(1)
+    expect(page.locator(".alarm button")).to_have_count(0)  # a viewer cannot acknowledge or reset
     expect(page.locator("#event-rows tr").nth(5)).to_be_visible()  # the widest part, the history, is rendered
     width = page.evaluate("Math.max(window.innerWidth, document.documentElement.scrollWidth)")
     assert width <= 390, f"page scrolls sideways on a phone: {width}px"

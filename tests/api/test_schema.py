@@ -17,7 +17,7 @@ from edge.api.ratelimit import FailureLimiter
 from tests.api.site import Site
 
 # Bounded so the whole run stays well under a minute; every operation still gets varied inputs.
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 20
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance, status_code_conformance]
 
 

@@ -76,7 +76,7 @@
     $("token").focus();
   }
   function logout(msg) {
-    S.token = ""; sessionStorage.removeItem("edge.token");
+    S.token = ""; S.me = null; sessionStorage.removeItem("edge.token");
     if (S.stream) S.stream.abort();
     S.stream = null; stopBeep(); showLogin(msg);
   }
@@ -114,6 +114,7 @@
 
   // ---- data -------------------------------------------------------------------------------
   async function refresh(withEvents) {
+    if (!S.me) S.me = await getJSON("/me");
     const [status, devices, summary] = await Promise.all([
       getJSON("/status"), getJSON("/devices"), getJSON("/summary")]);
     S.status = status; S.devices = devices; S.summary = summary;
@@ -175,7 +176,8 @@
   function renderAll() {
     $("site-name").textContent = S.status.site.name || S.status.site.id;
     renderAlarms(); renderPolice(); renderSummary(); renderBoard(); renderCameras(); renderFilters();
-    $("footer").textContent = `edge ${S.status.version} · ${t("uptime")} ${fmtAge(S.status.uptime_s)}`;
+    const who = S.me ? ` · ${S.me.name} (${S.me.role})` : "";
+    $("footer").textContent = `edge ${S.status.version} · ${t("uptime")} ${fmtAge(S.status.uptime_s)}${who}`;
   }
   function renderAlarms() {
     const list = $("alarm-list"), alarms = S.status.open_alarms.slice().reverse();
@@ -187,7 +189,7 @@
     if (open > 0) startBeep(); else stopBeep();
   }
   function alarmRow(a) {
-    const canAct = true; // the server enforces roles; a viewer gets a clear 403 message
+    const canAct = S.me && S.me.role !== "viewer"; // the server enforces roles; this only hides what would fail
     return el("div", { class: `alarm ${a.state}${a.test ? " test" : ""}`, "data-id": a.id, "data-state": a.state },
       el("div", { class: "a-main" },
         el("div", { class: "a-loc" }, a.location || "—"),
@@ -202,7 +204,7 @@
         el("div", { class: "small muted" }, `${t("relay")}: ${t(a.relay.state, "relay_state")}`)),
       el("div", { class: "a-actions" },
         a.state === "open" && canAct ? el("button", { class: "ack", type: "button", onclick: () => ackAlarm(a) }, t("ack")) : null,
-        el("button", { class: "close", type: "button", onclick: () => closeAlarm(a) }, t("close"))));
+        canAct ? el("button", { class: "close", type: "button", onclick: () => closeAlarm(a) }, t("close")) : null));
   }
   function renderPolice() {
     const p = S.status.police;
