@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 # Default offline detection: DESIGN.md section 1 promises a dead button flagged within 10 s.
 DEFAULT_OFFLINE_S = 10.0
+# A unit known offline is asked again about once a second: recovery is seen within ~1 s while a
+# dead unit's reply timeout no longer lengthens every round for the live ones.
+OFFLINE_PROBE_S = 1.0
 # Opening a tty takes microseconds; a USB adapter mid-enumeration may take a second. Bounded either way.
 OPEN_TIMEOUT_S = 3.0
 
@@ -57,7 +60,10 @@ class ModbusRtuBus(Driver):
         for b in buttons:
             by_unit.setdefault(b.unit, []).append(ButtonState(b, bus.id))
         n = offline_after(bus)
-        self.units = [UnitState(u, bs, n) for u, bs in sorted(by_unit.items())]
+        after_ms = None if bus.offline_after else int(DEFAULT_OFFLINE_S * 1000)
+        self.units = [UnitState(u, bs, n, after_ms) for u, bs in sorted(by_unit.items())]
+        self._probe_every = max(1, math.ceil(OFFLINE_PROBE_S / bus.poll_interval))
+        self._cycles = 0
         self.bus_online: bool | None = None
         self.last_error = ""
         self.cycle_s = 0.0
@@ -126,8 +132,10 @@ class ModbusRtuBus(Driver):
     async def _cycle(self) -> None:
         loop = asyncio.get_running_loop()
         start = loop.time()
+        self._cycles += 1
         for unit in self.units:
-            await self._poll(unit)
+            if unit.due(self._cycles, self._probe_every):
+                await self._poll(unit)
         self.cycle_s = loop.time() - start
         CYCLE.labels(bus=self.bus.id).set(self.cycle_s)
         # As fast as the line allows when the round takes longer than poll_interval.

@@ -73,9 +73,13 @@ class UnitState:
     unit: int
     buttons: list[ButtonState]
     offline_after: int
+    # With the default offline_after, also offline after this long without a reply (>= 2 failures):
+    # when many units are dead a round stretches, and counting polls alone would overshoot 10 s.
+    offline_after_ms: int | None = None
     reads: list[Read] = field(init=False)
     online: bool | None = None
     failures: int = 0  # consecutive
+    first_failure_ms: int = 0
     polls: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     last_ok_ms: int | None = None
@@ -107,12 +111,25 @@ class UnitState:
         """A poll without a usable reply; offline after `offline_after` in a row."""
         self.polls += 1
         self.failures += 1
+        if self.failures == 1:
+            self.first_failure_ms = ts_ms
         for b in self.buttons:
             b.press.reset_run()
             b.tamper.reset_run()
-        if self.failures < self.offline_after or self.online is False:
+        if self.online is False:
+            return []
+        long_silent = (
+            self.offline_after_ms is not None
+            and self.failures >= 2
+            and ts_ms - self.first_failure_ms >= self.offline_after_ms
+        )
+        if self.failures < self.offline_after and not long_silent:
             return []
         return self.mark_offline(reason, ts_ms)
+
+    def due(self, cycle: int, probe_every: int) -> bool:
+        """Offline units are probed every `probe_every` rounds, so dead units do not slow live ones."""
+        return self.online is not False or cycle % probe_every == 0
 
     def mark_offline(self, reason: str, ts_ms: int) -> list[Event]:
         self.online = False

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 # a reconnect burst while keeping memory flat with hundreds of buttons.
 DEDUP_WINDOW = 32
 
+STOP_TIMEOUT_S = 5.0
+
 MESSAGES = Counter("edge_mqtt_button_messages_total", "MQTT button messages by outcome", ["outcome"])
 CONNECTED = Gauge("edge_mqtt_connected", "1 while the MQTT button client is connected")
 
@@ -109,7 +111,9 @@ class MqttButtons(Driver):
                 self.link.ack(msg)  # only now: the events it produced are committed
         finally:
             CONNECTED.set(0)
-            await asyncio.to_thread(self.link.stop)
+            # paho's thread wakes at least once a second, so joining it is quick; bounded anyway.
+            async with asyncio.timeout(STOP_TIMEOUT_S):
+                await asyncio.to_thread(self.link.stop)
 
     def _count(self, outcome: str) -> None:
         MESSAGES.labels(outcome=outcome).inc()
