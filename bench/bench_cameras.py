@@ -27,14 +27,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import cv2
 import httpx
 import numpy as np
-from edge.sim.video_server import VideoServer
-from edge.video.limiter import DECODES
 
 from edge.config import Camera, Checks
 from edge.onvif.camera import FROZEN_GAP_S, CameraChecker
 from edge.onvif.session import OnvifSession
 from edge.sim.onvif.server import OnvifSimulator
 from edge.sim.onvif.state import SimCamera
+from edge.sim.video_server import VideoServer
+from edge.video.limiter import DECODES
 
 PASSWORD = "bench-pass"
 CALLS_PER_HEALTH = 7  # GetSystemDateAndTime, GetDeviceInformation, GetServices, GetProfiles, 2 URIs (+ setup)

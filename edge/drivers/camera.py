@@ -2,8 +2,8 @@
 
 Each camera has its own three loops (health every camera_interval, quality every quality_interval,
 retention daily at retention_time in the site's time zone, each also once shortly after start), so
-one slow or hung camera only ever delays itself. A semaphore bounds how many checks run at once and
-the video package's process-wide DECODES limiter bounds concurrent frame decodes.
+one slow or hung camera only ever delays itself. A semaphore per check kind bounds how many checks of
+that kind run at once, and the video package's process-wide DECODES limiter bounds frame decodes.
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ class CameraDriver(Driver):
         self.tz = ZoneInfo(timezone)
         self.checkers: dict[str, CameraChecker] = {}
         self.results: dict[str, dict[str, Any]] = {}  # camera id -> {"quality": ..., "retention": ...}
-        self._sem = asyncio.Semaphore(checks.max_concurrent_checks)
+        # One bound per check kind: a quality sweep waiting on slow streams must not hold up health rounds.
+        self._sems = {k: asyncio.Semaphore(checks.max_concurrent_checks) for k in ("health", "quality", "retention")}
         self._first_health: dict[str, asyncio.Event] = {}
 
     @classmethod
@@ -156,7 +157,7 @@ class CameraDriver(Driver):
 
     async def _guarded(self, ch: CameraChecker, check: str, fn: Callable[[CameraChecker], Awaitable[None]]) -> None:
         """Run one check for one camera; its failure is logged and counted, never spread to others."""
-        async with self._sem:
+        async with self._sems[check]:
             started = time.monotonic()
             try:
                 async with asyncio.timeout(self._deadline(check)):

@@ -18,9 +18,10 @@ from edge.drivers.camera import CameraDriver
 from edge.drivers.registry import build_drivers
 from edge.events import Event, EventKind
 from edge.onvif.camera import check_camera_now
+from edge.onvif.health import check_health
 from edge.sim.onvif.server import OnvifSimulator
 from edge.sim.video_server import VideoServer
-from tests.onvif.helpers import PASSWORD, USER, add
+from tests.onvif.helpers import PASSWORD, USER, add, session
 
 
 class Sink:
@@ -196,13 +197,9 @@ async def test_camera_comes_back(tmp_path: Path, sim: OnvifSimulator) -> None:
     assert kinds == ["device.offline", "device.online"]
 
 
-async def test_hung_cameras_do_not_delay_the_round(tmp_path: Path, sim: OnvifSimulator) -> None:
-    """50 cameras, 5 hanging: the round ends within about one call timeout, not 5 x timeout."""
-    ids = [f"c{i:02d}" for i in range(50)]
-    hung = set(ids[::10])
-    for cid in ids:
-        await add(sim, cid, hang=cid in hung)
-    timeout = 1.0
+async def _first_round(
+    tmp_path: Path, sim: OnvifSimulator, ids: list[str], timeout: float
+) -> tuple[float, dict[str, str]]:
     cfg = _config(
         tmp_path,
         sim,
@@ -210,19 +207,39 @@ async def test_hung_cameras_do_not_delay_the_round(tmp_path: Path, sim: OnvifSim
         camera_interval=600,
         quality_interval=3600,
         call_timeout=timeout,
-        max_concurrent_checks=8,  # fewer slots than cameras: hung ones must not starve the queue either
+        max_concurrent_checks=16,  # fewer slots than cameras: the hung ones hold 5 of them for a whole timeout
     )
-    sink = Sink()
-    driver = CameraDriver("cameras", DriverContext("s", sink.emit), list(cfg.cameras), cfg.checks, "UTC")
+    driver = CameraDriver("cameras", DriverContext("s", Sink().emit), list(cfg.cameras), cfg.checks, "UTC")
 
     def done() -> bool:
-        return len(driver.checkers) == 50 and all(ch.tracker.last is not None for ch in driver.checkers.values())
+        return len(driver.checkers) == len(ids) and all(ch.tracker.last is not None for ch in driver.checkers.values())
 
-    elapsed = await _run_until(driver, done, 5 * timeout + 5)
-    assert elapsed < 2 * timeout + 1.5, elapsed
-    states = {cid: str(ch.tracker.state) for cid, ch in driver.checkers.items()}
+    elapsed = await _run_until(driver, done, 10 * timeout + 10)
+    return elapsed, {cid: str(ch.tracker.state) for cid, ch in driver.checkers.items()}
+
+
+async def test_hung_cameras_do_not_delay_the_round(tmp_path: Path, sim: OnvifSimulator) -> None:
+    """50 cameras, 5 hanging: the round costs about one call timeout more than with none hanging,
+    not 5 x timeout. Measured against the same 50 healthy cameras on this machine, so CPU load from
+    other work on the box cancels out."""
+    timeout = 2.0
+    ids = [f"c{i:02d}" for i in range(50)]
+    hung = set(ids[::10])
+    for cid in ids:
+        await add(sim, cid)
+    warm = session(sim, ids[0])  # load the WSDLs once, as any earlier round in this process would have
+    await check_health(warm, 5.0)
+    await warm.close()
+    baseline, states = await _first_round(tmp_path, sim, ids, timeout)
+    assert set(states.values()) == {"online"}
+    for cid in hung:
+        await sim.set_faults(cid, hang=True)
+    elapsed, states = await _first_round(tmp_path, sim, ids, timeout)
     assert {c for c, s in states.items() if s == "unreachable"} == hung
     assert {c for c, s in states.items() if s == "online"} == set(ids) - hung
+    print(f"first round: {baseline:.2f} s healthy, {elapsed:.2f} s with 5 hung (call timeout {timeout} s)")
+    assert elapsed - baseline < 1.6 * timeout, (elapsed, baseline)
+    assert elapsed < 5 * timeout  # what waiting for each hung camera in turn would cost at least
 
 
 async def test_check_camera_now(tmp_path: Path, vsim: OnvifSimulator, video: VideoServer) -> None:

@@ -66,8 +66,9 @@ class OnvifSimulator:
         self.cameras[cam.id] = cam
         self.recorders[cam.id] = records
         cam.port = port
-        if cam.faults.offline != "refused":
-            await self._listen(cam)
+        await self._listen(cam)  # also for a camera added offline: it keeps its port for when it comes back
+        if cam.faults.offline == "refused":
+            await self._close(cam.id)
         return cam
 
     def url(self, cam_id: str) -> str:

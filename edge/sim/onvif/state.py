@@ -6,9 +6,20 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
+from edge.sim.video import MODES as VIDEO_MODES
+
 OfflineMode = Literal["refused", "closed"]
 MALFORMED_KINDS = ("truncated", "html", "binary", "wrong_root", "empty_body")
-VIDEO_MODES = ("normal", "black", "blurred", "frozen", "covered", "overexposed")
+
+
+def _checked(key: str, value: Any) -> Any:
+    if key == "video_mode" and value not in VIDEO_MODES:
+        raise ValueError(f"video_mode must be one of {VIDEO_MODES}")
+    if key == "malformed":
+        value = "truncated" if value is True else (value or "")
+        if value and value not in MALFORMED_KINDS:
+            raise ValueError(f"malformed must be one of {MALFORMED_KINDS}")
+    return value
 
 
 @dataclass(slots=True)
@@ -31,13 +42,7 @@ class Faults:
         for key, value in changes.items():
             if key not in known:
                 raise KeyError(f"unknown fault {key!r}; known: {sorted(known)}")
-            if key == "video_mode" and value not in VIDEO_MODES:
-                raise ValueError(f"video_mode must be one of {VIDEO_MODES}")
-            if key == "malformed":
-                value = "truncated" if value is True else (value or "")
-                if value and value not in MALFORMED_KINDS:
-                    raise ValueError(f"malformed must be one of {MALFORMED_KINDS}")
-            setattr(self, key, value)
+            setattr(self, key, _checked(key, value))
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
