@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from edge.config import Config
-from edge.config.police import receiver_id
 
-__all__ = ["config_devices", "receiver_id"]
+
+def receiver_id(url: str) -> str:
+    """Stable device id for a police receiver, e.g. dc09://10.0.0.1:12000 -> receiver-10.0.0.1-12000."""
+    parts = urlsplit(url)
+    return f"receiver-{parts.hostname}-{parts.port}"
 
 
 def config_devices(config: Config) -> list[dict[str, Any]]:

@@ -92,7 +92,8 @@ class Runtime:
     def update_config(self, config: Config) -> None:
         """SIGHUP after the new config validated: new rules, same state (open alarms and timers kept)."""
         engine, police = engine_from_config(config), police_sink(config)
-        self.config, self.engine, self.police = config, engine, police
+        with self._lock:  # never mid-step: a step sees one config throughout
+            self.config, self.engine, self.police = config, engine, police
 
     # --- events ---------------------------------------------------------------------------------
     async def emit(self, event: Event) -> None:

@@ -10,7 +10,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from edge.config.base import ConfigPath, Identifier, Seconds, Strict
 from edge.config.devices import Button, Camera, MqttButton, SerialBus, SerialButton
-from edge.config.police import Police, receiver_id
+from edge.config.police import Police
 from edge.rules.model import Rule
 from edge.rules.settings import AlarmSettings, DeviceStateSettings
 
@@ -160,9 +160,9 @@ class Config(Strict):
         """Rule names are unique and not the defaults'; named devices exist (a typo would never match)."""
         problems: list[tuple[tuple[str | int, ...], str]] = []
         names: set[str] = set()
-        receivers: set[str] = {"police-webhook"}  # the relay's ids: police-receiver-N (1 = primary), police-webhook
-        for i, url in enumerate(self.police.receivers if self.police else []):
-            receivers |= {receiver_id(url), f"police-receiver-{i + 1}"}
+        # The relay's device ids (edge.relay.links): police-receiver-N (1 = primary) and police-webhook.
+        count = len(self.police.receivers) if self.police else 0
+        receivers = {"police-webhook"} | {f"police-receiver-{i + 1}" for i in range(count)}
         for i, rule in enumerate(self.rules):
             if rule.name in names or rule.name.startswith("default-"):
                 problems.append(

@@ -26,12 +26,6 @@ class Webhook(Strict):
         return v
 
 
-def receiver_id(url: str) -> str:
-    """Stable device id for a police receiver, e.g. dc09://10.0.0.1:12000 -> receiver-10.0.0.1-12000."""
-    parts = urlsplit(url)
-    return f"receiver-{parts.hostname}-{parts.port}"
-
-
 def _check_receiver(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("dc09", "dc09+tcp", "dc09+udp"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from edge.config import Config
-from edge.config.police import receiver_id
 from edge.relay.links import WEBHOOK_DEVICE_ID, receiver_device_id
 from edge.rules.defaults import default_rules
 from edge.rules.engine import Engine
@@ -31,9 +30,8 @@ def devices_from_config(config: Config) -> dict[str, DeviceInfo]:
     if config.police:
         for i, url in enumerate(config.police.receivers):
             role = "主接收机" if i == 0 else "备用接收机"
-            # The inventory's id and the relay's (its relay.link events) name the same receiver.
-            for rid in (receiver_id(url), receiver_device_id(i)):
-                devices[rid] = DeviceInfo(id=rid, type="receiver", name=f"{role} {url}", location=url)
+            rid = receiver_device_id(i)  # the id the relay's relay.link events carry
+            devices[rid] = DeviceInfo(id=rid, type="receiver", name=f"{role} {url}", location=url)
         if config.police.webhook:
             url = config.police.webhook.url.split("?")[0]  # the query may carry a token
             devices[WEBHOOK_DEVICE_ID] = DeviceInfo(WEBHOOK_DEVICE_ID, "receiver", f"报警平台接口 {url}", url)

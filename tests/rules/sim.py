@@ -81,7 +81,7 @@ class Sim:
         return actions
 
     def ack_all(self) -> None:
-        self.state = self.engine.sync_alarms(self.state, {a: "acknowledged" for a in self.state.alarms})
+        self.state = self.engine.sync_alarms(self.state, dict.fromkeys(self.state.alarms, "acknowledged"))
 
     def close(self, alarm_id: str) -> None:
         self.state = self.engine.sync_alarms(self.state, {a: "open" for a in self.state.alarms if a != alarm_id})

@@ -203,3 +203,12 @@ def test_unknown_device_and_odd_payloads_do_not_crash() -> None:
     sim.event("camera.quality", "cam-gate", 1, verdict=None, failures="not-a-list")
     sim.event("relay.link", "police-receiver-1", 2, state=17)
     assert relays(sim.log) == [("PANIC", 0, False)]
+
+
+def test_police_link_flag_clears_when_the_link_is_back() -> None:
+    sim = Sim(make_engine())
+    sim.event("relay.link", "police-receiver-1", 0, receiver="dc09://127.0.0.1:1", state="down", reason="timeout")
+    assert opened(sim.log)[0].message == "报警中心链路中断：dc09://127.0.0.1:1"
+    sim.event("relay.link", "police-receiver-1", 5, receiver="dc09://127.0.0.1:1", state="up")
+    assert [c.alarm_id for c in closed(sim.log)] == [opened(sim.log)[0].alarm_id]
+    assert str(sim.state.devices["police-receiver-1"].state) == "online"
