@@ -98,6 +98,7 @@ class Daemon:
                 self.notifier.notify("STOPPING=1")
                 for task in tasks:
                     task.cancel()
+                self.app_state.closing.set()  # live streams end now instead of holding the API's shutdown
                 if self._api is not None:
                     self._api.should_exit = True
                 with contextlib.suppress(TimeoutError):
