@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from edge.config import Config, ConfigError, load_config
+from edge.config import Config, ConfigError, load_config, read_secret
 
 
 def _config(path: str | None) -> Config | None:
@@ -18,9 +18,13 @@ def _config(path: str | None) -> Config | None:
 
 
 def _discover(args: argparse.Namespace) -> int:
-    from edge.commission.discover import MULTICAST_GROUP, format_table, probe  # noqa: PLC0415
+    from edge.commission.discover import MULTICAST_GROUP, add_details, format_table, probe  # noqa: PLC0415
 
-    found = probe(args.address or MULTICAST_GROUP, args.port, args.wait, _config(args.config))
+    config = _config(args.config)
+    found = probe(args.address or MULTICAST_GROUP, args.port, args.wait, config)
+    if args.details and found:
+        password = read_secret(Path(args.password_file)) if args.password_file else None
+        asyncio.run(add_details(found, config, args.username, password))
     print(format_table(found))
     return 0 if found else 1
 
@@ -115,7 +119,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--address", help="unicast probe to this address (default: multicast 239.255.255.250)")
     p.add_argument("--port", type=int, default=3702)
     p.add_argument("--wait", type=float, default=3.0, help="seconds to collect answers")
-    p.add_argument("-c", "--config", help="mark devices already in this config")
+    p.add_argument("-c", "--config", help="mark devices already in this config (and use its camera credentials)")
+    p.add_argument("--details", action="store_true", help="also read model and firmware over ONVIF")
+    p.add_argument("--username", default="admin", help="for --details on devices not in the config")
+    p.add_argument("--password-file", help="for --details on devices not in the config")
     p.set_defaults(handler=_guard(_discover))
 
     p = cs.add_parser("serial", help="scan Modbus RTU unit ids on a serial port")

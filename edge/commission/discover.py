@@ -7,6 +7,7 @@ device on another subnet, or the simulator on loopback). Messages are built and 
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 import uuid
@@ -18,21 +19,25 @@ from wsdiscovery.message import createSOAPMessage, parseSOAPMessage
 from wsdiscovery.namespaces import NS_ACTION_PROBE_MATCH
 from wsdiscovery.qname import QName
 
-from edge.config import Config
+from edge.config import Config, read_secret
+from edge.onvif.session import CallError, OnvifSession
 
 MULTICAST_GROUP = "239.255.255.250"
 WSD_PORT = 3702
 NS_NVT = "http://www.onvif.org/ver10/network/wsdl"
 BUFFER = 65_536  # a UDP datagram's upper bound
 SCOPE_PREFIX = "onvif://www.onvif.org/"
+DEVICE_FIELDS = ("Manufacturer", "Model", "FirmwareVersion", "SerialNumber", "HardwareId")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Found:
     xaddr: str  # the device service URL
     epr: str
     scopes: tuple[str, ...]
     in_config: str | None  # the configured camera id with the same host:port, if any
+    device: dict[str, str] | None = None  # GetDeviceInformation (with --details): Manufacturer, Model, Firmware...
+    error: str | None = None  # why the details could not be read
 
     def scope(self, key: str) -> str:
         """The first `onvif://www.onvif.org/<key>/...` value, decoded ("" when absent)."""
@@ -91,6 +96,30 @@ def probe(
     return sorted(found.values(), key=lambda f: f.xaddr)
 
 
+async def add_details(
+    found: list[Found], config: Config | None, username: str, password: str | None, call_timeout: float = 3.0
+) -> None:
+    """Ask each device for its model and firmware (GetDeviceInformation), with the credentials the config
+    has for it, else the ones given. Devices are asked concurrently; one that fails says why."""
+
+    async def one(f: Found) -> None:
+        user, pw = username, password
+        cam = next((c for c in config.cameras if c.id == f.in_config), None) if config else None
+        if cam is not None:
+            user, pw = cam.username, read_secret(cam.password_file)
+        session = OnvifSession(f.xaddr, user, pw, f"discover:{f.xaddr}", call_timeout)
+        try:
+            dm = await session.service("devicemgmt")
+            info = await session.call("GetDeviceInformation", dm.GetDeviceInformation)
+            f.device = {k: str(getattr(info, k, "") or "") for k in DEVICE_FIELDS}
+        except CallError as exc:
+            f.error = exc.kind
+        finally:
+            await session.close()
+
+    await asyncio.gather(*(one(f) for f in found))
+
+
 def format_table(found: list[Found]) -> str:
     if not found:
         return "未发现 ONVIF 设备 / no ONVIF device answered"
@@ -102,5 +131,10 @@ def format_table(found: list[Found]) -> str:
             f"    型号 model: {f.scope('hardware') or '?'}  名称 name: {f.scope('name') or '?'}  "
             f"位置 location: {f.scope('location') or '?'}  厂商 vendor: {f.scope('manufacturer') or '?'}"
         )
+        if f.device is not None:
+            d = f.device
+            lines.append(f"    设备 device: {d['Manufacturer']} {d['Model']}  固件 firmware: {d['FirmwareVersion']}")
+        elif f.error is not None:
+            lines.append(f"    设备信息读取失败 / device information failed: {f.error}")
         lines.append(f"    {where}")
     return "\n".join(lines)

@@ -79,6 +79,20 @@ async def test_cli_prints_the_table(site: tuple[OnvifSimulator, WsdResponder], t
     assert "名称 name: 南门枪机" in out and "已在配置中: cam-gate" in out and "不在配置中" in out
 
 
+async def test_details_read_model_and_firmware(site: tuple[OnvifSimulator, WsdResponder], tmp_path: Path, capsys):
+    sim, wsd = site
+    pw = tmp_path / "pw"
+    pw.write_text("admin123")
+    argv = ["commission", "discover", "--address", "127.0.0.1", "--port", str(wsd.port), "--wait", "0.5"]
+    argv += ["--details", "--password-file", str(pw)]
+    sim.cameras["cam-hall"].faults.wrong_password = True
+    rc = await asyncio.to_thread(main, argv)
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "设备 device: EdgeSim DS-2CD2T47  固件 firmware: 1.0.0" in out
+    assert "device information failed: auth_failed" in out
+
+
 async def test_no_answer_is_exit_1(tmp_path: Path, capsys):
     rc = await asyncio.to_thread(
         main, ["commission", "discover", "--address", "127.0.0.1", "--port", "9", "--wait", "0.3"]
