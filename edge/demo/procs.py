@@ -2,7 +2,8 @@
 
 Each child gets its own session, so a Ctrl-C in the terminal reaches only the demo, which then
 stops the children in order; on Linux each child also gets PR_SET_PDEATHSIG, so even a demo killed
-with SIGKILL takes its children with it.
+with SIGKILL takes its children with it. (The death signal follows the *thread* that forked: start
+children from the main thread, never from `asyncio.to_thread`.)
 """
 
 from __future__ import annotations
