@@ -139,7 +139,7 @@ def test_mqtt_press_reaches_the_police_receiver(demo: Demo) -> None:
 
 def test_sigint_stops_everything(demo: Demo) -> None:
     below = _descendants(demo.proc.pid)
-    assert len(below) >= 3  # the daemon, the broker and socat at least
+    assert len(below) >= 2  # the daemon and the broker at least (plus socat per bus where installed)
     demo.proc.send_signal(signal.SIGINT)
     assert demo.proc.wait(timeout=20) == 0
     left = [pid for pid, start in below.items() if _alive(pid, start)]
