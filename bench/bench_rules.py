@@ -77,6 +77,8 @@ def bench_engine(n: int, config: Any) -> float:
         state, _ = engine.on_event(state, background(i, t), t)
         if i % 20 == 0:
             state, _ = engine.tick(state, t)
+        if i % 200 == 0:  # the duty operator closes the panic alarms (flags close with their devices)
+            state = engine.sync_alarms(state, {k: "open" for k, a in state.alarms.items() if a.category != "alarm"})
     return n / (time.perf_counter() - started)
 
 
@@ -87,13 +89,15 @@ async def bench_runtime(presses: int, tmp: Path) -> tuple[float, float, float]:
     rt = Runtime(config, db, Hub())
     for i in range(2000):  # populate: degraded cameras, offline buttons, open flags
         await rt.emit(background(i, rt.clock()))
-    for alarm in list_alarms(db, category="alarm", limit=10_000):
+    for alarm in list_alarms(db, state="open", category="alarm", limit=10_000):
         close(db, alarm["id"], "bench", "reset")
     latencies = []
     for i in range(presses):
         started = time.perf_counter()
         await rt.emit(Event(EventKind.ALARM_PRESS, f"b{i % BUTTONS}", {}))
         latencies.append((time.perf_counter() - started) * 1000)
+    for alarm in list_alarms(db, state="open", category="alarm", limit=10_000):
+        close(db, alarm["id"], "bench", "reset")
     rt.tick()
     ticks = []
     for _ in range(50):

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -260,5 +260,15 @@ class _Write:
 
 
 def _same(a: EngineState, b: EngineState) -> bool:
-    """Equal apart from the clock: nothing worth a write."""
-    return a.devices == b.devices and a.alarms == b.alarms and a.pending == b.pending and a.counts == b.counts
+    """Equal apart from the clock: nothing worth a write. The engine keeps untouched items as the
+    same objects, so identity is enough (and far cheaper than comparing every device every second)."""
+    return (
+        _same_items(a.devices, b.devices)
+        and _same_items(a.alarms, b.alarms)
+        and a.pending == b.pending
+        and a.counts == b.counts
+    )
+
+
+def _same_items(a: Mapping[str, object], b: Mapping[str, object]) -> bool:
+    return len(a) == len(b) and all(b.get(k) is v for k, v in a.items())

@@ -171,7 +171,9 @@ class Summary(BaseModel):
     """The dashboard's daily strip: today (site time zone) so far."""
 
     date: str
-    online_rate: dict[str, float | None] = Field(description="share of devices online now, per type")
+    online_rate: dict[str, float | None] = Field(
+        description="per device type, the share reachable now (online or degraded); devices in maintenance left out"
+    )
     retention_compliance: float | None = Field(None, description="share of cameras whose retention passes")
     quality_compliance: float | None = None
     alarms_today: int

@@ -16,7 +16,7 @@ from edge.api.tokens import Role, create_token
 from edge.config import Config, parse_config
 from edge.events import Event, EventKind, now_ms
 from edge.hub import Hub
-from edge.inventory import config_devices, receiver_id
+from edge.inventory import config_devices
 from edge.store import Database, changes
 from edge.store.alarms import acknowledge, close, open_alarm
 from edge.store.devices import set_state, sync_devices
@@ -48,7 +48,6 @@ police:
 """
 
 SCRAPE_TOKEN = "scrape-secret-for-tests-0123456789"
-PRIMARY = receiver_id("dc09://127.0.0.1:12000")
 FAST_COST = 2**10  # scrypt n for test tokens: the real cost would make every request ~60 ms slower
 FILES = ("edge.db", "tokens.yaml", "scrape.token")
 
@@ -101,7 +100,9 @@ def build_site(tmp: Path) -> Site:
     (tmp / "scrape.token").write_text(SCRAPE_TOKEN + "\n")
     config = parse_config(CONFIG.format(dir=tmp), "test.yaml")
     db = Database(config.storage.path)
-    sync_devices(db, config_devices(config))
+    inventory = config_devices(config)
+    sync_devices(db, inventory)
+    primary, backup = [d["id"] for d in inventory if d["type"] == "receiver"]  # ids are the inventory's business
     now = now_ms()
     states = {
         "bus1": ("online", []),
@@ -112,8 +113,8 @@ def build_site(tmp: Path) -> Site:
         "cam-gate": ("degraded", ["retention_short"]),
         "cam-dorm": ("online", []),
         "cam-play": ("degraded", ["quality_blurred"]),
-        PRIMARY: ("online", []),
-        receiver_id("dc09://127.0.0.1:12001"): ("unknown", []),
+        primary: ("online", []),
+        backup: ("unknown", []),
     }
     with db.tx() as conn:
         for dev, (st, reasons) in states.items():

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from edge.api.app import create_app
+from edge.api.ratelimit import FailureLimiter
 from edge.api.tokens import Role, load_entries, revoke_token
 from tests.api.conftest import bearer
 from tests.api.site import SCRAPE_TOKEN, Site
@@ -128,3 +130,14 @@ def test_me(client: TestClient, site: Site) -> None:
         assert client.get(f"{A}/me", headers=bearer(site.tokens[role.label])).json() == {
             "name": f"{role.label}-duty", "role": role.label
         }  # fmt: skip
+
+
+def test_failure_limiter_forgets_old_failures() -> None:
+    limiter = FailureLimiter(limit=2, window_s=0.2)
+    limiter.fail("10.0.0.1")
+    assert limiter.blocked_for("10.0.0.1") == 0
+    limiter.fail("10.0.0.1")
+    assert 0 < limiter.blocked_for("10.0.0.1") <= 0.2
+    assert limiter.blocked_for("10.0.0.2") == 0  # per address
+    time.sleep(0.25)
+    assert limiter.blocked_for("10.0.0.1") == 0

@@ -299,3 +299,24 @@ async def test_maintenance_from_an_api_thread_while_running(tmp_path: Path, db: 
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+async def test_restart_keeps_for_timers(tmp_path: Path, clock: Clock) -> None:
+    extra = (
+        "rules:\n"
+        "  - name: gate-camera-down\n"
+        "    when: {kind: device.offline, device: cam-gate, for: 1m}\n"
+        "    then: {flag: {severity: critical, message: 南门摄像机持续离线}}\n"
+    )
+    path = tmp_path / "edge.db"
+    db = Database(path)
+    rt = start(make_config(tmp_path, extra), db, clock)
+    await rt.emit(ev("device.offline", "cam-gate", clock, reason="unreachable"))
+    assert list_alarms(db)[0]["severity"] == "warning"
+    db.close()
+    clock.advance(60)
+    db2 = Database(path)
+    rt2 = start(make_config(tmp_path, extra), db2, clock)  # its first tick finds the timer due
+    assert list_alarms(db2)[0]["severity"] == "critical"
+    assert rt2.state.pending == ()
+    db2.close()

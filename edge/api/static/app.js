@@ -108,6 +108,7 @@
     o.type = "square"; o.frequency.setValueAtTime(880, now); o.frequency.setValueAtTime(660, now + 0.25);
     g.gain.setValueAtTime(0.15, now); g.gain.exponentialRampToValueAtTime(0.001, now + 0.5);
     o.connect(g).connect(S.audio.destination); o.start(now); o.stop(now + 0.5);
+    document.body.dataset.beeps = String(Number(document.body.dataset.beeps || 0) + 1); // for tests and kiosks
   }
   function startBeep() { if (!S.beepTimer) { beep(); S.beepTimer = setInterval(beep, BEEP_EVERY_MS); } }
   function stopBeep() { clearInterval(S.beepTimer); S.beepTimer = null; }
