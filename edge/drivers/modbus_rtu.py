@@ -114,6 +114,7 @@ class ModbusRtuBus(Driver):
             await asyncio.sleep(random.uniform(delay / 2, delay))  # noqa: S311 - jitter, not crypto
             return
         self._reopen_attempts = 0
+        self._cycles = self._probe_every - 1  # the first round after (re)opening asks every unit
         if self.bus_online is not True:
             log.info("bus %s: port %s open", self.bus.id, self.bus.port)
             self.bus_online = True
