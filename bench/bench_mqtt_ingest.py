@@ -136,7 +136,7 @@ async def edge_figures(
     ]
     driver = MqttButtons(cfg, buttons, DriverContext(site_id="bench", emit=emit), client_id="edge-bench")
     task = asyncio.create_task(driver.run())
-    while not driver.link.connected:  # noqa: ASYNC110 - set by paho's thread, no event to await
+    while not driver.link.subscribed:  # noqa: ASYNC110 - set by paho's thread, no event to await
         await asyncio.sleep(0.01)
     await asyncio.sleep(0.2)
     pub = _client(port, "edge-pub")

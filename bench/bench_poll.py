@@ -22,14 +22,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from edge.config.devices import InputRef, SerialBus, SerialButton
 from edge.drivers.base import DriverContext
 from edge.drivers.modbus_frame import Function, reply_len
-from edge.drivers.modbus_rtu import ModbusRtuBus
+from edge.drivers.modbus_rtu import BITS_PER_CHAR, REQUEST_BYTES, ModbusRtuBus
 from edge.events import Event
 
 UNITS = 32
 INPUTS = 16
 BAUD = 9600
-BITS_PER_CHAR = 11  # start + 8 data + parity-or-second-stop + stop: Modbus RTU always frames 11 bits
-REQUEST_BYTES = 8
 
 
 def line_time_per_poll(baud: int = BAUD) -> float:

@@ -17,8 +17,9 @@ from prometheus_client import Counter, Gauge
 
 from edge.config.devices import SerialBus, SerialButton
 from edge.drivers.base import Driver, DriverContext
-from edge.drivers.modbus_frame import ExceptionReply
+from edge.drivers.modbus_frame import ExceptionReply, reply_len
 from edge.drivers.modbus_link import Failure, PortLost, SerialLink
+from edge.drivers.modbus_poll import Read
 from edge.drivers.modbus_units import ButtonState, UnitState
 from edge.drivers.registry import register
 from edge.events import Event, EventKind, now_ms
@@ -31,6 +32,10 @@ log = logging.getLogger(__name__)
 
 # Default offline detection: DESIGN.md section 1 promises a dead button flagged within 10 s.
 DEFAULT_OFFLINE_S = 10.0
+# Modbus RTU frames every character as 11 bits (start, 8 data, parity or a 2nd stop, stop); a read
+# request is always 8 bytes.
+BITS_PER_CHAR = 11
+REQUEST_BYTES = 8
 # A unit known offline is asked again about once a second: recovery is seen within ~1 s while a
 # dead unit's reply timeout no longer lengthens every round for the live ones.
 OFFLINE_PROBE_S = 1.0
@@ -109,6 +114,7 @@ class ModbusRtuBus(Driver):
             await asyncio.sleep(random.uniform(delay / 2, delay))  # noqa: S311 - jitter, not crypto
             return
         self._reopen_attempts = 0
+        self._cycles = self._probe_every - 1  # the first round after (re)opening asks every unit
         if self.bus_online is not True:
             log.info("bus %s: port %s open", self.bus.id, self.bus.port)
             self.bus_online = True
@@ -149,11 +155,16 @@ class ModbusRtuBus(Driver):
         else:
             bad_input(log, f"modbus:{self.bus.id}/{unit.unit}", reason, detail)
 
+    def _timeout(self, read: Read) -> float:
+        """The configured reply timeout plus the time the frames themselves take on the wire."""
+        chars = REQUEST_BYTES + reply_len(read.function, read.count)
+        return self.bus.timeout + chars * BITS_PER_CHAR / self.bus.baudrate
+
     async def _poll(self, unit: UnitState) -> None:
         POLLS.labels(bus=self.bus.id).inc()
         results: list[tuple[int, ...]] = []
         for read in unit.reads:
-            outcome = await self.link.read(unit.unit, read.function, read.address, read.count, self.bus.timeout)
+            outcome = await self.link.read(unit.unit, read.function, read.address, read.count, self._timeout(read))
             if outcome.stale:
                 self._count(unit, "late", f"{outcome.stale} stray bytes before request")
             r = outcome.result

@@ -207,6 +207,7 @@ class MqttButtons(Driver):
             "password": "***" if self.cfg.password_file else "",
             "client_id": self.link.client_id,
             "connected": self.link.connected,
+            "subscribed": self.link.subscribed,
             "connects": self.link.connects,
             "last_disconnect": self.link.last_disconnect,
             "messages": dict(self.counts),

@@ -53,6 +53,7 @@ class MqttLink:
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or (8883 if self.tls else 1883)
         self.connected = False
+        self.subscribed = False  # SUBACK received on the current connection
         self.generation = 0
         self.connects = 0
         self.last_disconnect = ""
@@ -77,6 +78,7 @@ class MqttLink:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         return client
 
     def start(self) -> None:
@@ -111,8 +113,16 @@ class MqttLink:
         log.info("mqtt connected to %s:%s (session present: %s)", self.host, self.port, flags.session_present)
         client.subscribe([(t, QOS) for t in self.topics])
 
+    def _on_subscribe(self, _c: paho.Client, _u: Any, _mid: int, rcs: list[ReasonCode], _p: Any = None) -> None:
+        refused = [str(rc) for rc in rcs if rc.is_failure]
+        if refused:
+            log.error("mqtt subscription refused by the broker: %s (check its ACL)", ", ".join(refused))
+        else:
+            self.subscribed = True
+
     def _on_disconnect(self, _c: paho.Client, _u: Any, _f: Any, rc: ReasonCode, _p: Any = None) -> None:
         self.connected = False
+        self.subscribed = False
         self.last_disconnect = str(rc)
         log.warning("mqtt disconnected from %s:%s: %s; paho reconnects with back-off", self.host, self.port, rc)
 

@@ -59,14 +59,14 @@ class ModbusSim:
             self._refresh(unit, fc, regs, values)
             return None
 
-        bits = [SimData(0, values=[False] * INPUTS, datatype=DataType.BITS)]
-        words = [SimData(0, values=[0] * REGISTERS, datatype=DataType.REGISTERS)]
-        simdata = (
-            list(bits),
-            [SimData(0, values=[False] * INPUTS, datatype=DataType.BITS)],
-            list(words),
-            [SimData(0, values=[0] * REGISTERS, datatype=DataType.REGISTERS)],
-        )
+        def bits() -> list[SimData]:
+            return [SimData(0, values=[False] * INPUTS, datatype=DataType.BITS)]
+
+        def words() -> list[SimData]:
+            return [SimData(0, values=[0] * REGISTERS, datatype=DataType.REGISTERS)]
+
+        # Separate blocks (coils, discrete inputs, holding, input registers), as DI modules have.
+        simdata = (bits(), bits(), words(), words())
         return SimDevice(id=unit, simdata=simdata, action=action)
 
     def _refresh(self, unit: int, fc: int, regs: list[int], values: list[int] | list[bool] | None) -> None:

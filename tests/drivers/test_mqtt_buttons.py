@@ -51,9 +51,8 @@ def device(broker: Mosquitto, prefix: str) -> Iterator[Device]:
 
 async def connected(drv: MqttButtons) -> None:
     async with asyncio.timeout(5):
-        while not drv.link.connected:
+        while not drv.link.subscribed:
             await asyncio.sleep(0.01)
-    await asyncio.sleep(0.05)  # SUBACK
 
 
 async def test_press_release_tamper_heartbeat(broker: Mosquitto, prefix: str, device: Device) -> None:
@@ -170,7 +169,9 @@ async def test_duplicate_seq_dropped(broker: Mosquitto, prefix: str, device: Dev
         for seq in (1, 1, 2, 1, 3):
             device.event("press", seq=seq)
         device.event("heartbeat", seq=4)
-        await asyncio.sleep(0.3)
+        async with asyncio.timeout(5):  # the heartbeat follows the duplicates: once it is in, all are
+            while drv.counts.get("heartbeat", 0) < 1:
+                await asyncio.sleep(0.01)
         assert [e.payload["seq"] for e in col.of(EventKind.ALARM_PRESS)] == [1, 2, 3]
         assert drv.diagnostics()["messages"]["duplicate"] == 2
 
