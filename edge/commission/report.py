@@ -19,6 +19,12 @@ from zoneinfo import ZoneInfo
 from edge.config import Config
 
 CAMERA_CHECKS = ("clock", "quality", "retention")
+CHECK_LABELS = {
+    "clock": "时钟 clock",
+    "quality": "图像 quality",
+    "retention": "录像 retention",
+    "health": "在线 health",
+}
 PASS, FAIL, NONE = "通过 PASS", "不通过 FAIL", "未测试 NOT TESTED"
 
 
@@ -120,7 +126,8 @@ class ReportBuilder:
                 text += f" ({', '.join(detail['failures'])})"
             elif r["check_name"] == "clock" and detail.get("drift_s") is not None:
                 text += f" ({detail['drift_s']:+.1f} s)"
-            row.checks.append((r["check_name"], text, self.when(r["ts_ms"])))
+            label = CHECK_LABELS.get(r["check_name"], r["check_name"])
+            row.checks.append((label, text, self.when(r["ts_ms"])))
         if results:
             ok = all(r["verdict"] in ("pass", "ok") for r in results) and row.state == "online"
             row.verdict = PASS if ok else FAIL
