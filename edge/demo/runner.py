@@ -148,7 +148,8 @@ async def run_demo(port: int, scenario: bool, state: Path, log_level: str = "war
         await _wait_ready(url, daemon)
         info = {
             "dashboard": url + "/", "config": str(config_path), "mqtt": site.broker.url, "broker": site.broker.kind,
-            "receiver": site.receiver.url, "received_log": str(state / "received.jsonl"),
+            "receiver": site.receiver.url, "received_page": site.page.url,
+            "received_log": str(state / "received.jsonl"),
             "daemon_pid": daemon.pid, "daemon_log": str(state / "daemon.log"), "wsd_port": site.wsd.port,
         }  # fmt: skip
         (state / "demo.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
@@ -192,7 +193,7 @@ def _banner(info: dict[str, object], operator: str, technician: str, broker: str
         f"  配置 config:               {info['config']}\n"
         f"  守护进程日志 daemon log:    {info['daemon_log']}\n"
         f"  MQTT ({broker}):          {info['mqtt']}  topic edge/buttons/<id>/event\n"
-        f"  接警中心 police receiver:   {info['receiver']}  (log {info['received_log']})\n"
+        f"  接警中心 police receiver:   {info['receiver']}  page {info['received_page']}\n"
         f"  摄像机发现 discovery:      edge commission discover --address 127.0.0.1 --port {info['wsd_port']}\n"
         f"  场景 scenario: {'on' if scenario else 'off'}\n"
         "按 Ctrl-C 停止全部 / Ctrl-C stops everything\n"

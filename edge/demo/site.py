@@ -22,6 +22,7 @@ from edge.sim.onvif.server import OnvifSimulator
 from edge.sim.onvif.state import Faults, SimCamera
 from edge.sim.pty_pair import PtyPair
 from edge.sim.receiver import DemoReceiver, Report
+from edge.sim.receiver_page import ReceiverPage
 from edge.sim.video_server import VideoServer
 from edge.sim.wsd import WSD_PORT, CameraMeta, WsdResponder
 
@@ -44,6 +45,7 @@ class DemoSite:
         self.onvif = OnvifSimulator("127.0.0.1")
         self.wsd = WsdResponder(self.onvif, {c.id: CameraMeta(c.name, c.location) for c in CAMERAS})
         self.receiver = DemoReceiver(key=key, log_path=state / "received.jsonl", on_report=on_report)
+        self.page = ReceiverPage(self.receiver)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -79,6 +81,7 @@ class DemoSite:
         except OSError:  # 3702 taken (another demo, a real WS-Discovery daemon): any port answers unicast probes
             await self.wsd.start("127.0.0.1", 0)
         await self.receiver.start()
+        await self.page.start()
 
     def camera_urls(self) -> dict[str, str]:
         return {c.id: self.onvif.url(c.id) for c in CAMERAS}
@@ -99,7 +102,8 @@ class DemoSite:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        steps: list[tuple[str, Callable[[], object]]] = [("receiver", self.receiver.stop), ("wsd", self.wsd.stop)]
+        steps: list[tuple[str, Callable[[], object]]] = [("page", self.page.stop), ("receiver", self.receiver.stop)]
+        steps += [("wsd", self.wsd.stop)]
         steps += [("onvif", self.onvif.close), ("video", self.video.stop)]
         steps += [(f"mqtt:{k}", b.close) for k, b in self.mqtt.items()]
         steps += [("broker", self.broker.stop)]

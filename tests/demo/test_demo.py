@@ -132,6 +132,10 @@ def test_mqtt_press_reaches_the_police_receiver(demo: Demo) -> None:
         panics = [r for r in demo.received() if r["name"] == "PANIC" and r["zone"] == 9]  # dorm-b is zone 9
         if panics:
             assert panics[0]["encrypted"] is True and panics[0]["account"] == "1234"
+            page = httpx.get(str(demo.info["received_page"]))
+            assert page.status_code == 200 and "紧急报警 / panic alarm" in page.text
+            shown = httpx.get(str(demo.info["received_page"]) + "reports.json").json()
+            assert any(r["name"] == "PANIC" and r["zone"] == 9 for r in shown)
             return
         time.sleep(0.1)
     raise AssertionError(f"no panic for zone 9 at the receiver: {demo.received()}")
