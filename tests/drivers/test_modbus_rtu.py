@@ -248,3 +248,14 @@ async def test_port_missing_at_start(pair: SerialPair) -> None:
             await col.wait_kind(EventKind.DEVICE_ONLINE, "b3", timeout=2)
         finally:
             await sim.stop()
+
+
+async def test_misconfigured_address_is_flagged_not_silent(pair: SerialPair, sim: ModbusSim) -> None:
+    """A unit that answers with a Modbus exception (here: illegal address) leaves its button unmonitored."""
+    col = Collector()
+    driver = ModbusRtuBus(bus(pair), [button("wrong", 1, 40, 1), button("b3", 2, 0, 3)], col.ctx)
+    async with running(driver):
+        off = await col.wait_kind(EventKind.DEVICE_OFFLINE, "wrong", timeout=2)
+        assert off.payload["reason"] == "modbus_exception"
+        assert driver.diagnostics()["units"]["1"]["errors"]["exception"] >= OFFLINE_AFTER
+        assert not col.of(EventKind.DEVICE_OFFLINE, "b3")
