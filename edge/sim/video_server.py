@@ -40,6 +40,7 @@ class SimVideoCamera:
     fault: str | None = None
     requests: int = 0
     _cache: tuple[int, bytes] = (-1, b"")
+    _loop_frames: list[bytes] = field(default_factory=list)  # prerendered JPEGs, served in a loop
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -56,6 +57,7 @@ class VideoServer:
         width: int = 640,
         height: int = 360,
         jpeg_quality: int = 80,
+        prerender: int = 0,
     ) -> None:
         self.host = host
         self.port = port
@@ -64,6 +66,9 @@ class VideoServer:
         self.width = width
         self.height = height
         self.jpeg_quality = jpeg_quality
+        # >0: encode this many frames per camera at start and loop them, so serving costs no CPU
+        # (benchmarks measure the client, not the simulator's drawing and encoding).
+        self.prerender = prerender
         self.cameras: dict[str, SimVideoCamera] = {}
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[None]] = set()
@@ -80,6 +85,7 @@ class VideoServer:
         cam = self.cameras[cam_id]
         cam.scene = SyntheticScene(mode, cam.scene.seed, self.width, self.height, **scene_kw)  # type: ignore[arg-type]
         cam._cache = (-1, b"")
+        cam._loop_frames = self._render(cam) if self.prerender else []
 
     def set_fault(self, cam_id: str, fault: str | None) -> None:
         if fault is not None and fault not in FAULTS:
@@ -90,7 +96,13 @@ class VideoServer:
         path = f"/snapshot/{cam_id}.jpg" if kind == "snapshot" else f"/mjpeg/{cam_id}"
         return f"http://{self.host}:{self.port}{path}"
 
+    def _render(self, cam: SimVideoCamera) -> list[bytes]:
+        return [encode_jpeg(cam.scene.frame(i / SENSOR_FPS), self.jpeg_quality) for i in range(self.prerender)]
+
     async def start(self) -> None:
+        if self.prerender:
+            for cam in self.cameras.values():
+                cam._loop_frames = await asyncio.to_thread(self._render, cam)
         self._server = await asyncio.start_server(self._handle, self.host, self.port, backlog=1024)
         self.port = self._server.sockets[0].getsockname()[1]
         logger.info("video simulator on http://%s:%s with %d cameras", self.host, self.port, len(self.cameras))
@@ -109,6 +121,8 @@ class VideoServer:
         """The camera's current picture as JPEG, encoded at most once per sensor tick."""
         t = time.monotonic() - self._t0
         index = int(t * SENSOR_FPS)
+        if cam._loop_frames:
+            return cam._loop_frames[index % len(cam._loop_frames)]
         async with cam._lock:
             if cam._cache[0] != index:
                 scene, quality = cam.scene, self.jpeg_quality
@@ -232,7 +246,7 @@ class ThreadedVideoServer:
 
 async def _main(args: argparse.Namespace) -> None:
     auth = HttpAuth(args.username, args.password, args.auth) if args.auth != "none" else None
-    server = VideoServer(args.host, args.port, fps=args.fps, auth=auth)
+    server = VideoServer(args.host, args.port, fps=args.fps, auth=auth, prerender=args.prerender)
     for i in range(args.cameras):
         server.add_camera(f"cam-{i:03d}", args.mode, seed=i + 1)
     await server.start()
@@ -253,6 +267,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--cameras", type=int, default=4)
     p.add_argument("--mode", default="normal")
     p.add_argument("--fps", type=float, default=5.0)
+    p.add_argument("--prerender", type=int, default=0, help="encode N frames per camera up front and loop them")
     p.add_argument("--auth", choices=("none", "basic", "digest"), default="none")
     p.add_argument("--username", default="admin")
     p.add_argument("--password", default="sim-pass")

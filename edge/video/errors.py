@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Final
 from urllib.parse import urlsplit, urlunsplit
+
+_QUERY_SECRET = re.compile(r"(?i)(\b(?:password|passwd|pwd|pass|token|auth)=)[^&]*")
 
 # Every reason a grab can fail with; the camera driver maps them to states and counters.
 REASONS: Final = frozenset(
@@ -40,12 +43,11 @@ def redact(uri: str) -> str:
         parts = urlsplit(uri)
     except ValueError:
         return "<unparseable uri>"
-    if parts.password is None:
+    netloc = parts.netloc
+    userinfo, at, hostport = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        netloc = f"{userinfo.split(':', 1)[0]}:***@{hostport}"
+    query = _QUERY_SECRET.sub(r"\1***", parts.query)  # vendor CGI: ?user=admin&pwd=...
+    if netloc == parts.netloc and query == parts.query:
         return uri
-    host = parts.hostname or ""
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    netloc = f"{parts.username or ''}:***@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

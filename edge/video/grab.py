@@ -15,7 +15,8 @@ import os
 import re
 import threading
 import time
-from typing import Final
+from collections.abc import Callable
+from typing import Final, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import cv2
@@ -25,11 +26,13 @@ from edge.metrics import bad_input
 from edge.video.errors import GrabError, redact
 from edge.video.limiter import DECODES, DecodeLimiter
 from edge.video.quality import Image, as_image
-from edge.video.snapshot import Auth, grab_snapshot
+from edge.video.snapshot import Auth, decode_jpeg, fetch_snapshot, grab_snapshot
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["GrabError", "grab_frames", "grab_snapshot", "is_snapshot_uri"]
+__all__ = ["GrabError", "grab_frames", "grab_snapshot", "grab_then", "is_snapshot_uri"]
+
+T = TypeVar("T")
 
 # RTSP over TCP (UDP is lost through most school switches and NAT), and a short stream probe:
 # FFmpeg's default 5 s analyse would dominate a check; 0.2 s / 32 KiB find one H.264 or MJPEG frame.
@@ -67,34 +70,45 @@ def _read_stream(uri: str, count: int, interval: float, timeout: float, cancel: 
     """Blocking: open, read `count` frames `interval` s apart, release. Runs in a decode slot."""
     ms = int(timeout * 1000)
     params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
-    cap = cv2.VideoCapture(uri, cv2.CAP_FFMPEG, params)
     try:
-        if not cap.isOpened():
-            raise GrabError("open_failed", redact(uri))
-        frames: list[Image] = []
-        first_at = 0.0
-        for i in range(count):
-            if i:
-                # Keep the session flowing until the next frame is due; grab() drops without converting.
-                due = first_at + i * interval
-                while time.monotonic() < due:
-                    if cancel.is_set():
-                        raise GrabError("cancelled", redact(uri))
-                    started = time.monotonic()
-                    if not cap.grab():
-                        raise _read_error(uri, started, timeout)
-            started = time.monotonic()
-            ok, frame = cap.read()
-            if not ok or frame is None:
-                raise _read_error(uri, started, timeout)
-            if frame.ndim not in (2, 3) or frame.size == 0:
-                raise GrabError("decode_failed", f"{redact(uri)}: frame shape {frame.shape}")
-            frames.append(as_image(frame))
-            if not i:
-                first_at = time.monotonic()
-        return frames
+        cap = cv2.VideoCapture(uri, cv2.CAP_FFMPEG, params)
+    except cv2.error:  # e.g. a URI FFmpeg cannot even parse
+        raise GrabError("open_failed", redact(uri)) from None
+    try:
+        return _read_frames(cap, uri, count, interval, timeout, cancel)
+    except cv2.error as exc:
+        raise GrabError("read_failed", f"{redact(uri)}: {str(exc).strip()[-120:]}") from None
     finally:
         cap.release()
+
+
+def _read_frames(
+    cap: cv2.VideoCapture, uri: str, count: int, interval: float, timeout: float, cancel: threading.Event
+) -> list[Image]:
+    if not cap.isOpened():
+        raise GrabError("open_failed", redact(uri))
+    frames: list[Image] = []
+    first_at = 0.0
+    for i in range(count):
+        if i:
+            # Keep the session flowing until the next frame is due; grab() drops without converting.
+            due = first_at + i * interval
+            while time.monotonic() < due:
+                if cancel.is_set():
+                    raise GrabError("cancelled", redact(uri))
+                started = time.monotonic()
+                if not cap.grab():
+                    raise _read_error(uri, started, timeout)
+        started = time.monotonic()
+        ok, frame = cap.read()
+        if not ok or frame is None:
+            raise _read_error(uri, started, timeout)
+        if frame.ndim not in (2, 3) or frame.size == 0:
+            raise GrabError("decode_failed", f"{redact(uri)}: frame shape {frame.shape}")
+        frames.append(as_image(frame))
+        if not i:
+            first_at = time.monotonic()
+    return frames
 
 
 def _read_error(uri: str, started: float, timeout: float) -> GrabError:
@@ -120,6 +134,32 @@ async def grab_frames(
     `snapshot=None` decides by the URI (is_snapshot_uri); `timeout` bounds opening and each read,
     counted from when a decode slot is free, not while queued behind other cameras.
     """
+    return await grab_then(
+        uri, _frames, count, interval, timeout, executor, auth=auth, snapshot=snapshot, limiter=limiter
+    )
+
+
+def _frames(frames: list[Image]) -> list[Image]:
+    return frames
+
+
+async def grab_then(
+    uri: str,
+    then: Callable[[list[Image]], T],
+    count: int = 2,
+    interval: float = 2.0,
+    timeout: float = 10.0,  # noqa: ASYNC109 - per open/read in the worker thread, where asyncio.timeout cannot reach
+    executor: concurrent.futures.Executor | None = None,
+    *,
+    auth: Auth = None,
+    snapshot: bool | None = None,
+    limiter: DecodeLimiter = DECODES,
+) -> T:
+    """Grab frames like grab_frames and run `then(frames)` in the same decode slot.
+
+    Decoded frames never outlive the slot, so memory stays at (decode bound x frames) however many
+    cameras are queued: snapshots wait as JPEG bytes, streams are opened only inside the slot.
+    """
     if count < 1 or interval < 0 or timeout <= 0:
         raise ValueError("count >= 1, interval >= 0 and timeout > 0 are required")
     scheme = urlsplit(uri).scheme.lower()
@@ -128,56 +168,39 @@ async def grab_frames(
         raise GrabError("bad_uri", redact(uri))
     use_snapshot = is_snapshot_uri(uri) if snapshot is None else snapshot
     kind = "snapshot" if use_snapshot else "stream"
+    cancel = threading.Event()
     try:
         if use_snapshot:
-            frames = await _grab_snapshots(uri, count, interval, timeout, executor, auth, limiter)
+            datas = await _fetch_snapshots(uri, count, interval, timeout, auth)
+            job: Callable[[], T] = lambda: then([decode_jpeg(d) for d in datas])  # noqa: E731
+            budget = timeout
         else:
-            frames = await _grab_stream(with_credentials(uri, auth), count, interval, timeout, executor, limiter)
+            stream_uri = with_credentials(uri, auth)
+            job = lambda: then(_read_stream(stream_uri, count, interval, timeout, cancel))  # noqa: E731
+            budget = timeout * (count + 1) + interval * (count - 1)  # open + each read + the waits between
+        try:
+            result = await limiter.run(job, executor, budget)
+        except TimeoutError:
+            raise GrabError("timeout", f"{redact(uri)} took over {budget:.0f} s") from None
     except GrabError as exc:
         GRABS.labels(kind=kind, result=exc.reason).inc()
-        raise
-    GRABS.labels(kind=kind, result="ok").inc()
-    return frames
-
-
-async def _grab_stream(
-    uri: str,
-    count: int,
-    interval: float,
-    io_timeout: float,
-    executor: concurrent.futures.Executor | None,
-    limiter: DecodeLimiter,
-) -> list[Image]:
-    cancel = threading.Event()
-    budget = io_timeout * (count + 1) + interval * (count - 1)  # open + each read + the waits between
-    try:
-        return await limiter.run(lambda: _read_stream(uri, count, interval, io_timeout, cancel), executor, budget)
-    except TimeoutError:
-        raise GrabError("timeout", f"{redact(uri)} took over {budget:.0f} s") from None
-    except GrabError as exc:
         if exc.reason == "decode_failed":
             bad_input(logger, "video", exc.reason, redact(uri))
         raise
     finally:
-        cancel.set()  # a job still running after a timeout or cancellation stops at its next frame
+        cancel.set()  # a stream job still running after a timeout or cancellation stops at its next frame
+    GRABS.labels(kind=kind, result="ok").inc()
+    return result
 
 
-async def _grab_snapshots(
-    url: str,
-    count: int,
-    interval: float,
-    io_timeout: float,
-    executor: concurrent.futures.Executor | None,
-    auth: Auth,
-    limiter: DecodeLimiter,
-) -> list[Image]:
-    frames: list[Image] = []
+async def _fetch_snapshots(url: str, count: int, interval: float, io_timeout: float, auth: Auth) -> list[bytes]:
+    datas: list[bytes] = []
     loop = asyncio.get_running_loop()
     first_at = 0.0
     for i in range(count):
         if i:
             await asyncio.sleep(max(0.0, first_at + i * interval - loop.time()))
-        frames.append(await grab_snapshot(url, auth, io_timeout, executor=executor, limiter=limiter))
+        datas.append(await fetch_snapshot(url, auth, io_timeout))
         if not i:
             first_at = loop.time()
-    return frames
+    return datas

@@ -83,7 +83,10 @@ def decode_jpeg(data: bytes, source: str = "snapshot") -> Image:
     """Bytes to a BGR frame; anything that is not a picture raises GrabError("decode_failed")."""
     if len(data) < MIN_JPEG_BYTES:
         raise GrabError("decode_failed", f"{len(data)} bytes")
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    try:
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error as exc:  # some corrupt headers raise instead of returning None
+        raise GrabError("decode_failed", f"{len(data)} bytes: {str(exc).strip()[-120:]}") from None
     if img is None or img.size == 0:
         raise GrabError("decode_failed", f"{len(data)} bytes are not an image")
     return as_image(img)

@@ -7,7 +7,9 @@ import time
 import pytest
 from prometheus_client import REGISTRY
 
+from edge.config.devices import QualityThresholds
 from edge.sim.video_server import VideoServer
+from edge.video.check import check_quality
 from edge.video.grab import GrabError, grab_frames, grab_snapshot, is_snapshot_uri
 from edge.video.quality import assess
 
@@ -118,3 +120,12 @@ def test_snapshot_uri_detection() -> None:
     assert is_snapshot_uri("http://cam/x.jpg")
     assert not is_snapshot_uri("http://cam/mjpeg/1")
     assert not is_snapshot_uri("rtsp://cam/snapshot.jpg")
+
+
+async def test_check_quality_end_to_end(video_server: VideoServer) -> None:
+    check = await check_quality(video_server.url("blurred"), QualityThresholds(), interval=0.3, timeout=5.0)
+    assert check.result.failures == ["blurred"]
+    assert check.thumbnail[:2] == b"\xff\xd8"
+    assert check.elapsed_s >= 0.3
+    with pytest.raises(GrabError):
+        await check_quality(video_server.url("garbage"), count=1)

@@ -108,7 +108,8 @@ def test_typed_errors(frames: list[object], reason: str) -> None:
 
 
 def test_thumbnail_is_small_jpeg() -> None:
-    data = thumbnail(SyntheticScene("normal", 1, 1280, 720).frame(0.0))
+    big = cv2.resize(SyntheticScene("normal", 1).frame(0.0), (1280, 720), interpolation=cv2.INTER_CUBIC)
+    data = thumbnail(big)
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     assert data[:2] == b"\xff\xd8"
     assert img.shape == (180, 320, 3)

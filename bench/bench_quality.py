@@ -1,0 +1,135 @@
+"""Quality sweep over N simulated cameras vs the floor of bare JPEG decodes at the same concurrency.
+
+    python bench/bench_quality.py [--quick] [--cameras N] [--decodes K]
+
+The video simulator runs in its own process (so its JPEG encoding is not charged to us). Figures:
+- snapshot sweep: check_quality (2 snapshots per camera, grab + decode + assess + thumbnail) over all
+  cameras at once, K concurrent decodes; floor: cv2.imdecode of the same 2 x N JPEGs on K threads.
+- MJPEG sweep: the same over each camera's MJPEG stream (OpenCV FFmpeg open + 2 frames).
+- CPU seconds of this process for each, and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import httpx
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from edge.video.check import check_quality
+from edge.video.limiter import DecodeLimiter
+
+# Frames of one check are taken this far apart: one sensor tick of the simulator, so the two
+# snapshots differ, without charging the benchmark the production 2 s wait.
+INTERVAL = 0.1
+
+
+def _start_server(cameras: int) -> tuple[subprocess.Popen[bytes], int]:
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edge.sim.video_server", "--cameras", str(cameras), "--fps", "5", "--prerender", "4"],
+        stdout=subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline().decode().split()
+    if len(line) != 2 or line[0] != "READY":
+        proc.kill()
+        raise RuntimeError(f"video simulator did not start: {line}")
+    return proc, int(line[1])
+
+
+async def _fetch_all(urls: list[str]) -> list[bytes]:
+    async with httpx.AsyncClient() as client:
+        out = []
+        for _ in range(2):
+            responses = await asyncio.gather(*(client.get(u) for u in urls))
+            out += [r.content for r in responses]
+        return out
+
+
+def _floor(jpegs: list[bytes], decodes: int) -> tuple[float, float]:
+    def dec(b: bytes) -> None:
+        img = cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR)
+        assert img is not None
+
+    cpu, wall = time.process_time(), time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(decodes) as pool:
+        list(pool.map(dec, jpegs))
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+async def _sweep(urls: list[str], decodes: int, snapshot: bool) -> tuple[float, float, int]:
+    limiter = DecodeLimiter(decodes)
+    cpu, wall = time.process_time(), time.perf_counter()
+    checks = await asyncio.gather(
+        *(check_quality(u, interval=INTERVAL, timeout=30.0, snapshot=snapshot, limiter=limiter) for u in urls),
+        return_exceptions=True,
+    )
+    wall_s, cpu_s = time.perf_counter() - wall, time.process_time() - cpu
+    failed = sum(1 for c in checks if isinstance(c, BaseException))
+    if failed:
+        print(f"  {failed} checks failed: {next(c for c in checks if isinstance(c, BaseException))!r}")
+    return wall_s, cpu_s, failed
+
+
+def run(quick: bool = False, cameras: int | None = None, decodes: int = 4) -> list[dict[str, object]]:
+    n = cameras or (16 if quick else 128)
+    proc, port = _start_server(n)
+    try:
+        snaps = [f"http://127.0.0.1:{port}/snapshot/cam-{i:03d}.jpg" for i in range(n)]
+        streams = [f"http://127.0.0.1:{port}/mjpeg/cam-{i:03d}" for i in range(n)]
+        jpegs = asyncio.run(_fetch_all(snaps))
+        floor_wall, floor_cpu = _floor(jpegs, decodes)
+        snap_wall, snap_cpu, snap_failed = asyncio.run(_sweep(snaps, decodes, snapshot=True))
+        mjpeg_wall, mjpeg_cpu, mjpeg_failed = asyncio.run(_sweep(streams, decodes, snapshot=False))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    label = f"{n} cameras, {decodes} decodes"
+
+    def row(figure: str, value: float, unit: str, floor: float, floor_unit: str) -> dict[str, object]:
+        return {
+            "figure": f"{figure} ({label})",
+            "value": round(value, 3),
+            "unit": unit,
+            "floor": round(floor, 3),
+            "floor_unit": floor_unit,
+            "ratio": round(value / floor, 2) if floor else None,
+        }
+
+    return [
+        row("snapshot sweep wall", snap_wall, "s", floor_wall, "s bare imdecode x2N"),
+        row("snapshot sweep CPU", snap_cpu, "s", floor_cpu, "s bare imdecode x2N"),
+        row("MJPEG sweep wall", mjpeg_wall, "s", floor_wall, "s bare imdecode x2N"),
+        row("MJPEG sweep CPU", mjpeg_cpu, "s", floor_cpu, "s bare imdecode x2N"),
+        row("failed checks", snap_failed + mjpeg_failed, "checks", 0, "checks"),
+        row("peak RSS of the bench process", rss_mb, "MB", 150, "MB budget (DESIGN 1)"),
+    ]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="16 cameras instead of 128")
+    p.add_argument("--cameras", type=int)
+    p.add_argument("--decodes", type=int, default=4, help="checks.max_concurrent_decodes")
+    args = p.parse_args()
+    for r in run(args.quick, args.cameras, args.decodes):
+        ratio = "" if r["ratio"] is None else f"  ratio {r['ratio']}x"
+        print(f"{r['figure']:<62} {r['value']:>9} {r['unit']:<7} floor {r['floor']} {r['floor_unit']}{ratio}")
+
+
+if __name__ == "__main__":
+    main()
