@@ -23,7 +23,7 @@ from edge.config import Camera, Checks, SecretError
 from edge.drivers.base import Driver, DriverContext
 from edge.drivers.registry import register
 from edge.events import EventKind, now_ms
-from edge.onvif.camera import CameraChecker, build_recorder
+from edge.onvif.camera import CameraChecker, build_recorder, check_camera_now
 from edge.onvif.session import OnvifSession
 from edge.video.limiter import DECODES
 
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from edge.config import Config
 
 log = logging.getLogger(__name__)
+
+__all__ = ["CameraDriver", "check_camera_now", "next_daily"]
 
 CHECK_RUNS = Counter("edge_camera_checks_total", "Camera checks run", ["check", "outcome"])
 CHECK_SECONDS = Histogram(

@@ -12,6 +12,7 @@ from typing import Any
 
 from edge.sim.onvif.server import OnvifSimulator
 from edge.sim.onvif.state import Faults, SimCamera
+from edge.sim.video_server import VideoServer
 from edge.sim.wsd import WsdResponder
 
 
@@ -28,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--password", default="admin123")
     p.add_argument("--video-base", default="http://127.0.0.1:8554", help="video simulator serving /snapshot, /mjpeg")
     p.add_argument("--rtsp-base", default=None, help="rtsp://HOST:PORT when an RTSP server serves /<id>")
+    p.add_argument(
+        "--video", action="store_true", help="also serve the synthetic video (snapshot + MJPEG) in this process"
+    )
     p.add_argument("--nvr", action="store_true", help="also serve an NVR (id nvr) recording every camera")
     p.add_argument("--wsd-port", type=int, default=None, help="answer WS-Discovery probes on this UDP port (3702)")
     p.add_argument(
@@ -41,15 +45,24 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    sim = OnvifSimulator(args.host, args.video_base, args.rtsp_base)
+    ids = [f"cam-{i:03d}" for i in range(1, args.cameras + 1)]
+    video: VideoServer | None = None
+    if args.video:
+        video = VideoServer(args.host)
+        for cid in ids:
+            video.add_camera(cid)
+        await video.start()
+        args.video_base = f"http://{args.host}:{video.port}"
+    sim = OnvifSimulator(args.host, args.video_base, args.rtsp_base, video.set_mode if video else None)
     initial: dict[str, dict[str, Any]] = {}
     for spec in args.fault:
         cid, _, text = spec.partition(":")
         initial[cid] = json.loads(text)
-    ids = [f"cam-{i:03d}" for i in range(1, args.cameras + 1)]
     for i, cid in enumerate(ids):
         faults = Faults()
         faults.update(initial.get(cid, {}))
+        if video is not None and faults.video_mode != "normal":
+            video.set_mode(cid, faults.video_mode)
         port = args.base_port + i if args.base_port else 0
         await sim.add(SimCamera(cid, args.username, args.password, faults=faults), port)
     if args.nvr:
@@ -69,6 +82,8 @@ async def serve(args: argparse.Namespace) -> None:
         if wsd is not None:
             wsd.stop()
         await sim.close()
+        if video is not None:
+            await video.stop()
 
 
 def main() -> None:

@@ -37,6 +37,8 @@ MALFORMED = {
 # How often a hung request looks whether its client left or the fault was cleared.
 HANG_POLL_S = 0.5
 
+CONTROL_PATH = "/sim/faults"
+
 VideoModeHook = Callable[[str, str], None]
 
 
@@ -121,10 +123,11 @@ class OnvifSimulator:
                 if req is None or cam.faults.offline is not None:
                     return
                 method, path, body = req
-                if cam.faults.hang:
+                control = path == CONTROL_PATH  # the control endpoint works whatever faults are on
+                if cam.faults.hang and not control:
                     await self._hang(cam, reader)
                     return
-                if cam.faults.delay_s > 0:
+                if cam.faults.delay_s > 0 and not control:
                     await asyncio.sleep(cam.faults.delay_s)
                 status, ctype, payload = self._respond(cam, method, path, body)
                 head = f"HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {len(payload)}\r\n\r\n"
@@ -149,7 +152,7 @@ class OnvifSimulator:
                 continue
 
     def _respond(self, cam: SimCamera, method: str, path: str, body: bytes) -> tuple[int, str, bytes]:
-        if path == "/sim/faults":
+        if path == CONTROL_PATH:
             return self._control(cam, method, body)
         if method != "POST":
             return 405, "text/plain", b"POST only"
