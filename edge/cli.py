@@ -7,6 +7,8 @@ import sys
 from collections.abc import Callable, Sequence
 
 from edge import __version__
+from edge.commands import commission as commission_cmd
+from edge.commands import demo as demo_cmd
 from edge.commands import report as report_cmd
 from edge.commands import run as run_cmd
 from edge.commands import token
@@ -42,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("version", help="print the version")
     p.set_defaults(handler=_version)
     token.register(sub)
+    demo_cmd.register(sub)
+    commission_cmd.register(sub)
     return parser
 
 

@@ -48,6 +48,6 @@ case "$cmd" in
   test) setup; run_tests "$@" ;;
   demo)
     setup
-    exec .venv/bin/edge run -c config/demo.yaml "$@" ;;
+    exec .venv/bin/edge demo "$@" ;;
   *) echo "usage: scripts/dev.sh demo|test|setup" >&2; exit 2 ;;
 esac

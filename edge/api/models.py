@@ -95,6 +95,7 @@ class EventOut(BaseModel):
     kind: str
     payload: dict[str, Any]
     test: bool
+    relay: RelayInfo | None = Field(None, description="the police report this event caused, if any")
 
 
 class EventPage(BaseModel):

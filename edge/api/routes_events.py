@@ -13,6 +13,7 @@ from edge.api.deps import get_state
 from edge.api.models import EventOut, EventPage
 from edge.api.state import AppState
 from edge.api.tokens import Principal
+from edge.api.views import relays_for
 from edge.events import EventKind, iso_ms
 
 router = APIRouter(tags=["events"])
@@ -71,6 +72,7 @@ def list_events(
     )
     more = len(rows) > limit
     rows = rows[:limit]
+    relays = relays_for(state.db, [r["id"] for r in rows])
     items = [
         EventOut(
             seq=r["seq"],
@@ -80,6 +82,7 @@ def list_events(
             kind=r["kind"],
             payload=json.loads(r["payload"]),
             test=bool(r["test"]),
+            relay=relays.get(r["id"]),
         )
         for r in rows
     ]

@@ -104,6 +104,11 @@ def _relays(db: Database, event_ids: list[str]) -> dict[str, RelayInfo]:
     return out
 
 
+def relays_for(db: Database, event_ids: list[str]) -> dict[str, RelayInfo]:
+    """Public name for the per-event relay summary (events show it too, e.g. a technician's test report)."""
+    return _relays(db, event_ids)
+
+
 def to_alarms(db: Database, rows: list[dict[str, Any]]) -> list[Alarm]:
     relays = _relays(db, [r["event_id"] for r in rows])
     names = {d["id"]: d["name"] for d in db.query("SELECT id, name FROM devices")} if rows else {}

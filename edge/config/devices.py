@@ -23,6 +23,7 @@ class SerialBus(Strict):
     offline_after: int | None = Field(
         None, ge=1, le=100_000, description="Consecutive failed polls before a unit is offline; default: 10 s worth"
     )
+    reopen_max_delay: Seconds = Field(10.0, description="Longest wait between attempts to reopen a vanished port")
 
 
 class InputRef(Strict):

@@ -76,6 +76,8 @@ class Mqtt(Strict):
     client_id: str | None = None
     ca_file: ConfigPath | None = None
     keepalive: int = Field(30, ge=5, le=3600)
+    reconnect_min_delay: float = Field(1.0, ge=0.05, le=60, description="First wait before reconnecting (s)")
+    reconnect_max_delay: float = Field(30.0, ge=0.1, le=3600, description="Longest wait between reconnects (s)")
 
     @field_validator("url")
     @classmethod

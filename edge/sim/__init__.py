@@ -1,0 +1,1 @@
+"""Simulators of every device family, for `edge demo` and the tests."""

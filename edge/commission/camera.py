@@ -1,0 +1,148 @@
+"""`edge commission camera ID|URL`: every camera check now, each result in Chinese and English with a fix.
+
+The checks themselves are the driver's (`edge.onvif.camera.check_camera_now`); this module only picks
+the camera, runs them once, and turns the results into lines a technician can act on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edge.config import Camera, Checks, Config
+from edge.onvif.camera import check_camera_now
+
+RETENTION_FIX = "在录像机中延长保存天数或增加硬盘 / raise the recorder's retention days or add disk space"
+PASS, FAIL, WARN, INFO = "通过 PASS", "失败 FAIL", "注意 WARN", "信息 INFO"
+
+QUALITY_FIXES: dict[str, tuple[str, str]] = {
+    "black": ("画面全黑", "black picture: check power to the IR/lens, the video cable, or a camera in night mode"),
+    "overexposed": ("画面过曝", "over-exposed: lower exposure/enable WDR, or turn the camera away from the light"),
+    "blurred": ("画面模糊", "blurred: refocus the lens (or run auto-focus), clean the window, check vibration"),
+    "frozen": ("画面冻结", "frozen picture: restart the camera's encoder / reboot the camera"),
+    "covered": ("镜头被遮挡", "lens covered: remove what blocks the lens (cloth, paint, branches)"),
+    "colour_cast": ("色偏", "colour cast: IR-cut filter stuck; check day/night switching, set white balance auto"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    status: str
+    check: str
+    zh: str
+    en: str
+    fix: str = ""
+
+    def render(self) -> str:
+        out = f"[{self.status}] {self.check}: {self.zh} / {self.en}"
+        return out + (f"\n        处理 fix: {self.fix}" if self.fix else "")
+
+
+def camera_from(target: str, config: Config | None, username: str, password_file: Path | None) -> Camera:
+    """A configured camera by id, or an ad-hoc one for a device service URL."""
+    if config is not None:
+        for cam in config.cameras:
+            if cam.id == target:
+                return cam
+    if target.startswith(("http://", "https://")):
+        return Camera(id="commission", name="调试 commissioning", onvif=target, username=username,
+                      password_file=password_file)  # fmt: skip
+    raise KeyError(f"camera {target!r} is not in the config (give -c FILE, or a device service URL)")
+
+
+def _health(res: dict[str, Any]) -> list[Line]:
+    h = res["health"]
+    state, reasons = h["state"], h.get("reasons") or []
+    dev = h.get("device") or {}
+    if state == "auth_failed":
+        return [Line(FAIL, "ONVIF", "用户名或密码错误", "the camera rejects the username/password",
+                     "check username and password_file; reset the password in the camera's web page")]  # fmt: skip
+    if state == "unreachable":
+        return [Line(FAIL, "ONVIF", "设备无应答", f"no answer ({h.get('detail') or 'refused or timed out'})",
+                     "check power, network cable, IP address, and that ONVIF is enabled on the camera")]  # fmt: skip
+    model = " ".join(v for v in (dev.get("Manufacturer"), dev.get("Model"), dev.get("FirmwareVersion")) if v)
+    lines = [Line(PASS, "ONVIF", "设备应答正常", f"answers ({model or 'model unknown'}, {h['duration_s']:.1f} s)")]
+    if reasons:
+        lines.append(Line(WARN, "ONVIF", "部分检查未通过", ", ".join(reasons), "see the camera's ONVIF settings"))
+    stream = h.get("stream_uri")
+    lines.append(
+        Line(PASS, "码流 stream", "已获取码流地址", str(stream))
+        if stream
+        else Line(FAIL, "码流 stream", "无码流地址", "no stream URI from GetStreamUri", "enable a media profile")
+    )
+    return lines
+
+
+def _clock(res: dict[str, Any], max_drift: float) -> Line:
+    drift, verdict = res["clock"]["drift_s"], res["clock"]["verdict"]
+    if drift is None:
+        return Line(WARN, "时钟 clock", "无法读取时间", "could not read the camera clock", "enable NTP on the camera")
+    text = f"drift {drift:+.1f} s (limit {max_drift:.0f} s)"
+    if verdict == "pass":
+        return Line(PASS, "时钟 clock", f"时间偏差 {drift:+.1f} 秒", text)
+    return Line(FAIL, "时钟 clock", f"时间偏差 {drift:+.1f} 秒", text,
+                "设置 NTP 服务器 / set the camera's NTP server (the gateway or the school's time server)")  # fmt: skip
+
+
+def _quality(res: dict[str, Any]) -> list[Line]:
+    q = res["quality"]
+    if q.get("verdict") == "unknown":
+        return [Line(FAIL, "图像 quality", "无法取得画面", f"no frame ({q.get('error', '?')})",
+                     "check the stream URI, RTSP port and credentials; open the stream in VLC")]  # fmt: skip
+    failures = q.get("failures") or []
+    if not failures:
+        return [Line(PASS, "图像 quality", "画面正常", f"picture OK (from {q.get('source', 'stream')})")]
+    return [Line(FAIL, "图像 quality", QUALITY_FIXES.get(f, (f, ""))[0], f, QUALITY_FIXES.get(f, ("", ""))[1])
+            for f in failures]  # fmt: skip
+
+
+def _retention(res: dict[str, Any]) -> Line:
+    r = res.get("retention")
+    if r is None:
+        return Line(INFO, "录像 retention", "未检查", "not checked (--no-retention)")
+    verdict, req = r["verdict"], r.get("required_days")
+    kept = r.get("retained_days")
+    if verdict == "pass":
+        return Line(
+            PASS, "录像 retention", f"录像保存 {kept:.0f} 天 ≥ {req} 天", f"{kept:.0f} days kept, {req} required"
+        )
+    if verdict == "short":
+        short = r.get("shortfall_days") or 0
+        return Line(FAIL, "录像 retention", f"录像只保存 {kept:.0f} 天，差 {short:.0f} 天",
+                    f"{kept:.0f} days kept, {req} required: short by {short:.0f} days",
+                    RETENTION_FIX)  # fmt: skip
+    if verdict == "stalled":
+        return Line(FAIL, "录像 retention", "录像已停止", "recording stopped (newest data too old)",
+                    "check the recorder's schedule, disk status and the camera's channel")  # fmt: skip
+    if verdict == "unverifiable":
+        return Line(WARN, "录像 retention", "无法核实（无检索服务）", "cannot verify: no ONVIF search service",
+                    "set `recorder:` to the NVR that records this camera (Profile G)")  # fmt: skip
+    return Line(FAIL, "录像 retention", "无法查询录像", f"unknown ({r.get('detail', '')})",
+                "check the recorder address and credentials")  # fmt: skip
+
+
+def report_lines(res: dict[str, Any], checks: Checks) -> list[Line]:
+    lines = _health(res)
+    if res["health"]["state"] in ("auth_failed", "unreachable"):
+        return lines
+    return [*lines, _clock(res, checks.max_clock_drift), *_quality(res), _retention(res)]
+
+
+async def commission_camera(
+    cam: Camera, checks: Checks, snapshot_dir: Path, with_retention: bool = True
+) -> tuple[list[Line], Path | None]:
+    res = await check_camera_now(cam, checks, with_retention=with_retention)
+    snap = await asyncio.to_thread(save_snapshot, res.get("snapshot"), snapshot_dir, cam.id)
+    return report_lines(res, checks), snap
+
+
+def save_snapshot(jpeg: bytes | None, snapshot_dir: Path, cam_id: str) -> Path | None:
+    if not jpeg:
+        return None
+    snapshot_dir.mkdir(parents=True, exist_ok=True)
+    path = snapshot_dir / f"{cam_id}-{time.strftime('%Y%m%d-%H%M%S')}.jpg"
+    path.write_bytes(jpeg)
+    return path

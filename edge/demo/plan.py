@@ -1,0 +1,165 @@
+"""The simulated school: which buttons sit on which bus and input, which cameras, which faults.
+
+Pure data plus `build_config`, which turns the plan and the simulators' addresses into the daemon's
+config document (DESIGN.md section 4) on top of config/demo.yaml's embedded defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+# Police account and DC-09 prefixes the demo receiver is set up for (any hex would do).
+ACCOUNT = "1234"
+CAMERA_USER = "admin"
+CAMERA_PASSWORD = "admin123"  # noqa: S105 - the simulator's documented demo credential
+DEFAULTS = {"site": {"id": "demo-school", "name": "演示学校 Demo School", "timezone": "Asia/Shanghai"}}
+
+
+@dataclass(frozen=True, slots=True)
+class SerialButtonPlan:
+    id: str
+    name: str
+    location: str
+    zone: int
+    bus: str
+    unit: int
+    input: int  # the press contact; the tamper contact is the next input
+    camera: str | None = None
+
+    @property
+    def tamper(self) -> int:
+        return self.input + 1
+
+
+@dataclass(frozen=True, slots=True)
+class MqttButtonPlan:
+    id: str
+    name: str
+    location: str
+    zone: int
+    camera: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CameraPlan:
+    id: str
+    name: str
+    location: str
+    key_area: bool = False
+    faults: dict[str, Any] = field(default_factory=dict)  # initial simulator faults (edge.sim.onvif.state.Faults)
+
+
+BUSES: dict[str, list[int]] = {"bus1": [1, 2], "bus2": [1, 2]}  # bus -> Modbus unit ids on it
+
+SERIAL_BUTTONS = [
+    SerialButtonPlan("gate-south", "南门一键报警", "南门岗亭", 1, "bus1", 1, 0, "cam-gate-south"),
+    SerialButtonPlan("gate-north", "北门一键报警", "北门岗亭", 2, "bus1", 1, 2, "cam-gate-north"),
+    SerialButtonPlan("guard-room", "门卫室一键报警", "门卫室", 3, "bus1", 2, 0, "cam-guard"),
+    SerialButtonPlan("office", "校长室一键报警", "行政楼二层", 4, "bus1", 2, 2),
+    SerialButtonPlan("teach-1f", "教学楼一层一键报警", "教学楼一层", 5, "bus2", 1, 0, "cam-corridor"),
+    SerialButtonPlan("teach-3f", "教学楼三层一键报警", "教学楼三层", 6, "bus2", 1, 2),
+    SerialButtonPlan("lab", "实验室一键报警", "实验楼", 7, "bus2", 2, 0),
+]
+MQTT_BUTTONS = [
+    MqttButtonPlan("dorm-a", "宿舍A一键报警", "宿舍A", 8, "cam-dorm"),
+    MqttButtonPlan("dorm-b", "宿舍B一键报警", "宿舍B", 9),
+    MqttButtonPlan("canteen", "食堂一键报警", "食堂", 10, "cam-canteen"),
+]
+CAMERAS = [
+    CameraPlan("cam-gate-south", "南门枪机", "南门", key_area=True, faults={"retention_days": 120}),
+    # Key area recorded for 62 days only: 28 days short of the 90 the work plan asks for.
+    CameraPlan("cam-gate-north", "北门枪机", "北门", key_area=True, faults={"retention_days": 62}),
+    CameraPlan("cam-guard", "门卫室半球", "门卫室", key_area=True, faults={"retention_days": 95}),
+    CameraPlan("cam-corridor", "教学楼走廊", "教学楼一层", faults={"video_mode": "blurred"}),
+    CameraPlan("cam-playground", "操场球机", "操场"),
+    CameraPlan("cam-canteen", "食堂枪机", "食堂"),
+    CameraPlan("cam-dorm", "宿舍楼门口", "宿舍A"),
+    CameraPlan("cam-library", "图书馆", "图书馆", faults={"offline": "refused"}),
+]
+
+
+def load_defaults(path: Path | None) -> dict[str, Any]:
+    """config/demo.yaml's site (and any checks/police tuning) when present; built-in values otherwise."""
+    doc: dict[str, Any] = {}
+    if path is not None and path.exists():
+        loaded = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+        doc = loaded if isinstance(loaded, dict) else {}
+    site = {**DEFAULTS["site"], **(doc.get("site") or {})}
+    return {"site": site, **{k: doc[k] for k in ("checks", "police", "rules") if k in doc}}
+
+
+def build_config(
+    defaults: dict[str, Any],
+    state: Path,
+    port: int,
+    bus_ports: dict[str, Path],
+    mqtt_url: str,
+    camera_urls: dict[str, str],
+    receiver_url: str,
+    key_file: Path,
+) -> dict[str, Any]:
+    buttons: list[dict[str, Any]] = []
+    for b in SERIAL_BUTTONS:
+        buttons.append(
+            {
+                "id": b.id, "name": b.name, "location": b.location, "zone": b.zone, "transport": "serial",
+                "bus": b.bus, "unit": b.unit, "input": {"type": "discrete_input", "address": b.input},
+                "tamper": {"type": "discrete_input", "address": b.tamper},
+                **({"camera": b.camera} if b.camera else {}),
+            }
+        )  # fmt: skip
+    for m in MQTT_BUTTONS:
+        buttons.append(
+            {
+                "id": m.id, "name": m.name, "location": m.location, "zone": m.zone, "transport": "mqtt",
+                "heartbeat_timeout": 30, **({"camera": m.camera} if m.camera else {}),
+            }
+        )  # fmt: skip
+    police = {
+        "account": ACCOUNT, "format": "ADM-CID", "receiver": "1", "line": "1", "key_file": str(key_file),
+        "supervision_interval": 30, "receivers": [receiver_url], **(defaults.get("police") or {}),
+    }  # fmt: skip
+    checks = {
+        # Faster than a real site so the dashboard fills within a minute of starting.
+        "camera_interval": 15, "quality_interval": 60, "startup_delay": 1, "call_timeout": 3,
+        "frame_timeout": 5, "offline_after_rounds": 2, **(defaults.get("checks") or {}),
+    }  # fmt: skip
+    return {
+        "site": defaults["site"],
+        "storage": {"path": str(state / "edge.db")},
+        "api": {"listen": f"127.0.0.1:{port}", "tokens_file": str(state / "tokens.yaml")},
+        "mqtt": {"url": mqtt_url, "topic_prefix": "edge"},
+        "serial_buses": [
+            {"id": bus, "port": str(p), "baudrate": 9600, "poll_interval": 0.2, "timeout": 0.1}
+            for bus, p in bus_ports.items()
+        ],
+        "buttons": buttons,
+        "cameras": [
+            {
+                "id": c.id,
+                "name": c.name,
+                "location": c.location,
+                "onvif": camera_urls[c.id],
+                "username": CAMERA_USER,
+                "password_file": str(state / "camera.pass"),
+                "key_area": c.key_area,
+            }
+            for c in CAMERAS
+        ],
+        "police": police,
+        "checks": checks,
+        "rules": defaults.get("rules", []),
+    }
+
+
+def write_yaml(doc: dict[str, Any], path: Path) -> None:
+    yaml = YAML()
+    yaml.default_flow_style = None
+    yaml.width = 160
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("# Written by `edge demo`: the demo school's config with the simulators' ports.\n")
+        yaml.dump(doc, fh)

@@ -1,0 +1,156 @@
+"""Everything checked about one camera: ONVIF health, image quality, retention; results and events.
+
+The driver schedules these; `edge commission camera` runs them once through `check_camera_now`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+from edge.config import Camera, Checks, read_secret
+from edge.events import Event, EventKind, now_ms
+from edge.onvif.health import HealthResult, check_health
+from edge.onvif.retention import RetentionResult, check_retention
+from edge.onvif.session import OnvifSession
+from edge.onvif.state import CameraTracker
+from edge.video.grab import GrabError, grab_frames
+from edge.video.limiter import DECODES
+from edge.video.quality import Image, QualityError, assess, thumbnail
+
+log = logging.getLogger(__name__)
+
+# Two frames this far apart: long enough for live sensor noise and motion to differ, short enough
+# that a quality sweep of 128 cameras with 4 decoders stays within minutes.
+FROZEN_GAP_S = 2.0
+FRAMES = 2
+
+
+@dataclass(slots=True)
+class QualityOutcome:
+    payload: dict[str, Any]  # the camera.quality event payload
+    jpeg: bytes | None = None
+    source: str = ""  # "stream" or "snapshot"
+
+
+def required_days(cam: Camera, checks: Checks) -> int:
+    if cam.retention_days is not None:
+        return cam.retention_days
+    return checks.key_area_retention_days if cam.key_area else checks.retention_days
+
+
+@dataclass(slots=True)
+class CameraChecker:
+    """One camera's clients and tracked state. `recorder` is shared by cameras on the same NVR."""
+
+    cam: Camera
+    checks: Checks
+    session: OnvifSession
+    recorder: OnvifSession | None = None
+    executor: Executor | None = None
+    tracker: CameraTracker = field(init=False)
+    _password: str | None = None
+
+    def __post_init__(self) -> None:
+        self.tracker = CameraTracker(self.cam.id, self.checks.offline_after_rounds)
+
+    @classmethod
+    def build(cls, cam: Camera, checks: Checks, recorder: OnvifSession | None = None, **kw: Any) -> CameraChecker:
+        password = read_secret(cam.password_file)
+        session = OnvifSession(cam.onvif, cam.username, password, f"onvif:{cam.id}", checks.call_timeout)
+        return cls(cam, checks, session, recorder, _password=password, **kw)
+
+    async def health(self) -> tuple[HealthResult, list[Event]]:
+        res = await check_health(self.session, self.checks.max_clock_drift, self.cam.profile)
+        return res, self.tracker.update(res, time.time())
+
+    def _media_uris(self) -> tuple[str | None, str | None]:
+        last = self.tracker.last
+        stream = self.cam.stream_uri or (last.stream_uri if last else None)
+        return stream, (last.snapshot_uri if last else None)
+
+    async def quality(self) -> QualityOutcome:
+        """Frames from the stream URI (or the snapshot URI when there is no stream), assessed."""
+        stream, snapshot = self._media_uris()
+        auth = (self.cam.username, self._password) if self._password else None
+        frames: list[Image] = []
+        source, errors = "", []
+        for kind, uri in (("stream", stream), ("snapshot", snapshot)):
+            if not uri or frames:
+                continue
+            try:
+                frames = await grab_frames(
+                    uri,
+                    FRAMES,
+                    FROZEN_GAP_S,
+                    self.checks.frame_timeout,
+                    self.executor,
+                    auth=auth,
+                    snapshot=True if kind == "snapshot" else None,
+                )
+                source = kind
+            except GrabError as exc:
+                errors.append(f"{kind}:{exc.reason}")
+        if not frames:
+            return QualityOutcome({"verdict": "unknown", "failures": [], "error": ",".join(errors) or "no_media_uri"})
+        try:
+            result = assess(frames, self.cam.thresholds)
+        except QualityError as exc:
+            return QualityOutcome({"verdict": "unknown", "failures": [], "error": f"bad_frame:{exc.reason}"})
+        jpeg = await DECODES.run(functools.partial(thumbnail, frames[-1]), self.executor)
+        return QualityOutcome({**result.as_dict(), "verdict": result.verdict, "source": source}, jpeg, source)
+
+    async def retention(self) -> RetentionResult:
+        recorder = self.recorder if self.cam.recorder is not None else self.session
+        token = self.cam.recorder.recording_token if self.cam.recorder is not None else None
+        assert recorder is not None  # build_recorder() gives every camera with a recorder section one
+        return await check_retention(
+            recorder, required_days(self.cam, self.checks), self.checks.max_recording_lag, token
+        )
+
+    def event(self, kind: EventKind, payload: dict[str, Any]) -> Event:
+        return Event(kind=kind, device_id=self.cam.id, payload=payload, ts_ms=now_ms())
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
+def build_recorder(cam: Camera, checks: Checks) -> OnvifSession | None:
+    if cam.recorder is None:
+        return None
+    rec = cam.recorder
+    return OnvifSession(
+        rec.onvif, rec.username, read_secret(rec.password_file), f"onvif:{cam.id}:nvr", checks.call_timeout
+    )
+
+
+async def check_camera_now(
+    cam: Camera, checks: Checks, executor: Executor | None = None, with_retention: bool = True
+) -> dict[str, Any]:
+    """Every check once, now (for `edge commission camera ID`). Returns all results plus snapshot bytes."""
+    checker = CameraChecker.build(cam, checks, build_recorder(cam, checks), executor=executor)
+    try:
+        health, _ = await checker.health()
+        out: dict[str, Any] = {
+            "camera": cam.id,
+            "state": str(checker.tracker.state),
+            "health": health.as_dict(),
+            "clock": {
+                "drift_s": health.drift_s,
+                "verdict": None if health.clock_ok is None else ("pass" if health.clock_ok else "fail"),
+            },
+        }
+        quality = await checker.quality()
+        out["quality"] = quality.payload
+        out["snapshot"] = quality.jpeg
+        if with_retention:
+            out["retention"] = (await checker.retention()).payload()
+        return out
+    finally:
+        await checker.close()
+        if checker.recorder is not None:
+            await checker.recorder.close()

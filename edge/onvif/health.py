@@ -1,0 +1,152 @@
+"""One ONVIF health round for one camera: reachability, clock, auth, services, profiles, media URIs."""
+
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from edge.onvif.session import AUTH_FAILED, NS_MEDIA, NS_SEARCH, CallError, OnvifSession
+
+
+class Health(StrEnum):
+    ONLINE = "online"
+    DEGRADED = "degraded"  # answers, but some checks fail (see reasons)
+    AUTH_FAILED = "auth_failed"  # answers, but rejects our credentials
+    UNREACHABLE = "unreachable"  # no answer: refused, reset, or timed out
+
+
+@dataclass(slots=True)
+class HealthResult:
+    state: Health
+    reasons: list[str] = field(default_factory=list)  # failing checks, e.g. "snapshot_uri:fault"
+    detail: str = ""
+    drift_s: float | None = None
+    clock_ok: bool | None = None
+    device: dict[str, str] = field(default_factory=dict)
+    profile: str | None = None
+    stream_uri: str | None = None
+    snapshot_uri: str | None = None
+    has_search: bool = False
+    duration_s: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["state"] = str(self.state)
+        return d
+
+
+def _utc(sdt: Any) -> float:
+    """Camera UTC time from a GetSystemDateAndTime answer (raises on a missing field: garbage)."""
+    u = sdt.UTCDateTime
+    d, t = u.Date, u.Time
+    return datetime(d.Year, d.Month, d.Day, t.Hour, t.Minute, t.Second, tzinfo=UTC).timestamp()
+
+
+async def read_clock(session: OnvifSession) -> float:
+    """Drift (camera minus us, seconds) from GetSystemDateAndTime, unauthenticated as the spec allows."""
+    dm = await session.service("devicemgmt")
+    t0 = time.time()
+    try:
+        sdt = await session.call("GetSystemDateAndTime", dm.authless_GetSystemDateAndTime)
+    except CallError as err:
+        if err.kind != AUTH_FAILED:
+            raise
+        # Some cameras (Axis, ipycam) want credentials even for the clock, against the ONVIF spec.
+        t0 = time.time()
+        sdt = await session.call("GetSystemDateAndTime", dm.GetSystemDateAndTime)
+    t1 = time.time()
+    try:
+        cam_ts = _utc(sdt)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise session.malformed("GetSystemDateAndTime", "no UTCDateTime") from exc
+    # The camera truncates to whole seconds (+0.5 centres the error); compare with the round trip's middle.
+    return round(cam_ts + 0.5 - (t0 + t1) / 2, 1)
+
+
+async def check_health(session: OnvifSession, max_clock_drift: float, profile_token: str | None = None) -> HealthResult:
+    started = time.monotonic()
+    res = HealthResult(Health.ONLINE)
+    try:
+        await _run(session, res, max_clock_drift, profile_token)
+    except CallError as err:
+        # Stops the round: the camera cannot be talked to at all (or not with our password).
+        res.state = Health.AUTH_FAILED if err.kind == AUTH_FAILED else Health.UNREACHABLE
+        res.detail = str(err)
+    if res.state is Health.ONLINE and res.reasons:
+        res.state = Health.DEGRADED
+    res.duration_s = round(time.monotonic() - started, 3)
+    return res
+
+
+async def _run(session: OnvifSession, res: HealthResult, max_drift: float, profile_token: str | None) -> None:
+    try:
+        res.drift_s = await read_clock(session)
+        res.clock_ok = abs(res.drift_s) <= max_drift
+        if not res.clock_ok:
+            res.reasons.append("clock_drift")
+    except CallError as err:
+        if err.no_contact:
+            raise
+        res.reasons.append(f"clock:{err.kind}")
+
+    dm = await session.service("devicemgmt")
+    try:
+        info = await session.call("GetDeviceInformation", dm.GetDeviceInformation)
+        res.device = {k: str(getattr(info, k, "") or "") for k in ("Manufacturer", "Model", "FirmwareVersion")}
+        if not any(res.device.values()):
+            raise session.malformed("GetDeviceInformation", "empty answer")
+    except CallError as err:
+        if err.kind == AUTH_FAILED or err.no_contact:
+            raise
+        res.reasons.append(f"device_info:{err.kind}")
+
+    try:
+        xaddrs = await session.discover()
+    except CallError as err:
+        if err.kind == AUTH_FAILED or err.no_contact:
+            raise
+        res.reasons.append(f"services:{err.kind}")
+        return
+    res.has_search = NS_SEARCH in xaddrs
+    if NS_MEDIA not in xaddrs:
+        res.reasons.append("media:missing")
+        return
+    await _media(session, res, profile_token)
+
+
+async def _media(session: OnvifSession, res: HealthResult, profile_token: str | None) -> None:
+    media = await session.service("media")
+    try:
+        profiles = await session.call("GetProfiles", media.GetProfiles)
+        tokens = [str(p.token) for p in profiles or [] if getattr(p, "token", None)]
+    except CallError as err:
+        if err.no_contact:
+            raise
+        res.reasons.append(f"profiles:{err.kind}")
+        return
+    if not tokens:
+        res.reasons.append("profiles:none")
+        return
+    if profile_token is not None and profile_token not in tokens:
+        res.reasons.append("profiles:configured_missing")
+        return
+    res.profile = profile_token or tokens[0]
+    setup = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
+    for op, attr in (("GetStreamUri", "stream_uri"), ("GetSnapshotUri", "snapshot_uri")):
+        params: dict[str, Any] = {"ProfileToken": res.profile}
+        if op == "GetStreamUri":
+            params["StreamSetup"] = setup
+        try:
+            answer = await session.call(op, functools.partial(getattr(media, op), params))
+            uri = getattr(getattr(answer, "MediaUri", answer), "Uri", None)
+            if not uri:
+                raise session.malformed(op, "no Uri")
+            setattr(res, attr, str(uri))
+        except CallError as err:
+            if err.no_contact:
+                raise
+            res.reasons.append(f"{attr}:{err.kind}")

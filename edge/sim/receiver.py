@@ -1,0 +1,204 @@
+"""A police alarm-receiving centre for the demo and the tests: a SIA DC-09 TCP receiver on our own codec.
+
+It decodes every frame strictly, answers ACK (sequence, receiver, line and account echoed, encrypted
+when the frame was), NAK with its own time when the frame's timestamp is outside the DC-09 window,
+and stays silent on a CRC error as DC-09 receivers do. Every report it accepts is kept in `reports`,
+appended to a JSON-lines log and handed to `on_report` so the demo can print it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from edge.events import now_ms
+from edge.relay.dc09.content import parse_data
+from edge.relay.dc09.frame import Frame, Rejection, decode, encode
+from edge.relay.message import PoliceCode
+
+log = logging.getLogger(__name__)
+
+# DC-09 section 5.5.1.9: a receiver rejects messages stamped more than 20 s behind or 40 s ahead of it.
+TS_BEHIND_S = 20.0
+TS_AHEAD_S = 40.0
+# A relay holds its connection open between messages; an idle peer for this long is gone.
+IDLE_TIMEOUT_S = 300.0
+MAX_FRAME = 4096  # the DC-09 length field allows at most 0xFFF characters
+
+LABELS: dict[PoliceCode, tuple[str, str]] = {
+    PoliceCode.PANIC: ("紧急报警", "panic alarm"),
+    PoliceCode.PANIC_RESTORE: ("报警恢复", "panic restore"),
+    PoliceCode.TAMPER: ("防拆报警", "tamper"),
+    PoliceCode.TAMPER_RESTORE: ("防拆恢复", "tamper restore"),
+    PoliceCode.TROUBLE: ("设备故障", "trouble"),
+    PoliceCode.TROUBLE_RESTORE: ("故障恢复", "trouble restore"),
+    PoliceCode.TEST_MANUAL: ("手动测试", "manual test"),
+    PoliceCode.TEST_PERIODIC: ("定期测试", "periodic test"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One accepted message as the receiver saw it."""
+
+    received_ms: int
+    peer: str
+    kind: str  # ADM-CID, SIA-DCS or NULL
+    sequence: int
+    account: str | None
+    data: str
+    code: str | None  # Contact ID event ("1120") or SIA code ("PA"); None for NULL
+    name: str | None  # PoliceCode name, e.g. PANIC
+    zone: int | None
+    test: bool
+    encrypted: bool
+    xdata: tuple[str, ...]
+    duplicate: bool
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    def line(self) -> str:
+        at = datetime.fromtimestamp(self.received_ms / 1000, tz=UTC).astimezone().strftime("%H:%M:%S")
+        if self.kind == "NULL":
+            return f"[接警中心 police] {at} #{self.account} 链路检测 NULL supervision (seq {self.sequence:04d}) ACK"
+        zh, en = LABELS.get(PoliceCode[self.name], ("?", "?")) if self.name else ("未知", "unknown")
+        dup = " 重复 duplicate" if self.duplicate else ""
+        zone = f"{self.zone:03d}" if self.zone is not None else "---"
+        return (
+            f"[接警中心 police] {at} #{self.account} {self.kind} {self.code} {zh} {en} "
+            f"防区 zone {zone} (seq {self.sequence:04d}){dup} ACK"
+        )
+
+
+def _report(frame: Frame, peer: str, duplicate: bool) -> Report:
+    code = name = None
+    zone: int | None = None
+    if frame.kind != "NULL":
+        parsed = parse_data(frame.kind, frame.data)
+        if not isinstance(parsed, Rejection):
+            pc, zone = parsed
+            name = pc.name
+            code = pc.cid if frame.kind == "ADM-CID" else pc.sia
+    test = name in (PoliceCode.TEST_MANUAL.name, PoliceCode.TEST_PERIODIC.name)
+    return Report(
+        now_ms(), peer, frame.kind, frame.sequence, frame.account, frame.data, code, name, zone, test,
+        frame.encrypted, frame.xdata, duplicate,
+    )  # fmt: skip
+
+
+class DemoReceiver:
+    """start() / port / reports / wait_for(pred) / stop(). `key` is the AES key when encryption is on."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        key: bytes | None = None,
+        log_path: Path | None = None,
+        on_report: Callable[[Report], None] | None = None,
+    ) -> None:
+        self.host, self.port, self.key = host, port, key
+        self.log_path = log_path
+        self.on_report = on_report
+        self.reports: list[Report] = []
+        self.rejected: dict[str, int] = {}
+        self.ack_delay_s = 0.0  # tests slow the receiver down with this
+        self.silent = False  # tests make the receiver swallow frames without answering
+        self._seen: set[tuple[str | None, int, str]] = set()
+        self._server: asyncio.Server | None = None
+        self._changed = asyncio.Event()
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    @property
+    def url(self) -> str:
+        return f"dc09://{self.host}:{self.port}"
+
+    async def start(self) -> DemoReceiver:
+        self._server = await asyncio.start_server(self._serve, self.host, self.port, limit=MAX_FRAME * 2)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("DC-09 receiver listening on %s", self.url)
+        return self
+
+    async def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.close()
+        for w in list(self._writers):
+            w.close()
+        await server.wait_closed()
+
+    async def wait_for(self, pred: Callable[[Report], bool], within: float = 10.0) -> Report:
+        async with asyncio.timeout(within):
+            while True:
+                for r in self.reports:
+                    if pred(r):
+                        return r
+                self._changed.clear()
+                await self._changed.wait()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        host, port = writer.get_extra_info("peername")[:2]
+        peer = f"{host}:{port}"
+        self._writers.add(writer)
+        try:
+            while True:
+                async with asyncio.timeout(IDLE_TIMEOUT_S):
+                    raw = await reader.readuntil(b"\r")
+                reply = self.handle(raw.lstrip(b"\n"), peer)
+                if reply is not None and not self.silent:
+                    if self.ack_delay_s:
+                        await asyncio.sleep(self.ack_delay_s)
+                    writer.write(reply)
+                    await writer.drain()
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, TimeoutError) as exc:
+            log.debug("receiver: %s closed: %r", peer, exc)
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    def _reject(self, reason: str, detail: str) -> None:
+        self.rejected[reason] = self.rejected.get(reason, 0) + 1
+        log.warning("receiver: rejected frame (%s): %s", reason, detail)
+
+    def handle(self, raw: bytes, peer: str = "") -> bytes | None:
+        """One frame in, the reply bytes out (None: stay silent). Pure apart from `reports`."""
+        frame = decode(b"\n" + raw if not raw.startswith(b"\n") else raw, self.key)
+        now = datetime.now(UTC).replace(microsecond=0)
+        if isinstance(frame, Rejection):
+            self._reject(frame.reason, frame.detail)
+            return None if frame.reason in ("crc", "framing", "length") else self._nak(now)
+        if frame.timestamp is not None:
+            skew = (frame.timestamp - now).total_seconds()
+            if skew < -TS_BEHIND_S or skew > TS_AHEAD_S:
+                self._reject("timestamp_window", f"frame is {skew:+.0f} s off the receiver clock")
+                return self._nak(now)
+        key = (frame.account, frame.sequence, frame.data)
+        duplicate = key in self._seen and frame.kind != "NULL"
+        self._seen.add(key)
+        report = _report(frame, peer, duplicate)
+        self.reports.append(report)
+        self._changed.set()
+        if self.log_path is not None:
+            with self.log_path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(report.as_dict(), ensure_ascii=False) + "\n")
+        if self.on_report is not None:
+            self.on_report(report)
+        ack = Frame(
+            kind="ACK", sequence=frame.sequence, account=frame.account, receiver=frame.receiver,
+            line=frame.line, timestamp=now,
+        )  # fmt: skip
+        return encode(ack, self.key if frame.encrypted else None)
+
+    def _nak(self, now: datetime) -> bytes:
+        # The NAK carries the receiver's time so the sender can correct its clock and resend.
+        return encode(Frame(kind="NAK", sequence=0, account=None, receiver="0", line="0", timestamp=now))

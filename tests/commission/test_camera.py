@@ -1,0 +1,86 @@
+"""`edge commission camera` against simulated ONVIF cameras with real synthetic video behind them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from edge.cli import main
+from edge.sim.onvif.server import OnvifSimulator
+from edge.sim.onvif.state import Faults, SimCamera
+from edge.sim.video_server import VideoServer
+
+PASSWORD = "s3cret-cam"
+
+
+@pytest.fixture
+async def site(tmp_path: Path) -> AsyncIterator[tuple[OnvifSimulator, Path]]:
+    video = VideoServer("127.0.0.1", 0)
+    for cid, mode in (("cam-gate", "normal"), ("cam-hall", "blurred"), ("cam-yard", "normal")):
+        video.add_camera(cid, mode)
+    await video.start()
+    sim = OnvifSimulator("127.0.0.1", f"http://127.0.0.1:{video.port}")
+    # A key area recorded 62 days (90 required) whose clock is 40 s fast.
+    await sim.add(SimCamera("cam-gate", password=PASSWORD, faults=Faults(retention_days=62, clock_offset_s=40)))
+    await sim.add(SimCamera("cam-hall", password=PASSWORD, faults=Faults(wrong_password=True)))
+    await sim.add(SimCamera("cam-yard", password=PASSWORD, faults=Faults(retention_days=45)))
+    pw = tmp_path / "cam.pass"
+    pw.write_text(PASSWORD)
+    cfg = tmp_path / "edge.yaml"
+    cfg.write_text(
+        f"site: {{id: s1}}\nstorage: {{path: {tmp_path}/edge.db}}\napi: {{}}\ncameras:\n"
+        f"  - {{id: cam-gate, name: 南门, onvif: '{sim.url('cam-gate')}', password_file: {pw}, key_area: true}}\n"
+        f"  - {{id: cam-hall, name: 大厅, onvif: '{sim.url('cam-hall')}', password_file: {pw}}}\n"
+        "checks: {call_timeout: 2, frame_timeout: 4}\n"
+    )
+    yield sim, cfg
+    await sim.close()
+    await video.stop()
+
+
+async def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    rc = await asyncio.to_thread(main, argv)
+    return rc, capsys.readouterr().out
+
+
+async def test_short_retention_and_clock_drift_with_fixes(
+    site: tuple[OnvifSimulator, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, cfg = site
+    snaps = tmp_path / "snaps"
+    rc, out = await _run(["commission", "camera", "cam-gate", "-c", str(cfg), "--snapshot-dir", str(snaps)], capsys)
+    assert rc == 1
+    assert "[通过 PASS] ONVIF" in out and "EdgeSim SIM-IPC-1" in out
+    assert "[失败 FAIL] 时钟 clock" in out and "NTP" in out
+    assert "[通过 PASS] 图像 quality" in out
+    assert "差 28 天" in out and "short by 28 days" in out and "recorder's retention days" in out
+    jpgs = list(snaps.glob("cam-gate-*.jpg"))
+    assert len(jpgs) == 1 and jpgs[0].read_bytes()[:2] == b"\xff\xd8"
+    assert f"快照 snapshot: {jpgs[0]}" in out
+
+
+async def test_wrong_password(site: tuple[OnvifSimulator, Path], tmp_path: Path, capsys) -> None:
+    _, cfg = site
+    rc, out = await _run(["commission", "camera", "cam-hall", "-c", str(cfg), "--snapshot-dir", str(tmp_path)], capsys)
+    assert rc == 1
+    assert "用户名或密码错误" in out and "rejects the username/password" in out and "password_file" in out
+    assert "快照 snapshot: 无 none" in out
+    assert "时钟" not in out  # nothing after a refused login is worth reporting
+
+
+async def test_url_target_that_passes(site: tuple[OnvifSimulator, Path], tmp_path: Path, capsys) -> None:
+    sim, _ = site
+    pw = tmp_path / "cam.pass"
+    argv = ["commission", "camera", sim.url("cam-yard"), "--password-file", str(pw), "--snapshot-dir", str(tmp_path)]
+    rc, out = await _run(argv, capsys)
+    assert rc == 0, out
+    assert out.count("[通过 PASS]") == 5  # ONVIF, stream, clock, quality, retention (45 of 30 days)
+
+
+async def test_unknown_camera_is_a_clear_error(site: tuple[OnvifSimulator, Path], capsys) -> None:
+    _, cfg = site
+    rc = await asyncio.to_thread(main, ["commission", "camera", "cam-nope", "-c", str(cfg)])
+    assert rc == 1 and "not in the config" in capsys.readouterr().err

@@ -1,0 +1,151 @@
+"""`edge demo` as a user runs it: it starts, the dashboard answers with the printed token, a press on an
+MQTT button reaches the demo's police receiver, and Ctrl-C (SIGINT) leaves no process behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import paho.mqtt.publish as publish
+import pytest
+
+from tests.peers.ports import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT_S = 45.0  # simulators, broker, socat and the daemon's first /healthz; ~5 s on a quiet box
+
+
+def _descendants(pid: int) -> dict[int, str]:
+    """pid -> start time (field 22 of /proc/PID/stat) of every process below `pid`."""
+    children: dict[int, list[int]] = {}
+    starts: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        starts[int(entry.name)] = fields[19]
+    out: dict[int, str] = {}
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out[child] = starts[child]
+            todo.append(child)
+    return out
+
+
+def _alive(pid: int, start: str) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return fields[19] == start and fields[0] != "Z"
+
+
+class Demo:
+    def __init__(self, tmp: Path) -> None:
+        self.port = free_port()
+        self.state = tmp / "state"
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+        argv = [sys.executable, "-m", "edge", "demo", "--port", str(self.port), "--state-dir", str(self.state)]
+        self.proc = subprocess.Popen(
+            [*argv, "--scenario", "off"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        self.banner: list[str] = []
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        assert self.proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.banner.append(line.rstrip())
+            if "Ctrl-C" in line:
+                return
+        raise AssertionError("demo did not come up:\n" + "\n".join(self.banner))
+
+    def token(self, role: str) -> str:
+        for line in self.banner:
+            if f"{role} token" in line:
+                return line.split()[-1]
+        raise AssertionError(f"no {role} token in the banner")
+
+    @property
+    def info(self) -> dict[str, object]:
+        return dict(json.loads((self.state / "demo.json").read_text()))
+
+    def received(self) -> list[dict[str, object]]:
+        path = self.state / "received.jsonl"
+        return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    d = Demo(tmp_path_factory.mktemp("demo"))
+    try:
+        d.wait_ready()
+        yield d
+    finally:
+        d.kill()
+
+
+def test_banner_dashboard_and_token(demo: Demo) -> None:
+    url = f"http://127.0.0.1:{demo.port}"
+    assert any(url in line for line in demo.banner)
+    token = demo.token("operator")
+    assert re.fullmatch(r"edge_[0-9a-f]+_[\w-]+", token)
+    assert httpx.get(url + "/").status_code == 200
+    assert httpx.get(url + "/api/v1/status").status_code == 401
+    status = httpx.get(url + "/api/v1/status", headers={"Authorization": f"Bearer {token}"})
+    assert status.status_code == 200
+    assert status.json()["site"]["id"] == "demo-school"
+    devices = httpx.get(url + "/api/v1/devices", headers={"Authorization": f"Bearer {token}"}).json()
+    types = [d["type"] for d in devices]
+    assert types.count("camera") >= 8 and types.count("button") >= 10 and types.count("bus") == 2
+
+
+def test_mqtt_press_reaches_the_police_receiver(demo: Demo) -> None:
+    mqtt = str(demo.info["mqtt"])
+    port = int(mqtt.rsplit(":", 1)[1])
+    publish.single("edge/buttons/dorm-b/event", json.dumps({"type": "press"}), qos=1, hostname="127.0.0.1", port=port)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        panics = [r for r in demo.received() if r["name"] == "PANIC" and r["zone"] == 9]  # dorm-b is zone 9
+        if panics:
+            assert panics[0]["encrypted"] is True and panics[0]["account"] == "1234"
+            page = httpx.get(str(demo.info["received_page"]))
+            assert page.status_code == 200 and "紧急报警 / panic alarm" in page.text
+            shown = httpx.get(str(demo.info["received_page"]) + "reports.json").json()
+            assert any(r["name"] == "PANIC" and r["zone"] == 9 for r in shown)
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"no panic for zone 9 at the receiver: {demo.received()}")
+
+
+def test_sigint_stops_everything(demo: Demo) -> None:
+    below = _descendants(demo.proc.pid)
+    assert len(below) >= 2  # the daemon and the broker at least (plus socat per bus where installed)
+    demo.proc.send_signal(signal.SIGINT)
+    assert demo.proc.wait(timeout=20) == 0
+    left = [pid for pid, start in below.items() if _alive(pid, start)]
+    assert left == [], f"left behind: {left}"
+    assert not list(demo.state.glob("bus*-edge")), "virtual serial ports were not removed"
