@@ -6,7 +6,8 @@ each is one short SQLite transaction.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, status
 
@@ -80,14 +81,7 @@ async def acknowledge(
     who: Principal = Depends(auth.operator),  # noqa: B008
 ) -> Alarm:
     """Open -> acknowledged. 409 when it is not open any more."""
-    try:
-        row = store.acknowledge(state.db, alarm_id, who.name, body.note)
-    except store.AlarmStateError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, _NOT_FOUND)
-    state.hub.ring()
-    return to_alarms(state.db, [row])[0]
+    return _transition(state, lambda: store.acknowledge(state.db, alarm_id, who.name, body.note))
 
 
 @router.post("/alarms/{alarm_id}/close", response_model=Alarm, responses={404: {}, 409: {}})
@@ -98,8 +92,13 @@ async def close(
     who: Principal = Depends(auth.operator),  # noqa: B008
 ) -> Alarm:
     """The manual reset (GB 50394): open or acknowledged -> closed, with a reason. 409 if already closed."""
+    return _transition(state, lambda: store.close(state.db, alarm_id, who.name, body.reason))
+
+
+def _transition(state: AppState, change: Callable[[], dict[str, Any] | None]) -> Alarm:
+    """Run an audited lifecycle change: 404 for no such alarm, 409 when the state forbids it."""
     try:
-        row = store.close(state.db, alarm_id, who.name, body.reason)
+        row = change()
     except store.AlarmStateError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     if row is None:
