@@ -58,7 +58,7 @@ async def test_suggested_yaml_is_a_valid_config(line: tuple[ModbusSim, Path], tm
 async def test_cli_output(line: tuple[ModbusSim, Path], capsys: pytest.CaptureFixture[str]) -> None:
     sim, port = line
     sim.press(1, 0)
-    argv = ["commission", "serial", "--port", str(port), "--units", "1-4", "--timeout", "0.1", "--samples", "2"]
+    argv = ["commission", "serial", "--port", str(port), "--units", "1-4", "--timeout", "0.5", "--samples", "2"]
     rc = await asyncio.to_thread(main, argv)
     out = capsys.readouterr().out
     assert rc == 0
