@@ -5,15 +5,11 @@ The driver schedules these; `edge commission camera` runs them once through `che
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
-
-from edge.video.grab import GrabError, grab_frames
-from edge.video.limiter import DECODES
 
 from edge.config import Camera, Checks, read_secret
 from edge.events import Event, EventKind, now_ms
@@ -21,7 +17,8 @@ from edge.onvif.health import HealthResult, check_health
 from edge.onvif.retention import RetentionResult, check_retention
 from edge.onvif.session import OnvifSession
 from edge.onvif.state import CameraTracker
-from edge.video.quality import Image, QualityError, assess, thumbnail
+from edge.video.check import check_quality
+from edge.video.errors import GrabError
 
 log = logging.getLogger(__name__)
 
@@ -75,35 +72,30 @@ class CameraChecker:
         return stream, (last.snapshot_uri if last else None)
 
     async def quality(self) -> QualityOutcome:
-        """Frames from the stream URI (or the snapshot URI when there is no stream), assessed."""
+        """Frames from the stream URI (or the snapshot URI when there is no stream), judged off the loop."""
         stream, snapshot = self._media_uris()
         auth = (self.cam.username, self._password) if self._password else None
-        frames: list[Image] = []
-        source, errors = "", []
+        errors = []
         for kind, uri in (("stream", stream), ("snapshot", snapshot)):
-            if not uri or frames:
+            if not uri:
                 continue
             try:
-                frames = await grab_frames(
+                check = await check_quality(
                     uri,
-                    FRAMES,
-                    FROZEN_GAP_S,
-                    self.checks.frame_timeout,
-                    self.executor,
+                    self.cam.thresholds,
+                    count=FRAMES,
+                    interval=FROZEN_GAP_S,
+                    timeout=self.checks.frame_timeout,
                     auth=auth,
                     snapshot=True if kind == "snapshot" else None,
+                    executor=self.executor,
                 )
-                source = kind
             except GrabError as exc:
                 errors.append(f"{kind}:{exc.reason}")
-        if not frames:
-            return QualityOutcome({"verdict": "unknown", "failures": [], "error": ",".join(errors) or "no_media_uri"})
-        try:
-            result = assess(frames, self.cam.thresholds)
-        except QualityError as exc:
-            return QualityOutcome({"verdict": "unknown", "failures": [], "error": f"bad_frame:{exc.reason}"})
-        jpeg = await DECODES.run(functools.partial(thumbnail, frames[-1]), self.executor)
-        return QualityOutcome({**result.as_dict(), "verdict": result.verdict, "source": source}, jpeg, source)
+                continue
+            payload = {**check.result.as_dict(), "verdict": check.result.verdict, "source": kind}
+            return QualityOutcome(payload, check.thumbnail, kind)
+        return QualityOutcome({"verdict": "unknown", "failures": [], "error": ",".join(errors) or "no_media_uri"})
 
     async def retention(self) -> RetentionResult:
         recorder = self.recorder if self.cam.recorder is not None else self.session
