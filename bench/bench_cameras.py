@@ -98,7 +98,8 @@ async def _sweep(checkers: list[CameraChecker], checks: Checks) -> tuple[float, 
         ch = checkers[i]
         res, _ = await ch.health()
         out = await ch.quality()
-        key = f"{res.state}/{out.payload['verdict']}"
+        failures = ",".join(out.payload.get("failures", [])) or out.payload.get("error", "")
+        key = f"{res.state}/{out.payload['verdict']}" + (f"({failures})" if failures else "")
         verdicts[key] = verdicts.get(key, 0) + 1
 
     t0, c0 = time.perf_counter(), _cpu()
