@@ -52,6 +52,7 @@ class CameraChecker:
     executor: Executor | None = None
     tracker: CameraTracker = field(init=False)
     _password: str | None = None
+    _uris: tuple[str | None, str | None] = (None, None)  # last known (stream, snapshot) URIs
 
     def __post_init__(self) -> None:
         self.tracker = CameraTracker(self.cam.id, self.checks.offline_after_rounds)
@@ -64,12 +65,12 @@ class CameraChecker:
 
     async def health(self) -> tuple[HealthResult, list[Event]]:
         res = await check_health(self.session, self.checks.max_clock_drift, self.cam.profile)
+        # A round where GetStreamUri failed keeps the last URI that worked: the video may still be fine.
+        self._uris = (res.stream_uri or self._uris[0], res.snapshot_uri or self._uris[1])
         return res, self.tracker.update(res, time.time())
 
     def _media_uris(self) -> tuple[str | None, str | None]:
-        last = self.tracker.last
-        stream = self.cam.stream_uri or (last.stream_uri if last else None)
-        return stream, (last.snapshot_uri if last else None)
+        return self.cam.stream_uri or self._uris[0], self._uris[1]
 
     async def quality(self) -> QualityOutcome:
         """Frames from the stream URI (or the snapshot URI when there is no stream), judged off the loop."""
