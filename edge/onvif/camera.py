@@ -13,7 +13,7 @@ from typing import Any
 
 from edge.config import Camera, Checks, read_secret
 from edge.events import Event, EventKind, now_ms
-from edge.onvif.health import HealthResult, check_health
+from edge.onvif.health import Health, HealthResult, check_health
 from edge.onvif.retention import RetentionResult, check_retention
 from edge.onvif.session import OnvifSession
 from edge.onvif.state import CameraTracker
@@ -22,6 +22,11 @@ from edge.video.errors import GrabError
 
 log = logging.getLogger(__name__)
 
+# Services, profiles and media URIs rarely change: they are asked every this many health rounds (and
+# in every round after one that was not clean); the rounds between only read the clock and the device
+# info with our credentials. At 60 s rounds: reachability, auth and clock every minute, media every
+# 10 minutes, and 2.4 instead of 6 SOAP calls per camera-minute (about 0.8 % of a core for 128).
+FULL_ROUND_EVERY = 10
 # Two frames this far apart: long enough for live sensor noise and motion to differ, short enough
 # that a quality sweep of 128 cameras with 4 decoders stays within minutes.
 FROZEN_GAP_S = 2.0
@@ -53,6 +58,7 @@ class CameraChecker:
     tracker: CameraTracker = field(init=False)
     _password: str | None = None
     _uris: tuple[str | None, str | None] = (None, None)  # last known (stream, snapshot) URIs
+    _rounds: int = 0
 
     def __post_init__(self) -> None:
         self.tracker = CameraTracker(self.cam.id, self.checks.offline_after_rounds)
@@ -64,7 +70,14 @@ class CameraChecker:
         return cls(cam, checks, session, recorder, _password=password, **kw)
 
     async def health(self) -> tuple[HealthResult, list[Event]]:
-        res = await check_health(self.session, self.checks.max_clock_drift, self.cam.profile)
+        last = self.tracker.last
+        full = self._rounds % FULL_ROUND_EVERY == 0 or last is None or last.state is not Health.ONLINE
+        self._rounds = 0 if full else self._rounds
+        self._rounds += 1
+        res = await check_health(self.session, self.checks.max_clock_drift, self.cam.profile, full=full)
+        if not full and last is not None:  # carry the media facts of the last full round
+            res.profile, res.stream_uri, res.snapshot_uri = last.profile, last.stream_uri, last.snapshot_uri
+            res.has_search = last.has_search
         # A round where GetStreamUri failed keeps the last URI that worked: the video may still be fine.
         self._uris = (res.stream_uri or self._uris[0], res.snapshot_uri or self._uris[1])
         return res, self.tracker.update(res, time.time())
