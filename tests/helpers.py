@@ -65,7 +65,7 @@ def daemon_process(
     )
     try:
         if wait:
-            wait_http(f"http://127.0.0.1:{port}/healthz", timeout=15)
+            wait_http(f"http://127.0.0.1:{port}/healthz", timeout=40)  # a loaded CI box starts slowly
         yield proc
     finally:
         if proc.poll() is None:

@@ -70,15 +70,19 @@ async def test_failing_driver_restarted_while_other_keeps_working(tmp_path: Path
     daemon.supervisor.on_fault = on_fault
     Failing.starts = 0
     task = asyncio.create_task(daemon.run())
-    await asyncio.sleep(3.0)
+    # Wait (bounded) until the failing driver has been restarted a few times, then count what the
+    # healthy one produced meanwhile: progress is judged relative to restarts, not wall-clock speed.
+    deadline = asyncio.get_running_loop().time() + 30
+    while Failing.starts < 4 and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.1)
     seen = len(query_events(daemon.db, device="ticker", limit=1000))
     daemon.request_stop()
-    await asyncio.wait_for(task, 5)
+    await asyncio.wait_for(task, 10)
     status: dict[str, Any] = daemon.supervisor.status()
-    assert Failing.starts >= 3, "the failing driver was restarted"
+    assert Failing.starts >= 4, "the failing driver was restarted"
     assert status["failing"]["restarts"] >= 2  # type: ignore[index]
     assert "port vanished" in status["failing"]["last_error"]  # type: ignore[index]
-    assert seen >= 40, "the healthy driver kept producing events (~20/s) while the other failed"
+    assert seen >= 10, "the healthy driver kept producing events while the other failed and restarted"
     assert status["ticking"]["restarts"] == 0  # type: ignore[index]
     if Failing.starts > 6:
         assert ("failing", True) in faults

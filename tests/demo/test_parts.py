@@ -66,4 +66,4 @@ def test_child_ignoring_sigterm_is_killed(tmp_path: Path) -> None:
         time.sleep(0.02)
     started = time.monotonic()
     child.stop(grace=0.5)
-    assert not child.alive() and time.monotonic() - started < 3
+    assert not child.alive() and time.monotonic() - started < 10  # kill after 0.5 s grace, not its 60 s sleep
