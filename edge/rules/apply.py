@@ -83,6 +83,7 @@ def _device(conn: sqlite3.Connection, a: SetDeviceState) -> None:
             "reasons": list(a.reasons),
             "since": iso_ms(a.since_ms),
             "maintenance_until": iso_ms(a.maintenance_until_ms) if a.maintenance_until_ms else None,
+            "maintenance_until_ms": a.maintenance_until_ms,  # the daily report closes windows on it
         },
     )
 
