@@ -142,6 +142,8 @@ class Site:
             "mqtt": {"url": self.broker.url, "topic_prefix": "edge"},
             "buttons": buttons,
             "police": police,
+            # Scaled with the faults' short windows: a recovered device's flag clears after 1 s, not 20 s.
+            "device_states": {"hysteresis": 1},
         }
         if self.spec.serial_buttons:
             doc["serial_buses"] = [
