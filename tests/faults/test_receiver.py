@@ -23,16 +23,14 @@ import pytest
 
 from tests.faults.site import Site, SiteSpec, panics, store_rows, until
 
-SCALE_NOTE = "10 min of primary outage scaled to seconds (no simulated clock in the relay)"
-
 
 async def _flap(site: Site, stop: asyncio.Event) -> int:
     backup = site.receivers[1]
     flaps = 0
     while not stop.is_set():
-        await asyncio.sleep(random.uniform(0.3, 1.0))  # noqa: S311 - test schedule
+        await asyncio.sleep(random.uniform(0.3, 1.0))
         await backup.stop()
-        await asyncio.sleep(random.uniform(0.3, 1.0))  # noqa: S311 - test schedule
+        await asyncio.sleep(random.uniform(0.3, 1.0))
         await backup.start()
         flaps += 1
     return flaps
@@ -63,7 +61,7 @@ async def _outage(tmp_path: Path, outage_s: float) -> None:
             await asyncio.sleep(0.2)
         stop.set()
         assert await flapper >= 1
-        if backup._server is None:  # noqa: SLF001 - the flapper may have left it down
+        if backup._server is None:
             await backup.start()
         await primary.start()
 
