@@ -57,6 +57,7 @@ class SiteSpec:
     police: dict[str, Any] = field(default_factory=dict)  # overrides of the police section
     bus: dict[str, Any] = field(default_factory=dict)  # overrides of the serial bus
     heartbeat_timeout: float = 3600.0  # MQTT buttons here send no heartbeats unless a test says so
+    extra: dict[str, Any] = field(default_factory=dict)  # more top-level config sections, e.g. alarms
 
 
 class Site:
@@ -144,6 +145,7 @@ class Site:
             "police": police,
             # Scaled with the faults' short windows: a recovered device's flag clears after 1 s, not 20 s.
             "device_states": {"hysteresis": 1},
+            **self.spec.extra,
         }
         if self.spec.serial_buttons:
             doc["serial_buses"] = [
@@ -170,7 +172,10 @@ class Site:
         async with httpx.AsyncClient(timeout=1.0) as client:
             async with asyncio.timeout(timeout):
                 while True:
-                    assert self.daemon is not None and self.daemon.alive(), self.log_tail()
+                    assert self.daemon is not None and self.daemon.alive(), (
+                        f"the daemon exited ({self.daemon.proc.returncode if self.daemon else None}):\n"
+                        + self.log_tail()
+                    )
                     try:
                         if (await client.get(f"{self.base}/healthz")).status_code < 500:
                             return
@@ -207,12 +212,21 @@ class Site:
         return dict(await self.api(f"/devices/{device_id}"))
 
     async def wait_device(self, device_id: str, state: str, timeout: float = 15.0) -> dict[str, Any]:
-        async with asyncio.timeout(timeout):
-            while True:
-                d = await self.device(device_id)
-                if d["state"] == state:
-                    return d
-                await asyncio.sleep(0.1)
+        last: object = None
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    try:
+                        d = await self.device(device_id)
+                    except httpx.TransportError as exc:  # a loaded box: the API may miss a beat; poll on
+                        last = exc
+                    else:
+                        if d["state"] == state:
+                            return d
+                        last = d
+                    await asyncio.sleep(0.1)
+        except TimeoutError:
+            raise AssertionError(f"{device_id} not {state} within {timeout} s; last: {last}") from None
 
     def flags(self, device_id: str) -> list[dict[str, Any]]:
         """The operator's flags (alarms category 'flag') for one device, any state, from the store."""
