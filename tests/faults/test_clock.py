@@ -13,6 +13,7 @@ absorbs a jump, closing the gap only slowly.
 from __future__ import annotations
 
 import asyncio
+import random
 import shutil
 from pathlib import Path
 
@@ -117,7 +118,6 @@ async def test_wall_clock_jumps(tmp_path: Path) -> None:
 @pytest.mark.heavy
 def test_steady_clock_many_jumps() -> None:
     """Random jumps of up to +-1 h: every measured interval stays within SLEW of the monotonic one."""
-    import random
 
     wall, mono = [10**18], [10**9]
     clock = SteadyClock(lambda: wall[0], lambda: mono[0])
