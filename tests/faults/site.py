@@ -58,6 +58,7 @@ class SiteSpec:
     bus: dict[str, Any] = field(default_factory=dict)  # overrides of the serial bus
     heartbeat_timeout: float = 3600.0  # MQTT buttons here send no heartbeats unless a test says so
     extra: dict[str, Any] = field(default_factory=dict)  # more top-level config sections, e.g. alarms
+    store_dir: Path | None = None  # where the store lives (a small tmpfs for the disk-full test)
 
 
 class Site:
@@ -75,7 +76,7 @@ class Site:
         self.mqtt: dict[str, SimMqttButton] = {}
         self.api_port = free_port()
         self.config_path = tmp / "edge.yaml"
-        self.db_path = tmp / "edge.db"
+        self.db_path = (self.spec.store_dir or tmp) / "edge.db"
         self.daemon: Child | None = None
         self.token = ""
         self.starts = 0

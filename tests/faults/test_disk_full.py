@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
-from collections.abc import AsyncIterator
+import subprocess
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from prometheus_client import REGISTRY
 
@@ -33,7 +36,7 @@ from edge.relay.service import Relay
 from edge.runtime import Runtime
 from edge.sim.receiver import DemoReceiver
 from edge.store import Database
-from tests.faults.site import panics, until
+from tests.faults.site import Site, SiteSpec, panics, store_rows, until
 
 ZONES = {"b1": 1, "b2": 2}
 
@@ -184,3 +187,92 @@ async def test_disk_full_long_backlog(tmp_path: Path) -> None:
         await until(lambda: p.runtime.store_status()["backlog"] == 0, 30, "backlog committed")
         pending = _count(p.db, "SELECT COUNT(*) AS n FROM outbox WHERE state = 'pending' AND priority = 0")
         assert pending == 0
+
+
+# --- the daemon on a real full filesystem ------------------------------------------------------------
+# A tmpfs of 8 MiB holds the store; a filler file then takes every free byte. Mounting needs root
+# (CAP_SYS_ADMIN): the test says so instead of pretending; the in-process test above covers the logic.
+TMPFS_SIZE = "8m"
+
+
+@contextlib.contextmanager
+def _tmpfs(path: Path) -> Iterator[Path]:
+    path.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={TMPFS_SIZE}", "tmpfs", str(path)], check=False)
+    if done.returncode != 0:
+        pytest.skip("mounting a tmpfs needs root; the in-process disk-full test covers the behaviour")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def _fill_fs(directory: Path) -> Path:
+    """Write zeros until the filesystem refuses even one more byte (unbuffered: no flush at close)."""
+    filler = directory / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for chunk in (65536, 4096, 1):
+            with contextlib.suppress(OSError):
+                while os.write(fd, b"\0" * chunk) == chunk:
+                    pass
+    finally:
+        os.close(fd)
+    return filler
+
+
+async def test_daemon_on_full_filesystem(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root; the in-process disk-full test covers the behaviour")
+    with _tmpfs(tmp_path / "store") as store:
+        site = await Site(tmp_path, SiteSpec(mqtt_buttons=2, serial_buttons=0, store_dir=store)).start()
+        try:
+            await site.start_daemon()
+            rx = site.receivers[0]
+            ids = [b.id for b in site.buttons]
+            zone = {b.id: b.zone for b in site.buttons}
+            await site.mqtt_press(ids[0])
+            await until(lambda: len(panics(rx)) == 1, 10, "alarm while the disk has space")
+            filler = _fill_fs(store)
+            pressed = [ids[0]]
+            async with httpx.AsyncClient(timeout=3) as client:
+                while (await client.get(f"{site.base}/healthz")).json().get("status") != "degraded":
+                    assert len(pressed) < 100, "the full filesystem never refused a write"
+                    await site.mqtt_press(ids[len(pressed) % 2])
+                    pressed.append(ids[len(pressed) % 2])
+                    await asyncio.sleep(0.1)
+                for _ in range(3):
+                    await site.mqtt_press(ids[len(pressed) % 2])
+                    pressed.append(ids[len(pressed) % 2])
+                await until(lambda: len(panics(rx)) == len(pressed), 15, "alarms relayed from memory")
+                assert [r.zone for r in panics(rx)] == [zone[b] for b in pressed], "press order kept"
+                store_info = (await site.api("/status"))["store"]
+                assert store_info["fault"] and store_info["backlog"] >= 3 and not store_info["ok"], store_info
+                metrics = await client.get(
+                    f"{site.base}/api/v1/metrics", headers={"Authorization": f"Bearer {site.token}"}
+                )
+                assert "edge_store_fault 1.0" in metrics.text
+                assert "store: cannot write" in site.log_tail(200)
+
+                filler.unlink()  # space returns
+                await until(lambda: _healthz_ok(site), 15, "the store fault clears")
+            assert (await site.api("/status"))["store"]["backlog"] == 0
+            await asyncio.sleep(1.0)
+            assert len(panics(rx)) == len(pressed), "nothing relayed from memory is sent again"
+            rows = store_rows(
+                site.db_path,
+                "SELECT e.device_id, o.state FROM events e JOIN outbox o ON o.event_id = e.id "
+                "WHERE e.kind = 'alarm.press' ORDER BY e.rowid",
+            )
+            assert [r["device_id"] for r in rows] == pressed, "every press committed, in order"
+            assert all(r["state"] == "delivered" for r in rows)
+        finally:
+            await site.stop()
+
+
+def _healthz_ok(site: Site) -> bool:
+    try:
+        body = httpx.get(f"{site.base}/healthz", timeout=2).json()
+    except httpx.HTTPError:
+        return False
+    return body.get("store") == "ok"
