@@ -133,6 +133,7 @@ class Relay:
             **self.links.status(),
             "webhook": self._webhook_link.as_dict() if self._webhook_link else None,
             "outbox": outbox.status(self._db, now_ms()),
+            "memory_queue": len(self.memory),  # reports held in memory while the store is full
         }
 
     # ---- supervision of our own tasks -------------------------------------------------------
