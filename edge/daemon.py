@@ -127,7 +127,11 @@ class Daemon:
         """Everything the config shapes: the drivers and the police relay, rebuilt on each reload."""
         units: dict[str, Service] = {d.name: d.run for d in self.build_drivers()}
         police = self.config.police
-        self.relay = Relay(police, self.db, self.runtime.emit, self.config.site.id) if police else None
+        self.relay = (
+            Relay(police, self.db, self.runtime.emit, self.config.site.id, memory=self.runtime.memory)
+            if police
+            else None
+        )
         if self.relay is not None:
             units["relay"] = self.relay.run
         return units

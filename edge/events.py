@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+from edge.clock import SteadyClock
 
 
 class EventKind(StrEnum):
@@ -22,9 +23,15 @@ class EventKind(StrEnum):
     RELAY_LINK = "relay.link"
 
 
+_CLOCK = SteadyClock()
+
+
 def now_ms() -> int:
-    """Wall-clock time in UTC milliseconds, the resolution events are stored at."""
-    return time.time_ns() // 1_000_000
+    """Wall-clock time in UTC milliseconds, the resolution events are stored at.
+
+    Steady: a jump of the system clock is absorbed (see edge.clock), so the deadlines stored with
+    these times (escalation, hysteresis, retries) never fire early or stall."""
+    return _CLOCK()
 
 
 def iso_ms(ts_ms: int) -> str:

@@ -5,6 +5,12 @@ runs the rule engine, applies its actions (alarms, flags, device states, police 
 feed) and saves the engine state; only then does it return, so a driver that awaited it may
 acknowledge its device. After the commit it calls `after_commit` (the Hub, the relay's notify) and
 hands escalation webhooks to the notifier. `run()` ticks the engine about once a second.
+
+When the store cannot be written (disk full, I/O error) an event is held in a bounded in-memory
+backlog instead, and the rules' police decision for it goes to the relay's memory queue, so an alarm
+still reaches the police. The backlog is retried every tick and before each new event; events are
+committed strictly in arrival order, and reports already delivered from memory are recorded as
+delivered in that same commit. The fault shows in `store_status()` (the API's status and healthz).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import asyncio
 import logging
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -22,6 +29,7 @@ from prometheus_client import Counter
 from edge.config import Config
 from edge.events import Event, EventKind, now_ms
 from edge.hub import Hub
+from edge.relay.memory import MemoryQueue
 from edge.relay.message import PoliceCode, PoliceMessage
 from edge.rules.actions import Action, Notify, OpenAlarm, Relay
 from edge.rules.apply import PoliceSink, apply_actions
@@ -37,7 +45,8 @@ from edge.store import Database, changes
 from edge.store.alarms import ALARM
 from edge.store.devices import touch
 from edge.store.events import insert_event
-from edge.store.outbox import enqueue, transports_for
+from edge.store.outbox import enqueue, set_delivered_event, transports_for
+from edge.store_fault import STORE_BACKLOG, STORE_DROPPED, StoreFault, is_store_full
 
 log = logging.getLogger(__name__)
 
@@ -45,16 +54,31 @@ ENGINE_ERRORS = Counter("edge_rules_errors_total", "Rule engine failures (the ev
 
 # Escalation, hysteresis and maintenance run on 10 s+ scales; a 1 s tick keeps them within a second.
 TICK_S = 1.0
+# Events held in memory while the store is full: a school's whole day of traffic is a few thousand.
+# Past this, non-alarm events are dropped (counted); alarm presses are always kept.
+BACKLOG_MAX = 10_000
 
 
-def police_sink(config: Config) -> PoliceSink | None:
-    """The outbox writer for this config, or None when no police section is configured."""
+def police_sink(
+    config: Config, memory: MemoryQueue | None = None, committing: list[tuple[str, str, bool]] | None = None
+) -> PoliceSink | None:
+    """The outbox writer for this config, or None when no police section is configured.
+
+    With `memory`, a report the relay already delivered from memory is written as delivered, and
+    (event_id, transport, written) goes to `committing` for the runtime to settle after the commit."""
     if config.police is None:
         return None
     transports = transports_for(config.police)
 
     def sink(conn: sqlite3.Connection, msg: PoliceMessage) -> None:
         enqueue(conn, msg, transports)
+        if memory is None or committing is None:
+            return
+        for t in transports:
+            done = memory.delivered_info(msg.event_id, t)
+            if done is not None:
+                set_delivered_event(conn, msg.event_id, t, done.receiver, done.sequence, done.acked_ms)
+            committing.append((msg.event_id, t, done is not None))
 
     return sink
 
@@ -83,7 +107,11 @@ class Runtime:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self.engine: Engine = engine_from_config(config)
-        self.police: PoliceSink | None = police_sink(config)
+        self.memory = MemoryQueue()  # reports for the relay while the store is full (outlives relay reloads)
+        self._committing: list[tuple[str, str, bool]] = []
+        self.police: PoliceSink | None = police_sink(config, self.memory, self._committing)
+        self._backlog: deque[Event] = deque()
+        self.store_fault = StoreFault()
         loaded = load_state(db, config.alarms)
         self.state: EngineState = loaded or rebuild(db, config.alarms)
         self._saved: EngineState | None = loaded  # what the store holds; None = write it all next time
@@ -91,7 +119,7 @@ class Runtime:
 
     def update_config(self, config: Config) -> None:
         """SIGHUP after the new config validated: new rules, same state (open alarms and timers kept)."""
-        engine, police = engine_from_config(config), police_sink(config)
+        engine, police = engine_from_config(config), police_sink(config, self.memory, self._committing)
         with self._lock:  # never mid-step: a step sees one config throughout
             self.config, self.engine, self.police = config, engine, police
 
@@ -101,6 +129,17 @@ class Runtime:
             self._loop, self._loop_thread = asyncio.get_running_loop(), threading.get_ident()
         if not event.site:
             event = event.with_site(self.config.site.id)
+        if self._backlog and not self.flush():
+            self._hold(event, self.store_fault.reason or "store fault")
+            return
+        try:
+            self._commit(event)
+        except sqlite3.Error as exc:
+            if not is_store_full(exc):
+                raise
+            self._hold(event, str(exc))
+
+    def _commit(self, event: Event) -> None:
         with self._write() as w:
             now = self.clock()
             state = self._synced(w.conn, now, event.device_id)
@@ -116,6 +155,58 @@ class Runtime:
                 actions = self._fail_safe(event, now)
             w.state = self._apply(w.conn, state, actions)
         self.events_committed += 1
+
+    # --- store full -------------------------------------------------------------------------------
+    def _hold(self, event: Event, reason: str) -> None:
+        """The store refused the event: keep it, and send its police reports from memory right away.
+
+        The engine's new state is not adopted: the event is decided again when it is committed (its
+        outbox rows then carry what memory already delivered), so the store never misses a step."""
+        with self._lock:
+            now = self.clock()
+            self.store_fault.raise_(reason, now)
+            alarm = event.kind is EventKind.ALARM_PRESS
+            if len(self._backlog) >= BACKLOG_MAX and not alarm:
+                STORE_DROPPED.inc()
+                log.error("store: backlog full; dropping %s from %s", event.kind, event.device_id)
+                return
+            try:
+                marked = self.engine.mark_test(self.state, event, now)
+                _, actions = self.engine.on_event(self.state, marked, now)
+            except Exception:
+                ENGINE_ERRORS.labels(where="held-event").inc()
+                log.exception("rules: engine failed on held %s %s; applying the fail-safe", event.kind, event.device_id)
+                actions = self._fail_safe(event, now)
+            self._backlog.append(event)
+            STORE_BACKLOG.set(len(self._backlog))
+            transports = transports_for(self.config.police)
+            for action in actions:
+                if isinstance(action, Relay) and transports:
+                    self.memory.put(action.message, transports)
+        self._after([])  # wake the relay
+
+    def flush(self) -> bool:
+        """Commit held events oldest first; True once the backlog is empty (and the fault cleared)."""
+        flushed = 0
+        while self._backlog:
+            try:
+                self._commit(self._backlog[0])
+            except sqlite3.Error as exc:
+                if not is_store_full(exc):
+                    log.exception("store: held event could not be committed")
+                self.store_fault.raise_(str(exc), self.clock())
+                STORE_BACKLOG.set(len(self._backlog))
+                return False
+            self._backlog.popleft()
+            flushed += 1
+        STORE_BACKLOG.set(0)
+        if self.store_fault.reason is not None:
+            self.store_fault.clear(flushed)
+            self.memory.forget_committed()
+        return True
+
+    def store_status(self) -> dict[str, object]:
+        return self.store_fault.as_dict(len(self._backlog))
 
     def _fail_safe(self, event: Event, now: int) -> list[Action]:
         """An engine fault must not swallow an emergency: a real press is still relayed and opened."""
@@ -157,7 +248,14 @@ class Runtime:
             tg.create_task(self.notifier.run(), name="escalation-notifier")
             while True:
                 try:
-                    self.tick()
+                    if not self._backlog or self.flush():
+                        self.tick()
+                except sqlite3.Error as exc:
+                    if not is_store_full(exc):
+                        ENGINE_ERRORS.labels(where="tick").inc()
+                        log.exception("rules: tick failed")
+                    else:  # the fault is raised (and logged) once; ticks resume when the store does
+                        self.store_fault.raise_(str(exc), self.clock())
                 except Exception:  # a store hiccup must not stop escalations for good
                     ENGINE_ERRORS.labels(where="tick").inc()
                     log.exception("rules: tick failed")
@@ -201,14 +299,29 @@ class Runtime:
         with self._lock:
             w = _Write()
             self._later = []
+            self._committing.clear()
             with self.db.tx() as conn:
                 w.conn = conn
                 yield w
+            self._settle_memory()
             if w.state is None:
                 return
             self.state = self._saved = w.state
             later, self._later = self._later, []
         self._after(later)
+
+    def _settle_memory(self) -> None:
+        """After a commit: the outbox owns those reports now; record a delivery that raced the commit."""
+        committing = list(self._committing)
+        self._committing.clear()
+        for event_id, transport, written in committing:
+            done = self.memory.on_commit(event_id, transport)
+            if done is not None and not written:
+                try:
+                    with self.db.tx() as conn:
+                        set_delivered_event(conn, event_id, transport, done.receiver, done.sequence, done.acked_ms)
+                except sqlite3.Error:  # at-least-once: the outbox sends it again, the receiver de-duplicates
+                    log.warning("store: could not record memory delivery of %s", event_id)
 
     def _synced(self, conn: sqlite3.Connection, now: int, device_id: str | None = None) -> EngineState:
         """The engine state with what operators changed directly in the store: acks, closes, maintenance.

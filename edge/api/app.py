@@ -53,6 +53,9 @@ def create_app(state: AppState) -> FastAPI:
     def healthz() -> JSONResponse:
         """Liveness: 200 when the loop and the store answer. No auth."""
         ok = state.db.healthy()
+        fault = state.runtime.store_fault.reason if state.runtime is not None else None
+        if ok and fault:  # still alive and relaying from memory: a restart would only lose the backlog
+            return JSONResponse({"ok": True, "status": "degraded", "store": "fault", "fault": fault}, status_code=200)
         return JSONResponse({"ok": ok, "store": "ok" if ok else "error"}, status_code=200 if ok else 503)
 
     for module in (routes_status, routes_devices, routes_alarms, routes_events, sse, metrics):

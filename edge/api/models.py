@@ -152,6 +152,11 @@ class SiteInfo(BaseModel):
 class StoreInfo(BaseModel):
     ok: bool
     schema_version: int
+    fault: str | None = Field(
+        None, description="why the store cannot be written now (disk full); alarms go from memory"
+    )
+    fault_since_ms: int | None = None
+    backlog: int = Field(0, description="events held in memory until the store accepts them")
 
 
 class Status(BaseModel):

@@ -77,7 +77,7 @@ def get_status(state: AppState = Depends(get_state), _: Principal = Depends(auth
         site=SiteInfo(id=cfg.site.id, name=cfg.site.name, timezone=cfg.site.timezone),
         version=__version__,
         uptime_s=round(state.uptime_s, 1),
-        store=StoreInfo(ok=state.db.healthy(), schema_version=state.db.version),
+        store=_store(state),
         devices=counts,
         devices_by_type=by_type,
         alarms={
@@ -98,6 +98,12 @@ def get_status(state: AppState = Depends(get_state), _: Principal = Depends(auth
         ),
         providers={n: p for n in state.status_providers if n != "police" and (p := _provider(state, n)) is not None},
     )
+
+
+def _store(state: AppState) -> StoreInfo:
+    fault: dict[str, Any] = state.runtime.store_status() if state.runtime is not None else {}
+    healthy = state.db.healthy()
+    return StoreInfo(ok=healthy and not fault.get("fault"), schema_version=state.db.version, **fault)
 
 
 @router.get("/summary", response_model=Summary)

@@ -7,10 +7,14 @@ a receiver de-duplicating by sequence never mistakes a new message for an old on
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import threading
 
 from edge.store.db import Database
 from edge.store.misc import get_meta, set_meta
+
+log = logging.getLogger(__name__)
 
 SEQ_MAX = 9999  # the field is four digits and 0000 is reserved for replies such as a bare NAK
 # 50 per reservation: one fsync per 50 messages, and a restart skips at most 50 of 9999 numbers.
@@ -27,6 +31,16 @@ class SequenceAllocator:
         self._lock = threading.Lock()
 
     def _reserve(self) -> None:
+        try:
+            self._reserve_durably()
+        except sqlite3.Error as exc:
+            # The store is full (reports are going out from memory): carry on past this block unsaved.
+            # After a restart before the store recovers, numbers may repeat; DC-09 receivers de-duplicate
+            # by sequence *and* content, so a repeat is at worst taken for a resend of an older report.
+            log.error("dc09: cannot reserve sequence numbers in the store (%s); continuing in memory", exc)
+            self._next, self._limit = self._limit, self._limit + BLOCK
+
+    def _reserve_durably(self) -> None:
         with self._db.tx() as conn:
             row = conn.execute("SELECT value FROM meta WHERE key = ?", (self._key,)).fetchone()
             start = int(row[0]) % SEQ_MAX if row else 0

@@ -2,7 +2,10 @@
 
 `Relay.run()` is a supervised set of tasks: one sender per transport and one NULL supervisor per
 DC-09 receiver. Senders take the outbox head in (priority, seq) order; `notify()` wakes them right
-after an enqueue. DC-09 fails over from the active receiver to the next after
+after an enqueue. While the store cannot be written, the runtime hands reports to a memory queue
+(edge.relay.memory); each sender serves it alongside the outbox, lower priority first and the
+outbox first at equal priority (its reports are older), so alarms still go out in order.
+DC-09 fails over from the active receiver to the next after
 `failover_after_failures` failures or `failover_after_seconds`, and returns to the primary as soon
 as a supervision NULL to it is acknowledged.
 """
@@ -10,8 +13,10 @@ as a supervision NULL to it is acknowledged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
+import sqlite3
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -32,7 +37,8 @@ from edge.relay.links import (
     WEBHOOK_DEVICE_ID,
     Link,
 )
-from edge.relay.message import PRIORITY_ALARM
+from edge.relay.memory import MemoryQueue, MemoryReport
+from edge.relay.message import PRIORITY_ALARM, PoliceMessage
 from edge.relay.supervision import DEFAULT_LINE, Emit, Links
 from edge.relay.transport_dc09 import Dc09Error, FrameBuilder
 from edge.relay.transport_webhook import WebhookRejected, WebhookRetry, WebhookTransport
@@ -56,8 +62,10 @@ class Relay:
         site_id: str,
         *,
         clock: Callable[[], float] = time.time,
+        memory: MemoryQueue | None = None,
     ) -> None:
         self.config = police_config
+        self.memory = memory if memory is not None else MemoryQueue()
         self._db = db
         self.transports = outbox.transports_for(police_config)
         self.links = Links(
@@ -125,6 +133,7 @@ class Relay:
             **self.links.status(),
             "webhook": self._webhook_link.as_dict() if self._webhook_link else None,
             "outbox": outbox.status(self._db, now_ms()),
+            "memory_queue": len(self.memory),  # reports held in memory while the store is full
         }
 
     # ---- supervision of our own tasks -------------------------------------------------------
@@ -147,6 +156,12 @@ class Relay:
         wake = self._wake[transport]
         while True:
             wake.clear()
+            held = self.memory.head(transport)
+            if held is not None:
+                head = await asyncio.to_thread(outbox.head, self._db, transport)
+                if head is None or held.priority < head.priority:
+                    await self._deliver_memory(held)
+                    continue
             row = await asyncio.to_thread(outbox.claim_next, self._db, transport, now_ms())
             if row is None:
                 await self._refresh_gauges()
@@ -170,12 +185,53 @@ class Relay:
             OUTBOX_DEPTH.labels(transport).set(t.get("depth", 0))
             OUTBOX_OLDEST.labels(transport).set(t.get("oldest_age_s") or 0)
 
-    def _frame_builder(self, row: outbox.OutboxRow) -> FrameBuilder:
+    async def _deliver_memory(self, held: MemoryReport) -> None:
+        """One attempt at a report held in memory (the store is full); on failure it waits its turn again."""
+        self.memory.take(held)
+        try:
+            receiver, sequence = await self._send_held(held)
+        except (Dc09Error, WebhookRetry, WebhookRejected) as exc:
+            self.memory.retry(held)
+            log.warning("relay: report held in memory not delivered yet (%s)", exc)
+            await asyncio.sleep(outbox.retry_delay(held.attempts, self.config.retry_max_interval))
+            return
+        acked = now_ms()
+        SENDS.labels(held.transport, "delivered_from_memory").inc()
+        if self.memory.delivered(held, receiver, sequence, acked):  # its event got committed meanwhile
+            with contextlib.suppress(sqlite3.Error):
+                await asyncio.to_thread(self._mark_event_delivered, held, receiver, sequence, acked)
+
+    async def _send_held(self, held: MemoryReport) -> tuple[str, int | None]:
+        if held.transport == "webhook":
+            assert self._webhook is not None and self._webhook_link is not None
+            await self._webhook.send(held.message)
+            await self.links.acked(self._webhook_link, "delivered")
+            return self._webhook_link.url, None
+        index = self.links.active
+        link = self.links.receivers[index]
+        seq = held.dc09_seq.get(index)
+        if seq is None:
+            seq = held.dc09_seq[index] = await asyncio.to_thread(link.sequences.next)
+        builder = self._frame_builder(held.message)
+        try:
+            seq, _ack = await link.reports.send(builder, seq)
+        except Dc09Error as exc:
+            SENDS.labels("dc09", exc.reason).inc()
+            await self.links.failed(link, f"{exc.reason}: {exc}")
+            raise
+        await self.links.acked(link, "ack")
+        return link.url, seq
+
+    def _mark_event_delivered(self, held: MemoryReport, receiver: str, sequence: int | None, acked: int) -> None:
+        with self._db.tx() as conn:
+            outbox.set_delivered_event(conn, held.message.event_id, held.transport, receiver, sequence, acked)
+
+    def _frame_builder(self, message: PoliceMessage) -> FrameBuilder:
         coords = (self.config.coordinates.x, self.config.coordinates.y) if self.config.coordinates else None
 
         def build(seq: int, ts: datetime) -> Frame:
             return content.message_frame(
-                row.message,
+                message,
                 fmt=self.config.format,
                 account=self.config.account,
                 sequence=seq,
@@ -195,7 +251,7 @@ class Relay:
         if seq is None:
             seq = self._dc09_seq[key] = await asyncio.to_thread(link.sequences.next)
         try:
-            seq, _ack = await link.reports.send(self._frame_builder(row), seq)
+            seq, _ack = await link.reports.send(self._frame_builder(row.message), seq)
         except Dc09Error as exc:
             SENDS.labels("dc09", exc.reason).inc()
             failed_over = await self.links.failed(link, f"{exc.reason}: {exc}")

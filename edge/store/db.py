@@ -98,10 +98,16 @@ class Database:
             try:
                 yield self.conn
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                if self.conn.in_transaction:  # SQLITE_FULL and I/O errors may have rolled it back already
+                    self.conn.execute("ROLLBACK")
                 raise
             else:
-                self.conn.execute("COMMIT")
+                try:
+                    self.conn.execute("COMMIT")
+                except sqlite3.Error:  # e.g. SQLITE_FULL at commit: never leave the transaction open
+                    if self.conn.in_transaction:
+                        self.conn.execute("ROLLBACK")
+                    raise
             finally:
                 self._depth = 0
 

@@ -129,6 +129,18 @@ def mark_delivered(db: Database, seq: int, receiver: str, sequence: int | None, 
         )
 
 
+def set_delivered_event(
+    conn: sqlite3.Connection, event_id: str, transport: str, receiver: str, sequence: int | None, acked_ms: int
+) -> None:
+    """Mark an event's row delivered by (event_id, transport): a report the relay sent from memory
+    while the store was full (edge.relay.memory) is recorded as delivered when its event is committed."""
+    conn.execute(
+        "UPDATE outbox SET state = 'delivered', receiver = ?, sequence = ?, acked_ms = ?, last_error = NULL, "
+        "attempts = attempts + 1 WHERE event_id = ? AND transport = ? AND state = 'pending'",
+        (receiver, sequence, acked_ms, event_id, transport),
+    )
+
+
 def retry_delay(attempts: int, cap_s: float) -> float:
     """Capped exponential back-off: 0.5, 1, 2, 4 ... seconds, never more than `cap_s`."""
     return float(min(cap_s, RETRY_BASE_S * 2 ** max(0, min(attempts - 1, 30))))
