@@ -5,7 +5,9 @@ times) are stored as wall-clock milliseconds, so a wall clock stepped by an hour
 at once (forward) or stall them for an hour (back). This clock follows the wall clock while it moves
 smoothly (NTP slewing, small steps up to `JUMP_MS`), but a larger step is absorbed: time keeps
 advancing at the monotonic rate and the gap to the wall clock is closed gradually at `SLEW` of the
-elapsed time, so no duration measured with it ever sees the jump.
+elapsed time, so no duration measured with it ever sees the jump. A step larger than `STEP_MS` is
+taken at once: that is a clock being set for the first time (an RTC-less gateway whose NTP sync lands
+after start-up), where the old time was simply wrong and evidence timestamps must be right now.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ log = logging.getLogger(__name__)
 # NTP steps the clock only when it is off by more than 128 ms and slews below that; 2 s separates its
 # corrections (followed at once) from a jump (a person or a broken RTC setting the time).
 JUMP_MS = 2_000
-# A jump's gap is closed at 0.5 % of elapsed time (10x NTP's maximum slew, 500 ppm): durations stay
-# within 0.5 %, and an hour's gap is gone in about 8 days.
-SLEW = 0.005
+# A jump's gap is closed at 2 % of elapsed time: durations (2 min escalation, 30 s heartbeats) stay
+# within 2 %, and an hour's gap is gone in about two days, so event times are not wrong for long.
+SLEW = 0.02
+# Beyond 6 h the wall clock is being set, not drifting or mis-set by DST/timezone mistakes: step it.
+STEP_MS = 6 * 3_600_000
 
 
 class SteadyClock:
@@ -39,7 +43,9 @@ class SteadyClock:
         with self._lock:
             mono = self._mono() // 1_000_000
             gap = self._wall() // 1_000_000 - (mono + self._offset)
-            if abs(gap) <= JUMP_MS:
+            if abs(gap) <= JUMP_MS or abs(gap) > STEP_MS:
+                if abs(gap) > STEP_MS:
+                    log.warning("clock: the wall clock was set by %+.0f s; following it at once", gap / 1000)
                 self._offset += gap
                 self._jumped = False
             else:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.clock import JUMP_MS, SLEW, SteadyClock
+from edge.clock import JUMP_MS, SLEW, STEP_MS, SteadyClock
 from tests.faults.site import Site, SiteSpec, panics, store_rows, until
 
 LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
@@ -130,3 +130,14 @@ def test_steady_clock_many_jumps() -> None:
         now = clock()
         assert abs((now - last) - step) <= max(JUMP_MS, step * SLEW + 1)
         last = now
+
+
+def test_setting_the_clock_is_followed_at_once() -> None:
+    """A gateway without an RTC boots in the past; when NTP sets the time, events must use it at once."""
+    wall = [0]
+    mono = [1_000_000_000]
+    clock = SteadyClock(lambda: wall[0], lambda: mono[0])
+    before = clock()
+    wall[0] += (STEP_MS + 86_400_000) * 1_000_000  # set a day and more forward
+    mono[0] += 1_000_000
+    assert clock() - before >= STEP_MS + 86_400_000
