@@ -94,6 +94,7 @@ class Site:
         bus_timeout: float = 0.1,
         offline_after_polls: int | None = None,
         extra: dict[str, Any] | None = None,
+        aes: bool = True,
     ) -> None:
         self.tmp = tmp
         self.serial, self.mqtt_zones, self.camera_retention = serial, mqtt, cameras or {}
@@ -104,7 +105,8 @@ class Site:
         self.broker = Mosquitto(tmp / "mqtt")
         self.line = SerialPair(tmp / "bus1-sim", tmp / "bus1-edge")
         self.modbus = ModbusSim()
-        self.receiver = SiaReceiver(ACCOUNT, AES_KEY)
+        self.aes = aes
+        self.receiver = SiaReceiver(ACCOUNT, AES_KEY if aes else None)
         self.video: VideoServer | None = None
         self.onvif: OnvifSimulator | None = None
         self.buttons: dict[str, SimMqttButton] = {}
@@ -190,7 +192,7 @@ class Site:
                 "format": "ADM-CID",
                 "receiver": "1",
                 "line": "1",
-                "key_file": str(self.tmp / "dc09.key"),
+                **({"key_file": str(self.tmp / "dc09.key")} if self.aes else {}),
                 "supervision_interval": 0,
                 "receivers": [self.receiver.url],
                 "connect_timeout": 0.5,
