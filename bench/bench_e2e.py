@@ -15,14 +15,12 @@
 from __future__ import annotations
 
 import argparse
-import math
 import socket
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as paho
@@ -30,11 +28,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edge.relay.dc09.content import null_frame  # noqa: E402
-from edge.relay.dc09.frame import encode  # noqa: E402
-from edge.relay.transport_dc09 import Clock  # noqa: E402
-from tests.e2e.site import ACCOUNT, Site, wait_until  # noqa: E402
-from tests.peers.sia_receiver import Received  # noqa: E402
+from edge.relay.dc09.content import null_frame
+from edge.relay.dc09.frame import encode
+from edge.relay.transport_dc09 import Clock
+from tests.e2e.site import ACCOUNT, Site, wait_until
+from tests.peers.sia_receiver import Received
 
 Row = dict[str, object]
 BAUD = 9600
