@@ -57,7 +57,8 @@ async def connected(drv: MqttButtons) -> None:
 
 async def test_press_release_tamper_heartbeat(broker: Mosquitto, prefix: str, device: Device) -> None:
     col = Collector()
-    drv = make(broker.url, prefix, col)
+    # A long heartbeat timeout, so a slow machine cannot interleave an offline event in the exact sequence.
+    drv = make(broker.url, prefix, col, [MqttButton(id="dorm-a", name="a", zone=1, transport="mqtt")])
     async with running(drv):
         await connected(drv)
         device.event("press", seq=1, ts=1_700_000_000_000)
