@@ -2,10 +2,10 @@
 
     python bench/bench_cameras.py [--quick]
 
-Sweep: for every camera, one ONVIF health round (7 SOAP calls through onvif-zeep-async) then one
+Sweep: for every camera, one full ONVIF health round (6 SOAP calls through onvif-zeep-async) then one
 quality check (2 frames from its MJPEG stream, assessed, thumbnail encoded), at the driver's
 concurrency bound (checks.max_concurrent_checks) and decode bound (checks.max_concurrent_decodes).
-Floor: the same number of bare SOAP round trips (httpx POST of GetSystemDateAndTime, 7 per camera)
+Floor: the same number of bare SOAP round trips (httpx POST of GetSystemDateAndTime, 6 per camera)
 and of frame decodes (snapshot JPEG fetched and decoded) at the same concurrency, with nothing else,
 plus the wait the frozen check needs by definition: two frames FROZEN_GAP_S apart hold a decode slot,
 so n cameras cost at least n * gap / max_concurrent_decodes seconds whatever the implementation.
@@ -39,7 +39,7 @@ from edge.sim.video_server import VideoServer
 from edge.video.limiter import DECODES
 
 PASSWORD = "bench-pass"
-CALLS_PER_HEALTH = 7  # GetSystemDateAndTime, GetDeviceInformation, GetServices, GetProfiles, 2 URIs (+ setup)
+CALLS_PER_HEALTH = 6  # a full round: GetSystemDateAndTime, GetDeviceInformation, GetServices, GetProfiles, 2 URIs
 SDT = (
     b'<?xml version="1.0"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>'
     b'<GetSystemDateAndTime xmlns="http://www.onvif.org/ver10/device/wsdl"/></s:Body></s:Envelope>'
@@ -96,9 +96,11 @@ async def _sweep(checkers: list[CameraChecker], checks: Checks) -> tuple[float, 
 
     async def one(i: int) -> None:
         ch = checkers[i]
+        ch._rounds = 0  # every sweep measures a full health round, not the light ones in between
         res, _ = await ch.health()
         out = await ch.quality()
-        key = f"{res.state}/{out.payload['verdict']}"
+        failures = ",".join(out.payload.get("failures", [])) or out.payload.get("error", "")
+        key = f"{res.state}/{out.payload['verdict']}" + (f"({failures})" if failures else "")
         verdicts[key] = verdicts.get(key, 0) + 1
 
     t0, c0 = time.perf_counter(), _cpu()

@@ -67,11 +67,14 @@ async def read_clock(session: OnvifSession) -> float:
     return round(cam_ts + 0.5 - (t0 + t1) / 2, 1)
 
 
-async def check_health(session: OnvifSession, max_clock_drift: float, profile_token: str | None = None) -> HealthResult:
+async def check_health(
+    session: OnvifSession, max_clock_drift: float, profile_token: str | None = None, full: bool = True
+) -> HealthResult:
+    """A full round asks everything; a light one (full=False) only clock and authenticated device info."""
     started = time.monotonic()
     res = HealthResult(Health.ONLINE)
     try:
-        await _run(session, res, max_clock_drift, profile_token)
+        await _run(session, res, max_clock_drift, profile_token, full)
     except CallError as err:
         # Stops the round: the camera cannot be talked to at all (or not with our password).
         res.state = Health.AUTH_FAILED if err.kind == AUTH_FAILED else Health.UNREACHABLE
@@ -82,7 +85,9 @@ async def check_health(session: OnvifSession, max_clock_drift: float, profile_to
     return res
 
 
-async def _run(session: OnvifSession, res: HealthResult, max_drift: float, profile_token: str | None) -> None:
+async def _run(
+    session: OnvifSession, res: HealthResult, max_drift: float, profile_token: str | None, full: bool
+) -> None:
     try:
         res.drift_s = await read_clock(session)
         res.clock_ok = abs(res.drift_s) <= max_drift
@@ -104,6 +109,8 @@ async def _run(session: OnvifSession, res: HealthResult, max_drift: float, profi
             raise
         res.reasons.append(f"device_info:{err.kind}")
 
+    if not full:
+        return
     try:
         xaddrs = await session.discover()
     except CallError as err:

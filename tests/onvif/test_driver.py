@@ -89,7 +89,7 @@ async def _run_until(driver: CameraDriver, done: Any, limit: float) -> float:
 
 
 async def test_driver_end_to_end(tmp_path: Path, vsim: OnvifSimulator, video: VideoServer) -> None:
-    for cid in ("ok", "auth", "dead", "clock", "blur", "short", "gate"):
+    for cid in ("ok", "auth", "dead", "clock", "blur", "short", "gate", "junk"):
         video.add_camera(cid)
     await add(vsim, "ok")
     await add(vsim, "auth", wrong_password=True)
@@ -100,6 +100,7 @@ async def test_driver_end_to_end(tmp_path: Path, vsim: OnvifSimulator, video: Vi
     await add(vsim, "short", retention_days=29)
     await add(vsim, "gate", retention_days=60, search=False)  # the camera itself cannot search...
     await add(vsim, "nvr", records=("gate",))  # ...its NVR can
+    await add(vsim, "junk", malformed="html")  # a camera whose web server answers with an error page
     cfg = _config(
         tmp_path,
         vsim,
@@ -110,6 +111,7 @@ async def test_driver_end_to_end(tmp_path: Path, vsim: OnvifSimulator, video: Vi
             {"id": "clock"},
             {"id": "blur"},
             {"id": "short"},
+            {"id": "junk"},
             {
                 "id": "gate",
                 "key_area": True,
@@ -141,9 +143,11 @@ async def test_driver_end_to_end(tmp_path: Path, vsim: OnvifSimulator, video: Vi
     live = ("ok", "clock", "blur", "short", "gate")
 
     def done() -> bool:
-        return all(
-            sink.of(c, EventKind.CAMERA_QUALITY) and sink.of(c, EventKind.CAMERA_RETENTION) for c in live
-        ) and all(sink.of(c, EventKind.DEVICE_OFFLINE) for c in ("auth", "dead"))
+        return (
+            all(sink.of(c, EventKind.CAMERA_QUALITY) and sink.of(c, EventKind.CAMERA_RETENTION) for c in live)
+            and all(sink.of(c, EventKind.DEVICE_OFFLINE) for c in ("auth", "dead"))
+            and bool(sink.of("junk", EventKind.DEVICE_ONLINE))
+        )
 
     await _run_until(driver, done, 20.0)
 
@@ -170,6 +174,9 @@ async def test_driver_end_to_end(tmp_path: Path, vsim: OnvifSimulator, video: Vi
     gate = sink.of("gate", EventKind.CAMERA_RETENTION)[0]
     assert (gate["verdict"], gate["shortfall_days"], gate["required_days"]) == ("short", 30.0, 90)
     assert gate["recorder"] == vsim.url("nvr")
+
+    junk = sink.of("junk", EventKind.DEVICE_ONLINE)[0]
+    assert junk["state"] == "degraded" and all(r.endswith("malformed_response") for r in junk["reasons"])
 
     # One transition each: device.online/offline are not repeated every round.
     assert len(sink.of("ok", EventKind.DEVICE_ONLINE)) == 1

@@ -55,6 +55,7 @@ class Handler:
             return 400, ACTION_NOT_SUPPORTED
         if req.operation not in PRE_AUTH and not cam.accepts(verify_token(req.token, cam.username, cam.password)):
             return AUTH_FAULT_STATUS, NOT_AUTHORIZED
+        cam.calls[req.operation] += 1
         body = self._operation(cam, req.operation, req.text, urls, recorded_ids)
         if body is None:
             return 400, ACTION_NOT_SUPPORTED

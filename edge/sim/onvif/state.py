@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
@@ -59,6 +60,7 @@ class SimCamera:
     profiles: tuple[str, ...] = ("Profile_1", "Profile_2")
     recording_token: str = ""
     faults: Faults = field(default_factory=Faults)
+    calls: Counter[str] = field(default_factory=Counter)  # operations answered, for tests and the demo
     port: int = 0  # set when the simulator binds
 
     def __post_init__(self) -> None:
