@@ -11,7 +11,7 @@ from tests.e2e.site import Site
 
 # Serial buttons on bus1: id -> (unit, press input, zone); the tamper contact is the next input.
 SERIAL = {"gate-south": (1, 0, 1), "gate-north": (1, 2, 2), "office": (2, 0, 3)}
-MQTT = {"dorm-a": 8, "dorm-b": 9, "canteen": 10}
+MQTT = {"dorm-a": 8, "dorm-b": 9, "canteen": 10, "library": 11, "hall": 12}
 CAMERAS = {"cam-gate": 10.0}  # 10 days recorded; a non-key area needs 30
 
 

@@ -130,6 +130,22 @@ def test_reload_with_a_new_rule_keeps_the_open_alarm(site: Site) -> None:
     site.peers.run(lambda: site.modbus.set_tamper(unit, inp + 1, False))  # its restore waits out the hysteresis
 
 
+def test_reload_with_a_shorter_escalate_after_applies_to_new_alarms(site: Site) -> None:
+    site.buttons["library"].press()
+    old = wait_until(lambda: site.alarms("library", "open"), 3, "open alarm")[0]
+    assert old["severity"] == "critical"
+
+    site.write_config(site.config(rules=[AFTER_HOURS_TAMPER], alarms={"escalate_after": "1s"}))
+    site.reload()
+    site.buttons["hall"].press()
+    new = wait_until(lambda: site.alarms("hall", "open"), 3, "open alarm after the reload")[0]
+    # The 1 s deadline passes and the rule clock (1 s tick) escalates one step: critical -> emergency.
+    wait_until(lambda: site.alarms("hall")[0]["severity"] == "emergency", 5, "new alarm escalated")
+    assert site.alarms("hall")[0]["id"] == new["id"]
+    kept = site.api("GET", f"/alarms/{old['id']}").json()
+    assert (kept["state"], kept["severity"]) == ("open", "critical")  # its 2 min deadline is not yet due
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="known defect: a reload rebuilds the bus driver, which reports a button still held down as a new "
