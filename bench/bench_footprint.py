@@ -72,10 +72,9 @@ def rss_mb(pid: int) -> float:
     return total / 2**20
 
 
-def _child(argv: list[str], log: Path) -> tuple[subprocess.Popen[str], list[str]]:
+def _child(argv: list[str], log: Path) -> subprocess.Popen[str]:
     with log.open("w") as err:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, text=True)
-    return proc, []
+        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, text=True)
 
 
 def start_video(tmp: Path) -> tuple[subprocess.Popen[str], int]:
