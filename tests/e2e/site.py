@@ -9,6 +9,7 @@ that can be sent SIGHUP. `bench/` reuses this module.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import subprocess
@@ -34,6 +35,7 @@ from tests.peers.ports import free_port
 from tests.peers.sia_receiver import Received, SiaReceiver, hex_key
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = "1234"
 AES_KEY = "E2ETESTKEY012345"  # pysiaalarm takes ASCII; the key file holds its hex (AES-128)
@@ -270,19 +272,22 @@ class Site:
                 proc.wait()
 
     def stop(self) -> None:
-        self.stop_daemon()
-        for b in self.buttons.values():
-            b.close()
+        """Everything stops even when a part never started or fails to stop: each step on its own."""
+        steps: list[tuple[str, Callable[[], object]]] = [("daemon", self.stop_daemon)]
+        steps += [(f"button {k}", b.close) for k, b in self.buttons.items()]
         if self.onvif is not None:
-            self.peers.call(self.onvif.close())
+            steps.append(("onvif", lambda: self.peers.call(self.onvif.close()) if self.onvif else None))
         if self.video is not None:
-            self.peers.call(self.video.stop())
-        self.peers.call(self.receiver.stop())
+            steps.append(("video", lambda: self.peers.call(self.video.stop()) if self.video else None))
+        steps.append(("receiver", lambda: self.peers.call(self.receiver.stop())))
         if self.serial:
-            self.peers.call(self.modbus.stop())
-        self.peers.close()
-        self.line.stop()
-        self.broker.stop()
+            steps.append(("modbus", lambda: self.peers.call(self.modbus.stop())))
+        steps += [("peers", self.peers.close), ("line", self.line.stop), ("broker", self.broker.stop)]
+        for name, step in steps:
+            try:
+                step()
+            except Exception:  # cleanup goes on; the failure is logged with its traceback
+                log.exception("e2e site: stopping %s failed", name)
 
     # --- API and receiver ------------------------------------------------------------------------
     def api(self, method: str, path: str, role: Role = Role.VIEWER, **kw: Any) -> httpx.Response:
