@@ -158,7 +158,7 @@ def serial_latency(site: Site, waiter: Waiter, n: int) -> list[float]:
         unit, inp, zone = site.serial[bid]
         # A person presses at any moment of the poll round; pressing right after the restore's ACK would
         # always land just after a poll and measure the worst case every time.
-        time.sleep(random.uniform(0, POLL_S))  # noqa: S311 - timing jitter, not cryptography
+        time.sleep(random.uniform(0, POLL_S))
         waiter.arm(zone, "1120")
         t0 = time.time()
         site.peers.run(lambda u=unit, a=inp: site.modbus.press(u, a))  # type: ignore[misc]
