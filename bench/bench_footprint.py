@@ -85,6 +85,7 @@ def start_video(tmp: Path) -> tuple[subprocess.Popen[str], int]:
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if not line.startswith("READY"):
+        _stop(proc)
         raise RuntimeError(f"video simulator did not start: {line!r}")
     return proc, int(line.split()[1])
 
@@ -100,6 +101,7 @@ def start_onvif(tmp: Path, video_port: int) -> tuple[subprocess.Popen[str], dict
     while len(urls) < CAMERAS:
         line = proc.stdout.readline()
         if not line:
+            _stop(proc)
             raise RuntimeError("ONVIF simulator exited")
         cid, url = line.strip().split("\t")
         urls[cid] = url
