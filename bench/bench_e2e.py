@@ -127,11 +127,31 @@ def broker_floor(url: str, n: int) -> list[float]:
     return out
 
 
-def _heartbeats(site: Site, stop: threading.Event, skip: set[str]) -> None:
-    while not stop.wait(HEARTBEAT_S):
-        for bid, b in site.buttons.items():
-            if bid not in skip:
-                b.heartbeat()
+class Beats:
+    """Every button beats every HEARTBEAT_S, until `silence(id)` sends its last beat and stops it."""
+
+    def __init__(self, site: Site) -> None:
+        self.site, self.skip, self.lock, self.stop = site, set[str](), threading.Lock(), threading.Event()
+        self.thread = threading.Thread(target=self._run, name="bench-heartbeats", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop.wait(HEARTBEAT_S):
+            with self.lock:
+                for bid, b in self.site.buttons.items():
+                    if bid not in self.skip:
+                        b.heartbeat()
+
+    def silence(self, bid: str) -> float:
+        """The time of `bid`'s last heartbeat."""
+        with self.lock:
+            self.skip.add(bid)
+            self.site.buttons[bid].heartbeat()
+            return time.time()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=HEARTBEAT_S + 1)
 
 
 def mqtt_latency(site: Site, waiter: Waiter, n: int) -> list[float]:
@@ -174,12 +194,11 @@ def _offline_seen(site: Site, device: str, after_seq: int) -> float | None:
     return time.time() if any(e["seq"] > after_seq for e in r.json()["items"]) else None
 
 
-def offline_delays(site: Site) -> tuple[float, float]:
+def offline_delays(site: Site, beats: Beats) -> tuple[float, float]:
     """Seconds from the last heartbeat / the unit going silent to device.offline in the store."""
     last = site.api("GET", "/events", params={"limit": 1}).json()["items"]
     seq = last[0]["seq"] if last else 0
-    site.buttons["hb"].heartbeat()
-    t_mqtt = time.time()
+    t_mqtt = beats.silence("hb")  # it beat all along, so no earlier offline of it can be mistaken for this one
     site.peers.run(lambda: site.modbus.set_silent(SILENT_UNIT, True))
     t_bus = time.time()
     seen: dict[str, float] = {}
@@ -212,8 +231,7 @@ def run(quick: bool = False) -> list[Row]:
     serial = {f"s{u}": (u, 0, u) for u in range(1, SERIAL_UNITS + 1)} | {"unit5": (SILENT_UNIT, 0, 5)}
     with tempfile.TemporaryDirectory() as tmp:
         site = Site(Path(tmp), serial, mqtt, poll_interval=POLL_S, heartbeat_timeout=TIMEOUT_S, aes=False)
-        stop = threading.Event()
-        beats: threading.Thread | None = None
+        beats: Beats | None = None
         try:
             site.start_peers()
             floor_tcp = tcp_floor(site.receiver.port, n_mqtt)
@@ -222,15 +240,13 @@ def run(quick: bool = False) -> list[Row]:
             site.start_daemon(log_level="warning")
             wait_until(lambda: site.api("GET", "/devices/s1").json()["state"] == "online", 10, "bus online")
             waiter = Waiter(site)
-            beats = threading.Thread(target=_heartbeats, args=(site, stop, {"hb"}), daemon=True)
-            beats.start()
+            beats = Beats(site)
             lat_mqtt = mqtt_latency(site, waiter, n_mqtt)
             lat_serial = serial_latency(site, waiter, n_serial)
-            off_mqtt, off_bus = offline_delays(site)
+            off_mqtt, off_bus = offline_delays(site, beats)
         finally:
-            stop.set()
             if beats is not None:
-                beats.join(timeout=HEARTBEAT_S + 1)
+                beats.close()
             site.stop()
     rows: list[Row] = []
     for name, q in (("p50", 0.5), ("p99", 0.99), ("max", 1.0)):
