@@ -45,6 +45,7 @@ from edge.store import Database, changes
 from edge.store.alarms import ALARM
 from edge.store.devices import touch
 from edge.store.events import insert_event
+from edge.store.misc import put_check
 from edge.store.outbox import enqueue, set_delivered_event, transports_for
 from edge.store_fault import STORE_BACKLOG, STORE_DROPPED, StoreFault, is_store_full
 
@@ -81,6 +82,25 @@ def police_sink(
             committing.append((msg.event_id, t, done is not None))
 
     return sink
+
+
+# Camera check events whose latest result GET /devices/{id} shows under `checks` (DESIGN.md section 6).
+CHECK_EVENTS = {
+    EventKind.CAMERA_RETENTION: "retention",
+    EventKind.CAMERA_QUALITY: "quality",
+    EventKind.CAMERA_CLOCK: "clock",
+}
+
+
+def _record_check(conn: sqlite3.Connection, event: Event) -> None:
+    """Keep the latest result of each camera check, in the event's own transaction."""
+    name = CHECK_EVENTS.get(event.kind)
+    if name is None:
+        return
+    verdict = event.payload.get("verdict")
+    put_check(
+        conn, event.device_id, name, str(verdict) if verdict is not None else "unknown", event.payload, event.ts_ms
+    )
 
 
 class Runtime:
@@ -147,6 +167,7 @@ class Runtime:
             insert_event(w.conn, event)
             changes.record_change(w.conn, changes.EVENT, event.id, event.as_dict())
             touch(w.conn, event.device_id, event.ts_ms)
+            _record_check(w.conn, event)
             try:
                 state, actions = self.engine.on_event(state, event, now)
             except Exception:

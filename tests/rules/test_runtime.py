@@ -20,6 +20,7 @@ from edge.runtime import Runtime
 from edge.store import Database
 from edge.store.alarms import AlarmStateError, acknowledge, close, get_alarm, list_alarms
 from edge.store.devices import devices_with_state, sync_devices
+from edge.store.misc import checks_for
 from tests.rules.sim import T0
 
 BASE = """
@@ -320,3 +321,17 @@ async def test_restart_keeps_for_timers(tmp_path: Path, clock: Clock) -> None:
     assert list_alarms(db2)[0]["severity"] == "critical"
     assert rt2.state.pending == ()
     db2.close()
+
+
+async def test_camera_check_events_keep_the_latest_result(tmp_path: Path, db: Database, clock: Clock) -> None:
+    rt = start(make_config(tmp_path), db, clock)
+    short = {"verdict": "short", "retained_days": 12.0, "required_days": 30, "shortfall_days": 18.0}
+    await rt.emit(ev("camera.retention", "cam-gate", clock, **short))
+    await rt.emit(ev("camera.clock", "cam-gate", clock, drift_s=0.4, verdict="ok"))
+    got = checks_for(db, "cam-gate")
+    assert got["retention"]["verdict"] == "short" and got["retention"]["shortfall_days"] == 18.0
+    assert got["clock"]["drift_s"] == 0.4
+    clock.advance(86_400)
+    await rt.emit(ev("camera.retention", "cam-gate", clock, verdict="pass", retained_days=31.0, required_days=30))
+    got = checks_for(db, "cam-gate")
+    assert (got["retention"]["verdict"], got["retention"]["ts_ms"]) == ("pass", clock.now)  # replaced, not added

@@ -1,0 +1,91 @@
+"""Whatever a receiver answers, the DC-09 channel's reply path never crashes and counts every rejection.
+
+The bytes go through the channel's own framing (`_read_reply`, LF ... CR or a quoted bare reply) and
+checking (`_check`) from a real StreamReader, as they would arrive from a socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from edge.relay.dc09.content import null_frame
+from edge.relay.dc09.frame import Frame, encode
+from edge.relay.transport_dc09 import Clock, Dc09Channel, Dc09Error, Receiver
+from tests.fuzz.counting import bad_inputs
+
+ACCOUNT = "1234"
+SEQ = 7
+JUNK_START = st.integers(1, 255).filter(lambda b: b not in b' \x00\n"').map(lambda b: bytes([b]))
+
+
+def channel() -> Dc09Channel:
+    return Dc09Channel(
+        Receiver.parse("dc09://127.0.0.1:9"),
+        account=ACCOUNT,
+        key=None,
+        sequences=None,  # type: ignore[arg-type]  # only send() allocates sequences
+        clock=Clock(),
+        connect_timeout=0.1,
+        ack_timeout=0.1,
+    )
+
+
+def replies(data: bytes) -> list[tuple[str, Any, float]]:
+    """Run the channel's reply path on `data`: (outcome, value, counter delta) per frame."""
+
+    async def go() -> list[tuple[str, Any, float]]:
+        ch = channel()
+        reader = asyncio.StreamReader()
+        reader.feed_data(data)
+        reader.feed_eof()
+        ch._reader = reader
+        out: list[tuple[str, Any, float]] = []
+        while True:
+            try:
+                raw = await ch._read_reply()
+            except asyncio.IncompleteReadError:
+                return out
+            before = bad_inputs("dc09")
+            try:
+                reply = ch._check(raw, SEQ)
+                out.append(("frame" if reply is not None else "ignored", reply, bad_inputs("dc09") - before))
+            except Dc09Error as exc:
+                out.append(("rejected", exc.reason, bad_inputs("dc09") - before))
+
+    return asyncio.run(go())
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=400))
+def test_arbitrary_reply_bytes_never_crash_and_every_rejection_counts(data: bytes) -> None:
+    for outcome, value, delta in replies(data):
+        if outcome == "frame":
+            assert isinstance(value, Frame) and delta == 0
+        else:  # a reply for another sequence or account, or an unparseable one: counted once
+            assert delta == 1, (outcome, value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(JUNK_START, st.binary(max_size=200))
+def test_leading_garbage_is_counted(junk: bytes, rest: bytes) -> None:
+    before = bad_inputs("dc09")
+    replies(junk + rest)
+    assert bad_inputs("dc09") > before
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=60).filter(lambda b: b"\n" not in b and b'"' not in b))
+def test_a_good_ack_after_noise_is_still_found(noise: bytes) -> None:
+    ack = encode(Frame("ACK", SEQ, ACCOUNT, timestamp=Clock().now()))
+    got = [v for outcome, v, _ in replies(noise + ack) if outcome == "frame"]
+    assert got and got[0].kind == "ACK" and got[0].sequence == SEQ
+
+
+def test_reply_for_another_sequence_is_ignored_and_counted() -> None:
+    other = encode(null_frame(account=ACCOUNT, sequence=SEQ + 1, timestamp=Clock().now(), line="0"))
+    other = other.replace(b'"NULL"', b'"ACK"')
+    assert [(o, d) for o, _, d in replies(other)] in ([("ignored", 1)], [("rejected", 1)])
