@@ -23,7 +23,7 @@ from edge.runtime import Runtime
 from edge.store import Database
 from edge.store.alarms import open_alarms
 from edge.store.devices import devices_with_state, sync_devices
-from edge.store.events import purge_events
+from edge.store.events import last_levels, purge_events
 from edge.store.misc import put_snapshot
 from edge.supervisor import Supervisor
 from edge.systemd import Notifier
@@ -118,7 +118,12 @@ class Daemon:
         async def save(device_id: str, jpeg: bytes, ts_ms: int) -> None:
             put_snapshot(self.db, device_id, jpeg, ts_ms)
 
-        return DriverContext(site_id=self.config.site.id, emit=self.runtime.emit, save_snapshot=save)
+        return DriverContext(
+            site_id=self.config.site.id,
+            emit=self.runtime.emit,
+            save_snapshot=save,
+            last_levels=lambda device_id: last_levels(self.db, device_id),
+        )
 
     def build_drivers(self) -> list[Driver]:
         return build_drivers(self.config, self.driver_context())

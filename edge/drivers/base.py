@@ -18,10 +18,15 @@ if TYPE_CHECKING:
 
 Emit = Callable[[Event], Awaitable[None]]
 SaveSnapshot = Callable[[str, bytes, int], Awaitable[None]]
+LastLevels = Callable[[str], dict[str, bool]]
 
 
 async def _discard_snapshot(device_id: str, jpeg: bytes, ts_ms: int) -> None:
     return None
+
+
+def _no_levels(device_id: str) -> dict[str, bool]:
+    return {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +36,15 @@ class DriverContext:
     `emit` returns only after the event is committed to the store, so a driver that has awaited
     it may acknowledge the device (e.g. a QoS 1 PUBACK).
     `save_snapshot(device_id, jpeg_bytes, ts_ms)` stores a camera thumbnail for operators.
+    `last_levels(device_id)` gives the input levels the store last recorded, e.g.
+    ``{"press": True, "tamper": False}``, so a driver restarted by a reload or a crash does not
+    report a button that is still held as a second press.
     """
 
     site_id: str
     emit: Emit
     save_snapshot: SaveSnapshot = _discard_snapshot
+    last_levels: LastLevels = _no_levels
     extra: dict[str, Any] = field(default_factory=dict)
 
 

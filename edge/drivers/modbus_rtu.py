@@ -63,7 +63,7 @@ class ModbusRtuBus(Driver):
         self.link = SerialLink(bus.port, bus.baudrate, bus.parity, bus.stopbits, bus.bytesize)
         by_unit: dict[int, list[ButtonState]] = {}
         for b in buttons:
-            by_unit.setdefault(b.unit, []).append(ButtonState(b, bus.id))
+            by_unit.setdefault(b.unit, []).append(ButtonState(b, bus.id, levels=ctx.last_levels(b.id)))
         n = offline_after(bus)
         after_ms = None if bus.offline_after else int(DEFAULT_OFFLINE_S * 1000)
         self.units = [UnitState(u, bs, n, after_ms) for u, bs in sorted(by_unit.items())]

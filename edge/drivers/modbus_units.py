@@ -26,10 +26,12 @@ class ButtonState:
     tamper: EdgeDetector = field(init=False)
     fault: EdgeDetector = field(init=False)
     reported_online: bool | None = None  # None: nothing reported yet (unknown)
+    # Levels the store last recorded: a button still held across a restart is not a new press.
+    levels: dict[str, bool] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.press = EdgeDetector(self.cfg.debounce)
-        self.tamper = EdgeDetector(self.cfg.debounce)
+        self.press = EdgeDetector(self.cfg.debounce, self.levels.get("press", False))
+        self.tamper = EdgeDetector(self.cfg.debounce, self.levels.get("tamper", False))
         self.fault = EdgeDetector(self.cfg.debounce)
 
     def base(self) -> dict[str, Any]:

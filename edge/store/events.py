@@ -89,3 +89,21 @@ def purge_events(db: Database, older_than_ms: int) -> int:
     if total:
         db.checkpoint()
     return total
+
+
+def last_levels(db: Database, device_id: str) -> dict[str, bool]:
+    """The press and tamper levels a device's newest events left behind (empty when none)."""
+    levels: dict[str, bool] = {}
+    press = db.query(
+        "SELECT kind FROM events WHERE device_id = ? AND kind IN (?, ?) ORDER BY seq DESC LIMIT 1",
+        (device_id, EventKind.ALARM_PRESS.value, EventKind.ALARM_RELEASE.value),
+    )
+    if press:
+        levels["press"] = press[0]["kind"] == EventKind.ALARM_PRESS.value
+    tamper = db.query(
+        "SELECT payload FROM events WHERE device_id = ? AND kind = ? ORDER BY seq DESC LIMIT 1",
+        (device_id, EventKind.DEVICE_TAMPER.value),
+    )
+    if tamper:
+        levels["tamper"] = json.loads(tamper[0]["payload"]).get("state", "active") == "active"
+    return levels
