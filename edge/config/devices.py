@@ -98,7 +98,7 @@ class Recorder(Strict):
 
 
 class QualityThresholds(Strict):
-    """Image-quality limits (docs/cameras-video.md explains each and how to tune it per camera).
+    """Image-quality limits (the README section on image quality explains each and how to tune it per camera).
 
     Defaults are tuned on the synthetic scenes in edge/sim/video.py (raw and JPEG q80) with sensor
     noise sigma 0.7-5 grey levels: no false alarm on a healthy static scene, every fault caught.

@@ -1,5 +1,5 @@
 """The built-in rules (issue 6). They run after a site's own rules, so a site rule can refine or
-`suppress` them; none of them can be switched off for `alarm.press` (GB 50394). docs/rules.md lists
+`suppress` them; none of them can be switched off for `alarm.press` (GB 50394). The README lists
 them in YAML, and tests/rules/test_rules_config.py checks that the two agree.
 """
 

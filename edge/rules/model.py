@@ -1,4 +1,4 @@
-"""Rule config models: `when` an event matches, `then` relay / flag / escalate / suppress (docs/rules.md)."""
+"""Rule config models: `when` an event matches, `then` relay / flag / escalate / suppress (README, "Rules")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rules in the config: line-numbered errors through the loader, and docs/rules.md examples that validate."""
+"""Rules in the config: line-numbered errors through the loader, and the README's rule examples validate."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from edge.rules.model import Rule
 from edge.rules.registry import engine_from_config
 from edge.rules.types import parse_duration
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
+RULES_SECTION = "## Rules, device states and alarms"
 
 BASE = """site: {id: s1, timezone: Asia/Shanghai}
 storage: {path: /tmp/edge-test.db}
@@ -121,7 +122,11 @@ def test_relay_code_by_cid_or_sia() -> None:
 
 
 def _yaml_blocks() -> list[str]:
-    return re.findall(r"```yaml\n(.*?)```", DOCS.read_text(encoding="utf-8"), flags=re.S)
+    """The YAML blocks of the README's rules section (defaults, config keys, three examples)."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index(RULES_SECTION) :]
+    section = section[: section.find("\n## ", len(RULES_SECTION))]
+    return re.findall(r"```yaml\n(.*?)```", section, flags=re.S)
 
 
 def test_docs_defaults_match_the_code() -> None:
@@ -135,6 +140,6 @@ def test_docs_examples_and_keys_validate() -> None:
     blocks = _yaml_blocks()[1:]
     assert len(blocks) == 4  # the config keys and the three examples
     for block in blocks:
-        config = parse_config(BASE + block, "docs/rules.md")
+        config = parse_config(BASE + block, "README.md")
         engine = engine_from_config(config)
         assert engine.ctx.rules[-len(default_rules()) :] == tuple(default_rules())
