@@ -30,6 +30,7 @@ import cv2
 import httpx
 import numpy as np
 
+from bench.common import print_rows, row
 from edge.config import Camera, Checks
 from edge.onvif.camera import FROZEN_GAP_S, CameraChecker
 from edge.onvif.session import OnvifSession
@@ -160,23 +161,12 @@ async def _main(quick: bool) -> list[dict[str, object]]:
         peers.join(10)
     print(f"verdicts: {verdicts}")
     return [
-        _row(f"sweep wall ({n} cameras, steady)", wall, "s", floor_wall, "s"),
-        _row(f"sweep CPU ({n} cameras, steady)", cpu, "s", floor_cpu, "s"),
-        _row(f"first sweep wall ({n} cameras, cold)", first_wall, "s", floor_wall, "s"),
-        _row(f"first sweep CPU ({n} cameras, cold)", first_cpu, "s", floor_cpu, "s"),
-        _row("peak RSS (client process)", peak, "MB", rss0, "MB after imports"),
+        row(f"sweep wall ({n} cameras, steady)", wall, "s", floor_wall, "s"),
+        row(f"sweep CPU ({n} cameras, steady)", cpu, "s", floor_cpu, "s"),
+        row(f"first sweep wall ({n} cameras, cold)", first_wall, "s", floor_wall, "s"),
+        row(f"first sweep CPU ({n} cameras, cold)", first_cpu, "s", floor_cpu, "s"),
+        row("peak RSS (client process)", peak, "MB", rss0, "MB after imports"),
     ]
-
-
-def _row(figure: str, value: float, unit: str, floor: float, floor_unit: str) -> dict[str, object]:
-    return {
-        "figure": figure,
-        "value": round(value, 3),
-        "unit": unit,
-        "floor": round(floor, 3),
-        "floor_unit": floor_unit,
-        "ratio": round(value / floor, 2) if floor else None,
-    }
 
 
 def run(quick: bool = False) -> list[dict[str, object]]:
@@ -187,10 +177,7 @@ def run(quick: bool = False) -> list[dict[str, object]]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="32 cameras instead of 128")
-    rows = run(p.parse_args().quick)
-    for r in rows:
-        floor = f"floor {r['floor']:>9} {r['floor_unit']:<20}"
-        print(f"{r['figure']:<40} {r['value']:>9} {r['unit']:<3} {floor} x{r['ratio']}")
+    print_rows(run(p.parse_args().quick))
 
 
 if __name__ == "__main__":

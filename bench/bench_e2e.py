@@ -29,6 +29,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import print_rows, row
 from edge.relay.dc09.content import null_frame
 from edge.relay.dc09.frame import encode
 from edge.relay.transport_dc09 import Clock
@@ -214,17 +215,6 @@ def offline_delays(site: Site, beats: Beats) -> tuple[float, float]:
     return seen["hb"] - t_mqtt, seen["unit5"] - t_bus
 
 
-def _row(figure: str, value: float, unit: str, floor: float, floor_unit: str) -> Row:
-    return {
-        "figure": figure,
-        "value": round(value, 3),
-        "unit": unit,
-        "floor": round(floor, 3),
-        "floor_unit": floor_unit,
-        "ratio": round(value / floor, 2) if floor else None,
-    }
-
-
 def run(quick: bool = False) -> list[Row]:
     n_mqtt, n_serial = (100, 20) if quick else (1000, 100)
     mqtt = {f"m{i}": 100 + i for i in range(MQTT_BUTTONS)} | {"hb": 200}
@@ -252,7 +242,7 @@ def run(quick: bool = False) -> list[Row]:
     for name, q in (("p50", 0.5), ("p99", 0.99), ("max", 1.0)):
         floor = pct(floor_tcp, q) + pct(floor_mqtt, q)
         rows.append(
-            _row(f"MQTT press->DC-09 ACK {name} ({n_mqtt} alarms)", pct(lat_mqtt, q), "ms", floor,
+            row(f"MQTT press->DC-09 ACK {name} ({n_mqtt} alarms)", pct(lat_mqtt, q), "ms", floor,
                  "ms (bare broker hop + bare DC-09 req/resp)")
         )  # fmt: skip
     # Reading 1 discrete input: request 8 bytes; reply = unit, fc, count, 1 data byte, CRC 2 = 6 bytes.
@@ -260,11 +250,11 @@ def run(quick: bool = False) -> list[Row]:
     floor_serial = (POLL_S + line) * 1000
     for name, q in (("p50", 0.5), ("p99", 0.99), ("max", 1.0)):
         rows.append(
-            _row(f"RS-485 press->DC-09 ACK {name} ({n_serial} alarms, {SERIAL_UNITS + 1} units)", pct(lat_serial, q),
+            row(f"RS-485 press->DC-09 ACK {name} ({n_serial} alarms, {SERIAL_UNITS + 1} units)", pct(lat_serial, q),
                  "ms", floor_serial, f"ms (poll {POLL_S * 1000:.0f} ms + line {line * 1000:.1f} ms @ {BAUD})")
         )  # fmt: skip
-    rows.append(_row("offline detect: MQTT heartbeat stop", off_mqtt, "s", TIMEOUT_S, "s (heartbeat_timeout)"))
-    rows.append(_row("offline detect: Modbus unit silent", off_bus, "s", TIMEOUT_S, "s (bus offline timeout)"))
+    rows.append(row("offline detect: MQTT heartbeat stop", off_mqtt, "s", TIMEOUT_S, "s (heartbeat_timeout)"))
+    rows.append(row("offline detect: Modbus unit silent", off_bus, "s", TIMEOUT_S, "s (bus offline timeout)"))
     return rows
 
 
@@ -272,12 +262,10 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="100 MQTT and 20 RS-485 alarms instead of 1,000 and 100")
     args = p.parse_args()
-    for row in run(args.quick):
-        print(
-            f"{row['figure']:<58} {row['value']:>9} {row['unit']:<3} floor {row['floor']:>8} {row['floor_unit']}"
-            f"   ratio {row['ratio']}x"
-        )
-    print("bars (DESIGN.md 1): MQTT p99 <= 500 ms; RS-485 <= poll interval + 200 ms; offline within its timeout")
+    print_rows(
+        run(args.quick),
+        footer="bars (DESIGN.md 1): MQTT p99 <= 500 ms; RS-485 <= poll interval + 200 ms; offline within its timeout",
+    )
 
 
 if __name__ == "__main__":

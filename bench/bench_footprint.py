@@ -24,6 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import print_rows
 from tests.e2e.site import CAM_PASS, CAM_USER, Site
 
 Row = dict[str, object]
@@ -197,11 +198,7 @@ def run(quick: bool = False) -> list[Row]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="10 s idle window instead of 30 s")
-    for row in run(p.parse_args().quick):
-        print(
-            f"{row['figure']:<58} {row['value']:>8} {row['unit']:<11} vs {row['floor']:>6} {row['floor_unit']}"
-            f"   ratio {row['ratio']}"
-        )
+    print_rows(run(p.parse_args().quick))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
+from bench.common import print_rows
 from edge.config.devices import MqttButton
 from edge.config.models import Mqtt
 from edge.drivers.base import DriverContext
@@ -216,11 +217,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    for row in run(args.quick):
-        print(
-            f"{row['figure']}: {row['value']:.3f} {row['unit']}  floor {row['floor']:.3f} {row['floor_unit']}"
-            f"  ratio {row['ratio']:.3f}"
-        )
+    print_rows(run(args.quick))
 
 
 if __name__ == "__main__":

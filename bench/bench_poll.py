@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import print_rows
 from edge.config.devices import InputRef, SerialBus, SerialButton
 from edge.drivers.base import DriverContext
 from edge.drivers.modbus_frame import Function, reply_len
@@ -141,11 +142,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    for row in run(args.quick):
-        print(
-            f"{row['figure']}: {row['value']:.3f} {row['unit']}  floor {row['floor']:.3f} {row['floor_unit']}"
-            f"  ratio {row['ratio']:.3f}"
-        )
+    print_rows(run(args.quick))
 
 
 if __name__ == "__main__":

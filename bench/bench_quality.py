@@ -27,6 +27,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import print_rows
+from bench.common import row as common_row
 from edge.video.check import check_quality
 from edge.video.limiter import DecodeLimiter
 
@@ -101,14 +103,7 @@ def run(quick: bool = False, cameras: int | None = None, decodes: int = 4) -> li
     label = f"{n} cameras, {decodes} decodes"
 
     def row(figure: str, value: float, unit: str, floor: float, floor_unit: str) -> dict[str, object]:
-        return {
-            "figure": f"{figure} ({label})",
-            "value": round(value, 3),
-            "unit": unit,
-            "floor": round(floor, 3),
-            "floor_unit": floor_unit,
-            "ratio": round(value / floor, 2) if floor else None,
-        }
+        return common_row(f"{figure} ({label})", value, unit, floor, floor_unit)
 
     return [
         row("snapshot sweep wall", snap_wall, "s", floor_wall, "s bare imdecode x2N"),
@@ -126,9 +121,7 @@ def main() -> None:
     p.add_argument("--cameras", type=int)
     p.add_argument("--decodes", type=int, default=4, help="checks.max_concurrent_decodes")
     args = p.parse_args()
-    for r in run(args.quick, args.cameras, args.decodes):
-        ratio = "" if r["ratio"] is None else f"  ratio {r['ratio']}x"
-        print(f"{r['figure']:<62} {r['value']:>9} {r['unit']:<7} floor {r['floor']} {r['floor_unit']}{ratio}")
+    print_rows(run(args.quick, args.cameras, args.decodes))
 
 
 if __name__ == "__main__":

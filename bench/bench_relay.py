@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import print_rows  # noqa: E402
 from edge.config.police import Police  # noqa: E402
 from edge.events import Event, now_ms  # noqa: E402
 from edge.relay.dc09.content import null_frame  # noqa: E402
@@ -183,12 +184,10 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="200 alarms instead of 1,000")
     args = p.parse_args()
-    for row in run(args.quick):
-        print(
-            f"{row['figure']:<56} {row['value']:>9} {row['unit']}   floor {row['floor']:>8} {row['floor_unit']}"
-            f"   ratio {row['ratio']}x"
-        )
-    print("(bar: press -> ACK p99 <= 500 ms over MQTT; the MQTT hop is measured end to end by the lead)")
+    print_rows(
+        run(args.quick),
+        footer="(bar: press -> ACK p99 <= 500 ms over MQTT; bench_e2e measures the MQTT hop end to end)",
+    )
 
 
 if __name__ == "__main__":

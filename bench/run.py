@@ -15,11 +15,10 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-Row = dict[str, Any]
+from bench.common import Row, render
 
 
 def machine() -> str:
@@ -38,36 +37,6 @@ def machine() -> str:
 def discover() -> list[str]:
     here = Path(__file__).resolve().parent
     return sorted(p.stem for p in here.glob("bench_*.py"))
-
-
-def fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
-    return str(value)
-
-
-def render(rows: list[Row], markdown: bool) -> str:
-    head = ["benchmark", "figure", "value", "unit", "floor", "floor unit", "ratio"]
-    body = [
-        [
-            r.get("bench", ""),
-            r["figure"],
-            fmt(r["value"]),
-            r.get("unit", ""),
-            fmt(r.get("floor", "")),
-            r.get("floor_unit", ""),
-            fmt(r.get("ratio", "")),
-        ]
-        for r in rows
-    ]
-    if markdown:
-        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        lines += ["| " + " | ".join(map(str, b)) + " |" for b in body]
-        return "\n".join(lines)
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=False)]
-    out = ["  ".join(str(x).ljust(w) for x, w in zip(head, widths, strict=True))]
-    out += ["  ".join(str(x).ljust(w) for x, w in zip(b, widths, strict=True)) for b in body]
-    return "\n".join(out)
 
 
 def main() -> int:
