@@ -92,15 +92,29 @@ async def test_wall_clock_jumps(tmp_path: Path) -> None:
         await until(lambda: len(panics(rx)) == 2, 10, "alarm after the forward jump")
         for dev in (beating.id, "rs485-1", "police-receiver-1"):
             assert not site.flags(dev), f"no spurious flag for {dev} after +1 h: {site.flags(dev)}\n{site.log_tail()}"
-        escalated = store_rows(site.db_path, "SELECT id FROM alarms WHERE escalated_ms IS NOT NULL")
-        assert not escalated, "no early escalation after +1 h"
+        # "Early" is judged per alarm: escalated sooner after opening than escalate_after allows. An
+        # alarm may escalate on time meanwhile (the relay's NAK round after the jump takes a while).
+        early = store_rows(
+            site.db_path,
+            "SELECT id, escalated_ms - opened_ms AS after_ms FROM alarms "
+            "WHERE escalated_ms IS NOT NULL AND escalated_ms - opened_ms < ?",
+            (ESCALATE_AFTER_S * 1000 * (1 - SLEW) - 50,),
+        )
+        assert not early, f"no early escalation after +1 h: {early}"
 
         spec.write_text("-3600\n")  # and back, two hours: an hour behind real time
         started = asyncio.get_running_loop().time()
         await site.mqtt_press(beating.id)
         await until(lambda: len(panics(rx)) == 3, 5, "alarm right after the backward jump (no stalled retry)")
         quiet.cancel()  # the second button falls silent: it must be flagged within its timeout, not an hour later
-        await site.wait_device(silent.id, "offline", timeout=HEARTBEAT_TIMEOUT_S + 5)
+        # Read the state from the store, not the API: what must hold is the daemon's verdict, and a
+        # polled HTTP call that misses a beat on a loaded box is not what this test is about.
+        state_sql = "SELECT state FROM device_state WHERE device_id = ?"
+        await until(
+            lambda: [r["state"] for r in store_rows(site.db_path, state_sql, (silent.id,))] == ["offline"],
+            HEARTBEAT_TIMEOUT_S + 5,
+            f"{silent.id} offline within its heartbeat timeout after the backward jump\n{site.log_tail()}",
+        )
         await until(
             lambda: bool(store_rows(site.db_path, "SELECT id FROM alarms WHERE escalated_ms IS NOT NULL")),
             ESCALATE_AFTER_S + 5,
