@@ -133,7 +133,14 @@ class Daemon:
         units: dict[str, Service] = {d.name: d.run for d in self.build_drivers()}
         police = self.config.police
         self.relay = (
-            Relay(police, self.db, self.runtime.emit, self.config.site.id, memory=self.runtime.memory)
+            Relay(
+                police,
+                self.db,
+                self.runtime.emit,
+                self.config.site.id,
+                memory=self.runtime.memory,
+                supervisor=self.supervisor,
+            )
             if police
             else None
         )

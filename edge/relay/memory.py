@@ -1,7 +1,7 @@
 """Police reports held in memory while the store cannot be written (disk full, I/O error).
 
 When the runtime cannot commit an event it still runs the rules' police decision and puts the
-resulting reports here; the relay's senders serve this queue alongside the outbox, in priority
+resulting reports here; the relay's delivery loops serve this queue alongside the outbox, in priority
 order, so an alarm still reaches the police. What was delivered from memory is remembered until
 the held event is finally committed: then its outbox rows are written as already delivered, so the
 police do not get the report a second time. Nothing here is ever dropped: a report leaves the queue
@@ -11,7 +11,7 @@ only when it is delivered or when its event's commit has put it in the durable o
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from edge.relay.message import PoliceMessage
 
@@ -22,7 +22,6 @@ class MemoryReport:
     transport: str
     order: int  # arrival order: reports of one priority go out oldest first
     attempts: int = 0
-    dc09_seq: dict[int, int] = field(default_factory=dict)  # receiver index -> DC-09 sequence, for resends
 
     @property
     def priority(self) -> int:

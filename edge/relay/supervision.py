@@ -1,65 +1,70 @@
 """The DC-09 receivers as links: which one is active, up/down state, failover and NULL supervision.
 
-Traffic goes to the active receiver. After `failover_after_failures` failures or
-`failover_after_seconds` of failing it moves to the next one (preferring one not known to be down),
-and it returns to the primary as soon as a supervision NULL to the primary is acknowledged. Every
-state change is a `relay.link` event: {"receiver", "state": "up"|"down", "reason"}.
+Reports go to the active receiver, and its health is judged on them. It fails over to the next one
+(preferring one not known to be down) after `failover_after_failures` failed report attempts, or
+when the oldest undelivered report has been failing for `failover_after_seconds` — whatever NULLs
+say meanwhile — or after as many failed NULLs. A NULL's ACK never clears a report failure.
+
+Traffic returns to the primary when a NULL to it is acknowledged, unless the primary lost the
+traffic while its NULLs were being acknowledged (it takes supervision but not reports): then it
+gets traffic back only after a hold-off of one minute, doubling per repeat up to an hour, so a
+receiver that answers only NULLs costs one failed attempt per hold-off, not every alarm.
+
+A NULL acknowledged by the active receiver while a report is failing there means it is back: the
+delivery loop is asked for an immediate attempt (`on_ready`). Every state change is a `relay.link`
+event: {"receiver", "state": "up"|"down", "reason"}.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from edge.config.police import Police
-from edge.events import Event, EventKind, now_ms
+from edge.events import now_ms
 from edge.relay.dc09 import content
+from edge.relay.dc09.channel import Clock, Dc09Channel, Dc09Error, Receiver
 from edge.relay.dc09.frame import Frame
-from edge.relay.links import LINK_UP, SENDS, Link, LinkState, ReceiverLink, receiver_device_id
-from edge.relay.sequence import SequenceAllocator
-from edge.relay.transport_dc09 import Clock, Dc09Channel, Dc09Error, Receiver
-from edge.store.db import Database
+from edge.relay.links import SENDS, LinkEvents, LinkState, ReceiverLink, receiver_device_id
+from edge.relay.sequence import SequenceStore
 
 log = logging.getLogger(__name__)
 
-Emit = Callable[[Event], Awaitable[None]]
 # Default DC-09 line number: pysiaalarm-class receivers require an L field, DC-09 allows any hex.
 DEFAULT_LINE = "0"
+HOLDOFF_BASE_S = 60.0  # first hold-off for a receiver that ACKs NULLs but failed reports
+HOLDOFF_MAX_S = 3600.0  # doubling stops here: it is still tried hourly
 
 
 class Links:
     def __init__(
         self,
         config: Police,
-        db: Database,
-        emit: Emit,
-        site_id: str,
+        sequences: SequenceStore,
+        events: LinkEvents,
         *,
         key: bytes | None,
         clock: Callable[[], float],
-        on_primary_back: Callable[[], None],
+        on_ready: Callable[[], None],
     ) -> None:
         self.config = config
-        self._emit = emit
-        self._site_id = site_id
-        self._on_primary_back = on_primary_back
-        self.receivers = [self._make(i, url, db, key, clock) for i, url in enumerate(config.receivers)]
+        self._sequences = sequences
+        self._events = events
+        self._on_ready = on_ready
+        self.receivers = [self._make(i, url, key, clock) for i, url in enumerate(config.receivers)]
         self.active = 0
 
-    def _make(self, index: int, url: str, db: Database, key: bytes | None, clock: Callable[[], float]) -> ReceiverLink:
+    def _make(self, index: int, url: str, key: bytes | None, clock: Callable[[], float]) -> ReceiverLink:
         receiver = Receiver.parse(url)
-        sequences = SequenceAllocator(db, url)
         shared_clock = Clock(clock)
-        # Separate channels for reports and supervision: a NULL in flight never holds an alarm back.
         channels = [
             Dc09Channel(
                 receiver,
                 account=self.config.account,
                 key=key,
-                sequences=sequences,
                 clock=shared_clock,
                 connect_timeout=self.config.connect_timeout,
                 ack_timeout=self.config.ack_timeout,
@@ -70,7 +75,6 @@ class Links:
             url=url,
             device_id=receiver_device_id(index),
             receiver=receiver,
-            sequences=sequences,
             clock=shared_clock,
             reports=channels[0],
             probes=channels[1],
@@ -92,28 +96,39 @@ class Links:
             await link.reports.close()
             await link.probes.close()
 
-    async def acked(self, link: Link, reason: str) -> None:
-        link.record_ack(now_ms())
-        await self.set_state(link, LinkState.UP, reason)
+    # ---- reports ------------------------------------------------------------------------------
 
-    async def failed(self, link: Link, reason: str) -> bool:
-        """Record a failure; fail over if the active receiver has failed enough. True if we switched."""
-        now = now_ms()
-        link.record_failure(now)
-        await self.set_state(link, LinkState.DOWN, reason)
-        cfg, links = self.config, self.receivers
-        if (
-            len(links) > 1
-            and link is links[self.active]
-            and link.should_fail_over(now, cfg.failover_after_failures, cfg.failover_after_seconds)
-        ):
-            order = [(self.active + k) % len(links) for k in range(1, len(links))]
-            nxt = next((i for i in order if links[i].state != LinkState.DOWN), order[0])
-            log.warning("relay: failing over from %s to %s (%s)", link.url, links[nxt].url, reason)
-            self.active = nxt
-            links[nxt].failures, links[nxt].failing_since_ms = 0, None
-            return True
-        return False
+    async def report_acked(self, link: ReceiverLink) -> None:
+        link.record_ack(now_ms())
+        await self._events.set_state(link, LinkState.UP, "ack")
+
+    async def report_failed(self, link: ReceiverLink, reason: str, started_ms: int) -> bool:
+        """Record a failed report attempt; fail over if the active receiver has failed enough. True if we switched."""
+        link.record_failure(started_ms)
+        await self._events.set_state(link, LinkState.DOWN, reason)
+        return self._maybe_fail_over(link, reason)
+
+    def _maybe_fail_over(self, link: ReceiverLink, reason: str) -> bool:
+        cfg, links, now = self.config, self.receivers, now_ms()
+        if len(links) < 2 or link is not links[self.active]:
+            return False
+        if not link.should_fail_over(now, cfg.failover_after_failures, cfg.failover_after_seconds):
+            return False
+        if link.null_ok and link.failures:
+            link.holdoff_s = min(HOLDOFF_MAX_S, max(HOLDOFF_BASE_S, link.holdoff_s * 2))
+            link.return_after_ms = now + int(link.holdoff_s * 1000)
+            log.warning("relay: %s acknowledges NULLs but not reports; held off for %.0f s", link.url, link.holdoff_s)
+        else:
+            link.return_after_ms = 0
+        order = [(self.active + k) % len(links) for k in range(1, len(links))]
+        usable = (i for i in order if links[i].state != LinkState.DOWN and now >= links[i].return_after_ms)
+        nxt = next(usable, order[0])
+        log.warning("relay: failing over from %s to %s (%s)", link.url, links[nxt].url, reason)
+        self.active = nxt
+        links[nxt].failures, links[nxt].failing_since_ms = 0, None
+        return True
+
+    # ---- supervision ----------------------------------------------------------------------------
 
     async def supervise(self, link: ReceiverLink) -> None:
         """NULL every supervision_interval; with supervision off, still probe a failed primary."""
@@ -132,33 +147,27 @@ class Links:
                 account=cfg.account, sequence=seq, timestamp=ts, receiver=cfg.receiver, line=cfg.line or DEFAULT_LINE
             )
 
+        seq = await asyncio.to_thread(self._sequences.for_null, link.url)
         try:
-            await link.probes.send(build)
+            await link.probes.send(build, seq)
         except Dc09Error as exc:
             SENDS.labels("dc09-null", exc.reason).inc()
-            await self.failed(link, f"supervision {exc.reason}: {exc}")
+            link.record_null(False, now_ms())
+            await self._events.set_state(link, LinkState.DOWN, f"supervision {exc.reason}: {exc}")
+            self._maybe_fail_over(link, f"supervision {exc.reason}")
             return
         SENDS.labels("dc09-null", "delivered").inc()
-        await self.acked(link, "supervision ack")
-        if index == 0 and self.active != 0:
-            log.warning("relay: primary receiver %s is back; traffic returns to it", link.url)
-            self.active = 0
-            self._on_primary_back()
-
-    async def set_state(self, link: Link, state: LinkState, reason: str) -> None:
-        LINK_UP.labels(link.device_id).set(1 if state == LinkState.UP else 0)
-        if link.state == state:
-            return
-        link.state, link.reason, link.since_ms = state, reason, now_ms()
-        level = logging.INFO if state == LinkState.UP else logging.WARNING
-        log.log(level, "relay: %s %s (%s)", link.url, state, reason)
-        event = Event(
-            kind=EventKind.RELAY_LINK,
-            device_id=link.device_id,
-            payload={"receiver": link.url, "state": str(state), "reason": reason},
-            site=self._site_id,
-        )
-        try:
-            await self._emit(event)
-        except Exception:
-            log.exception("relay: could not record the relay.link event for %s", link.url)
+        link.record_null(True, now_ms())
+        if index != self.active and now_ms() >= link.return_after_ms:
+            # No report goes there now, so its old report failures are not evidence any more.
+            link.failures, link.failing_since_ms = 0, None
+            if index == 0:
+                log.warning("relay: primary receiver %s is back; traffic returns to it", link.url)
+                self.active = 0
+                self._on_ready()
+        elif index == self.active and link.failures:
+            self._on_ready()  # it answers again: try the waiting report now, not at the end of its back-off
+        if link.failures == 0:
+            await self._events.set_state(link, LinkState.UP, "supervision ack")
+        else:
+            link.reason = "acknowledges supervision, reports failing"

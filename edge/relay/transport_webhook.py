@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import logging
+import sqlite3
 import ssl
 from typing import Any
 
@@ -17,8 +18,10 @@ import httpx
 
 from edge.config.police import Webhook
 from edge.config.secrets import read_secret
-from edge.events import iso_ms
+from edge.events import iso_ms, now_ms
+from edge.relay.links import SENDS, WEBHOOK_DEVICE_ID, Link, LinkEvents, LinkState
 from edge.relay.message import PoliceMessage
+from edge.relay.transport import Delivery, TransportRejected, TransportRetry, Unit
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +62,13 @@ def sign(secret: bytes, body: bytes) -> str:
 
 
 class WebhookTransport:
-    def __init__(self, config: Webhook, site_id: str) -> None:
+    name = "webhook"
+
+    def __init__(self, config: Webhook, site_id: str, events: LinkEvents) -> None:
         self.url = config.url
+        self._events = events
+        # The query string may carry a platform token: status and events show the URL without it.
+        self.link = Link(config.url.split("?")[0], WEBHOOK_DEVICE_ID)
         self._site_id = site_id
         secret = read_secret(config.secret_file)
         self._secret = secret.encode() if secret else None
@@ -69,6 +77,31 @@ class WebhookTransport:
             self._verify = ssl.create_default_context(cafile=str(config.ca_file))
         self._timeout = config.timeout
         self._client: httpx.AsyncClient | None = None  # opened on first use, so a restarted relay reopens it
+
+    async def deliver(self, message: PoliceMessage) -> Delivery:
+        try:
+            await self.send(message)
+        except WebhookRetry as exc:
+            SENDS.labels("webhook", "retry").inc()
+            self.link.record_failure(now_ms())
+            await self._events.set_state(self.link, LinkState.DOWN, str(exc))
+            raise TransportRetry(str(exc)) from exc
+        except WebhookRejected as exc:
+            SENDS.labels("webhook", "rejected").inc()
+            await self._events.set_state(self.link, LinkState.UP, "reachable (report rejected)")
+            raise TransportRejected(str(exc)) from exc
+        self.link.record_ack(now_ms())
+        await self._events.set_state(self.link, LinkState.UP, "delivered")
+        return Delivery(self.link.url, None)
+
+    def settle(self, conn: sqlite3.Connection, event_id: str) -> None:
+        """Nothing is kept per report: the platform de-duplicates by Idempotency-Key."""
+
+    def units(self) -> dict[str, Unit]:
+        return {}
+
+    def status(self) -> dict[str, Any]:
+        return {"webhook": self.link.as_dict()}
 
     async def send(self, msg: PoliceMessage) -> int:
         """POST the report; returns the HTTP status on success, raises WebhookRetry / WebhookRejected."""

@@ -122,11 +122,16 @@ def claim_next(db: Database, transport: str, now_ms: int) -> OutboxRow | None:
 
 def mark_delivered(db: Database, seq: int, receiver: str, sequence: int | None, acked_ms: int) -> None:
     with db.tx() as conn:
-        conn.execute(
-            "UPDATE outbox SET state = 'delivered', receiver = ?, sequence = ?, acked_ms = ?, last_error = NULL, "
-            "attempts = attempts + 1 WHERE seq = ?",
-            (receiver, sequence, acked_ms, seq),
-        )
+        mark_delivered_in(conn, seq, receiver, sequence, acked_ms)
+
+
+def mark_delivered_in(conn: sqlite3.Connection, seq: int, receiver: str, sequence: int | None, acked_ms: int) -> None:
+    """Inside the caller's transaction (the relay settles per-report transport state in the same one)."""
+    conn.execute(
+        "UPDATE outbox SET state = 'delivered', receiver = ?, sequence = ?, acked_ms = ?, last_error = NULL, "
+        "attempts = attempts + 1 WHERE seq = ?",
+        (receiver, sequence, acked_ms, seq),
+    )
 
 
 def set_delivered_event(
@@ -156,13 +161,17 @@ def schedule_retry(db: Database, seq: int, error: str, next_try_ms: int) -> None
 
 def mark_failed(db: Database, seq: int, error: str, state: str = "failed") -> None:
     """Give up on a row: 'failed' (timed out per give_up_after) or 'rejected' (the platform refused it)."""
+    with db.tx() as conn:
+        mark_failed_in(conn, seq, error, state)
+
+
+def mark_failed_in(conn: sqlite3.Connection, seq: int, error: str, state: str = "failed") -> None:
     if state not in TERMINAL_FAILURES:
         raise ValueError(f"not a terminal failure state: {state!r}")
-    with db.tx() as conn:
-        conn.execute(
-            "UPDATE outbox SET state = ?, last_error = ?, attempts = attempts + 1 WHERE seq = ?",
-            (state, error[:500], seq),
-        )
+    conn.execute(
+        "UPDATE outbox SET state = ?, last_error = ?, attempts = attempts + 1 WHERE seq = ?",
+        (state, error[:500], seq),
+    )
 
 
 def status(db: Database, now_ms: int) -> dict[str, Any]:

@@ -19,7 +19,6 @@ from relay_support import ACCOUNT, Emitted, depth, message, police, running, sub
 
 from edge.relay.dc09.content import null_frame
 from edge.relay.dc09.frame import Frame, decode, encode
-from edge.relay.sequence import SequenceAllocator
 from edge.relay.service import Relay
 from edge.relay.transport_dc09 import Clock, Dc09Channel, Dc09Error, Receiver
 from edge.store import Database
@@ -29,7 +28,7 @@ Script = Callable[[Frame, asyncio.StreamWriter], "asyncio.Future[None] | None"]
 
 
 def ack(seq: int, account: str = ACCOUNT) -> bytes:
-    return encode(Frame("ACK", seq, account))
+    return encode(Frame("ACK", seq, account, line="0"))
 
 
 @pytest.fixture
@@ -73,7 +72,6 @@ def channel(port: int, db: Database, clock: Clock | None = None) -> Dc09Channel:
         Receiver.parse(f"dc09://127.0.0.1:{port}"),
         account=ACCOUNT,
         key=None,
-        sequences=SequenceAllocator(db, "test"),
         clock=clock or Clock(),
         connect_timeout=0.5,
         ack_timeout=0.5,
@@ -89,8 +87,8 @@ async def test_stale_and_foreign_acks_are_ignored(peer: tuple[int, list[Frame], 
     script.append([ack(9998), ack(1, "FFFF"), lambda f: ack(f.sequence)])
     ch = channel(port, db)
     before = {r: _bad(r) for r in ("wrong_sequence", "wrong_account")}
-    seq, reply = await ch.send(build)
-    assert reply.kind == "ACK" and reply.sequence == seq == 1
+    reply = await ch.send(build, 1)
+    assert reply.kind == "ACK" and reply.sequence == 1
     assert {r: _bad(r) - n for r, n in before.items()} == {"wrong_sequence": 1, "wrong_account": 1}
     await ch.close()
 
@@ -137,8 +135,8 @@ async def test_reply_split_across_writes_and_two_in_one(
     script.append([whole[:3], whole[3:11], whole[11:]])
     script.append([lambda f: ack(1) + ack(f.sequence)])  # a late duplicate and the real one together
     ch = channel(port, db)
-    assert (await ch.send(build))[0] == 1
-    assert (await ch.send(build))[0] == 2
+    assert (await ch.send(build, 1)).sequence == 1
+    assert (await ch.send(build, 2)).sequence == 2
     await ch.close()
 
 
@@ -159,7 +157,7 @@ async def test_failures_are_typed(
     script.append(action)
     ch = channel(port, db)
     with pytest.raises(Dc09Error) as err:
-        await ch.send(build)
+        await ch.send(build, 1)
     assert err.value.reason == reason
     await ch.close()
 
@@ -172,7 +170,7 @@ async def test_nak_time_corrects_clock_and_same_sequence_is_resent(
     script.append([encode(Frame("NAK", 0, None, line="0", timestamp=receiver_time))])
     clock = Clock()
     ch = channel(port, db, clock)
-    seq, _ = await ch.send(build)
+    seq = (await ch.send(build, 5)).sequence
     assert [f.sequence for f in received] == [seq, seq]
     assert abs((received[1].timestamp - receiver_time).total_seconds()) <= 2  # type: ignore[operator]
     await ch.close()
@@ -183,9 +181,10 @@ async def test_receiver_closing_an_idle_connection_is_not_a_failure(
 ) -> None:
     port, received, script = peer
     ch = channel(port, db)
-    await ch.send(build)
+    await ch.send(build, 1)
     script.extend(["close"])  # the next frame finds the connection closed: reconnect and send again
-    seq, reply = await ch.send(build)
+    seq = 2
+    reply = await ch.send(build, seq)
     assert reply.sequence == seq and [f.sequence for f in received][-2:] == [seq, seq]
     await ch.close()
 
@@ -193,5 +192,5 @@ async def test_receiver_closing_an_idle_connection_is_not_a_failure(
 async def test_refused_connection(db: Database, tmp_path: Path) -> None:
     ch = channel(free_port(), db)
     with pytest.raises(Dc09Error) as err:
-        await ch.send(build)
+        await ch.send(build, 1)
     assert err.value.reason == "connect"

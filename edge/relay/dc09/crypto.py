@@ -1,8 +1,13 @@
 """DC-09 AES-CBC: zero IV, a random pad in front so equal messages never encrypt alike, hex on the wire.
 
-The encrypted part of a frame is everything after ``[``: ``pad`` + ``|data]`` (or ``]`` when there is
-no data) + extended data + timestamp. Pad characters exclude ``|``, ``[`` and ``]`` so a receiver finds
-the data by skipping up to the first of them.
+What we send follows ANSI/SIA DC-09-2013 section 5.4.4: the encrypted part of a frame is everything
+after ``[``: ``pad`` + ``|`` + ``data]`` + extended data + timestamp. The pad fills the encrypted
+part to a multiple of 16 bytes (16 pad bytes when it already is one), its characters exclude ``|``,
+``[`` and ``]``, and the ``|`` that ends it appears in every encrypted message, even one without data.
+
+What we accept is wider, because receivers stray: a pad ended by ``]`` instead of ``|``
+(pysiaalarm's zero-filled ACK), any pad bytes, and a PKCS#7 pad *after* the timestamp (receivers
+built on a generic AES helper). Only the readable body between them must be printable ASCII.
 """
 
 from __future__ import annotations
@@ -48,10 +53,14 @@ def _pad(length: int) -> str:
 
 
 def encrypt(key: bytes, body: str, pad: str | None = None) -> str:
-    """Upper-case hex of AES-CBC(pad + body); the pad fills to a whole block (1..16 characters)."""
+    """Upper-case hex of AES-CBC(pad + body); the pad fills to a whole block (1..16 characters).
+
+    `body` starts with the pad terminator ``|`` (the frame encoder writes it)."""
     raw = body.encode("ascii")
     if pad is None:
         pad = _pad(BLOCK - len(raw) % BLOCK)
+    if any(c in _PAD_STOP for c in pad):
+        raise ValueError("a DC-09 pad must not contain '|', '[' or ']'")
     plain = pad.encode("ascii") + raw
     enc = Cipher(algorithms.AES(key), modes.CBC(_IV)).encryptor()
     return (enc.update(plain) + enc.finalize()).hex().upper()
@@ -66,7 +75,7 @@ def decrypt(key: bytes, hex_text: str) -> str:
     if not data or len(data) % BLOCK:
         raise CryptoError("encrypted block is not a whole number of AES blocks")
     dec = Cipher(algorithms.AES(key), modes.CBC(_IV)).decryptor()
-    plain = dec.update(data) + dec.finalize()
+    plain = _strip_trailing_pad(dec.update(data) + dec.finalize())
     # Pads from other transmitters may hold any byte; latin-1 keeps them one character each.
     text = plain.decode("latin-1")
     cut = min((i for i in (text.find(c) for c in _PAD_STOP) if i >= 0), default=-1)
@@ -76,3 +85,14 @@ def decrypt(key: bytes, hex_text: str) -> str:
     if not body.isascii() or not body.isprintable():
         raise CryptoError("decrypted data is not printable ASCII (wrong key?)")
     return body
+
+
+def _strip_trailing_pad(plain: bytes) -> bytes:
+    """Drop a PKCS#7 pad after the timestamp, or NUL fill, when the last block ends in one.
+
+    DC-09 puts its pad in front, so a valid DC-09 body ends with the timestamp's last digit (or
+    ``]``): a last byte of 1..16 repeated that many times cannot be part of it and is a pad."""
+    n = plain[-1] if plain else 0
+    if 1 <= n <= BLOCK and len(plain) >= n and plain[-n:] == bytes([n]) * n:
+        return plain[:-n]
+    return plain.rstrip(b"\x00")

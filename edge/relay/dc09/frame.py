@@ -68,7 +68,7 @@ def encode(frame: Frame, key: bytes | None = None) -> bytes:
     head += f"L{frame.line}" if frame.line else ""
     head += f"#{frame.account.upper()}[" if frame.account else "["
     if key:
-        body = (f"|{frame.data}" if frame.data else "") + _tail(frame)
+        body = f"|{frame.data}" + _tail(frame)  # DC-09-2013 5.4.4.3: the pad's "|" is in every encrypted frame
         text = head + crypto.encrypt(key, body)
     elif frame.data:
         acct = f"#{frame.account.upper()}|" if frame.account else ""
