@@ -4,6 +4,9 @@ It decodes every frame strictly, answers ACK (sequence, receiver, line and accou
 when the frame was), NAK with its own time when the frame's timestamp is outside the DC-09 window,
 and stays silent on a CRC error as DC-09 receivers do. Every report it accepts is kept in `reports`,
 appended to a JSON-lines log and handed to `on_report` so the demo can print it.
+
+Tests set `mode` to make it hostile (edge.sim.receiver_hostile): forge, replay, NAK, answer only
+NULLs, pad differently, or send an ACK nobody waited for. It serves TCP, or UDP with `udp=True`.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -21,6 +25,7 @@ from edge.events import now_ms
 from edge.relay.dc09.content import parse_data
 from edge.relay.dc09.frame import Frame, Rejection, decode, encode
 from edge.relay.message import PoliceCode
+from edge.sim.receiver_hostile import FORGING, MODES, ack_for, forged, pkcs7_ack
 
 log = logging.getLogger(__name__)
 
@@ -103,14 +108,23 @@ class DemoReceiver:
         key: bytes | None = None,
         log_path: Path | None = None,
         on_report: Callable[[Report], None] | None = None,
+        *,
+        udp: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self.host, self.port, self.key = host, port, key
+        self.host, self.port, self.key, self.udp = host, port, key, udp
+        self.clock = clock
         self.log_path = log_path
         self.on_report = on_report
         self.reports: list[Report] = []
         self.rejected: dict[str, int] = {}
         self.ack_delay_s = 0.0  # tests slow the receiver down with this
         self.silent = False  # tests make the receiver swallow frames without answering
+        self.mode = "normal"  # one of edge.sim.receiver_hostile.MODES
+        self.forged = 0  # frames answered by a hostile mode without taking the report
+        self.captured: dict[int, bytes] = {}  # sequence -> the last ACK sent for it (what "replay" plays back)
+        self._swallow: int | None = None  # "unsolicited": the sequence already ACKed ahead of its frame
+        self._udp: asyncio.DatagramTransport | None = None
         self._seen: set[tuple[str | None, int, str]] = set()
         self._server: asyncio.Server | None = None
         self._changed = asyncio.Event()
@@ -118,15 +132,26 @@ class DemoReceiver:
 
     @property
     def url(self) -> str:
-        return f"dc09://{self.host}:{self.port}"
+        return f"dc09{'+udp' if self.udp else ''}://{self.host}:{self.port}"
 
     async def start(self) -> DemoReceiver:
+        if self.udp:
+            loop = asyncio.get_running_loop()
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _UdpServer(self), local_addr=(self.host, self.port)
+            )
+            self._udp = transport
+            self.port = transport.get_extra_info("sockname")[1]
+            return self
         self._server = await asyncio.start_server(self._serve, self.host, self.port, limit=MAX_FRAME * 2)
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("DC-09 receiver listening on %s", self.url)
         return self
 
     async def stop(self) -> None:
+        udp, self._udp = self._udp, None
+        if udp is not None:
+            udp.close()
         server, self._server = self._server, None
         if server is None:
             return
@@ -172,16 +197,40 @@ class DemoReceiver:
 
     def handle(self, raw: bytes, peer: str = "") -> bytes | None:
         """One frame in, the reply bytes out (None: stay silent). Pure apart from `reports`."""
+        if self.mode not in MODES:
+            raise ValueError(f"unknown receiver mode {self.mode!r}")
         frame = decode(b"\n" + raw if not raw.startswith(b"\n") else raw, self.key)
-        now = datetime.now(UTC).replace(microsecond=0)
+        now = datetime.fromtimestamp(self.clock(), UTC).replace(microsecond=0)
         if isinstance(frame, Rejection):
             self._reject(frame.reason, frame.detail)
             return None if frame.reason in ("crc", "framing", "length") else self._nak(now)
+        if self.mode in FORGING or self.mode == "replay" or frame.sequence == self._swallow:
+            self._swallow = None
+            self.forged += 1  # the report is not taken: only the reply is played
+            return self.captured.get(frame.sequence) if self.mode == "replay" else self._forge(frame, now)
         if frame.timestamp is not None:
             skew = (frame.timestamp - now).total_seconds()
             if skew < -TS_BEHIND_S or skew > TS_AHEAD_S:
                 self._reject("timestamp_window", f"frame is {skew:+.0f} s off the receiver clock")
                 return self._nak(now)
+        self._take(frame, peer)
+        enc = self.key if frame.encrypted else None
+        if self.mode == "pkcs7" and enc is not None:
+            reply = pkcs7_ack(frame, enc, now)
+        else:
+            reply = encode(ack_for(frame, now), enc)
+        self.captured[frame.sequence] = reply
+        if self.mode == "unsolicited" and frame.kind != "NULL":
+            self._swallow = frame.sequence % 9999 + 1  # ACK the next frame before it is even sent
+            reply += encode(ack_for(frame, now, sequence=self._swallow), enc)
+        return reply
+
+    def _forge(self, frame: Frame, now: datetime) -> bytes | None:
+        if self.mode == "unsolicited":
+            return None  # its ACK went out ahead of it; the frame itself is dropped
+        return forged(self.mode, frame, self.key, now)
+
+    def _take(self, frame: Frame, peer: str) -> None:
         key = (frame.account, frame.sequence, frame.data)
         duplicate = key in self._seen and frame.kind != "NULL"
         self._seen.add(key)
@@ -193,12 +242,21 @@ class DemoReceiver:
                 fh.write(json.dumps(report.as_dict(), ensure_ascii=False) + "\n")
         if self.on_report is not None:
             self.on_report(report)
-        ack = Frame(
-            kind="ACK", sequence=frame.sequence, account=frame.account, receiver=frame.receiver,
-            line=frame.line, timestamp=now,
-        )  # fmt: skip
-        return encode(ack, self.key if frame.encrypted else None)
 
     def _nak(self, now: datetime) -> bytes:
         # The NAK carries the receiver's time so the sender can correct its clock and resend.
         return encode(Frame(kind="NAK", sequence=0, account=None, receiver="0", line="0", timestamp=now))
+
+
+class _UdpServer(asyncio.DatagramProtocol):
+    def __init__(self, receiver: DemoReceiver) -> None:
+        self.receiver = receiver
+        self.transport: asyncio.BaseTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
+        reply = self.receiver.handle(data.strip(b"\r\n") + b"\r", f"{addr[0]}:{addr[1]}")
+        if reply is not None and not self.receiver.silent and self.transport is not None:
+            self.transport.sendto(reply, addr)  # type: ignore[attr-defined]

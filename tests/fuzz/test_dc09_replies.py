@@ -11,9 +11,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from edge.relay.dc09.channel import Clock, Dc09Channel, Dc09Error, Receiver
 from edge.relay.dc09.content import null_frame
 from edge.relay.dc09.frame import Frame, encode
-from edge.relay.dc09.channel import Clock, Dc09Channel, Dc09Error, Receiver
 from edge.relay.dc09.stream import ReplySplitter
 from edge.relay.dc09.verify import Sent
 from tests.fuzz.counting import bad_inputs
