@@ -108,6 +108,7 @@ class Daemon:
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
+            await asyncio.to_thread(self.runtime.close)  # the queued commits finish before the store closes
             self.db.close()
             self.notifier.close()
         log.info("edge stopped")

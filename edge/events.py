@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from edge.clock import SteadyClock
+from edge.clock import CLOCK
 
 
 class EventKind(StrEnum):
@@ -21,9 +21,12 @@ class EventKind(StrEnum):
     CAMERA_RETENTION = "camera.retention"
     CAMERA_CLOCK = "camera.clock"
     RELAY_LINK = "relay.link"
+    # The gateway itself did not run for a while (SIGSTOP, VM pause, swap): recorded, never a device fault.
+    GATEWAY_STALL = "gateway.stall"
 
 
-_CLOCK = SteadyClock()
+# The device id of events about the gateway process itself.
+GATEWAY_DEVICE_ID = "gateway"
 
 
 def now_ms() -> int:
@@ -31,7 +34,7 @@ def now_ms() -> int:
 
     Steady: a jump of the system clock is absorbed (see edge.clock), so the deadlines stored with
     these times (escalation, hysteresis, retries) never fire early or stall."""
-    return _CLOCK()
+    return CLOCK()
 
 
 def iso_ms(ts_ms: int) -> str:

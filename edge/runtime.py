@@ -1,10 +1,17 @@
-"""Where every driver event lands: commit it, and what the rules make of it, in one transaction.
+"""The one writer of alarm, device and maintenance state: every change enters one ordered queue.
 
-`Runtime.emit` is the `emit` every driver gets. Inside one SQLite transaction it stores the event,
-runs the rule engine, applies its actions (alarms, flags, device states, police outbox rows, change
-feed) and saves the engine state; only then does it return, so a driver that awaited it may
-acknowledge its device. After the commit it calls `after_commit` (the Hub, the relay's notify) and
-hands escalation webhooks to the notifier. `run()` ticks the engine about once a second.
+Driver events (`Runtime.emit`, the `emit` every driver gets), camera results, the rule clock's ticks
+and operators' commands (`acknowledge`, `close`, `set_maintenance`, `clear_maintenance`; the API
+submits them and awaits the result) are carried out one at a time, in submission order, by the
+writer thread. Each is one SQLite transaction: store the event or the command's change, run the rule
+engine, apply its actions (alarms, flags, device states, police outbox rows, change feed) and save
+the engine state; only then does the awaiting caller resume, so a driver may acknowledge its device.
+Commits are off the event loop: a slow disk delays the queue, never a button poll or an API answer.
+After the commit `after_commit` (the Hub, the relay's notify) runs on the loop and escalation
+webhooks go to the notifier. `run()` ticks the engine about once a second.
+
+After the process itself stalled (`edge.clock.StallWatch`), a `gateway.stall` event is committed
+before the next tick; the engine re-arms its timers from the resume (`Engine.resume`).
 
 When the store cannot be written (disk full, I/O error) an event is held in a bounded in-memory
 backlog instead, and the rules' police decision for it goes to the relay's memory queue, so an alarm
@@ -16,18 +23,21 @@ delivered in that same commit. The fault shows in `store_status()` (the API's st
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sqlite3
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from prometheus_client import Counter
 
+from edge.clock import LOOP_STALLS, StallWatch
 from edge.config import Config
-from edge.events import Event, EventKind, now_ms
+from edge.events import GATEWAY_DEVICE_ID, Event, EventKind, iso_ms, now_ms
 from edge.hub import Hub
 from edge.relay.memory import MemoryQueue
 from edge.relay.message import PoliceCode, PoliceMessage
@@ -42,7 +52,7 @@ from edge.rules.registry import engine_from_config
 from edge.rules.state import EngineState
 from edge.rules.step import derived_id
 from edge.store import Database, changes
-from edge.store.alarms import ALARM
+from edge.store.alarms import ALARM, acknowledge_in, close_in
 from edge.store.devices import touch
 from edge.store.events import insert_event
 from edge.store.misc import put_check
@@ -50,6 +60,8 @@ from edge.store.outbox import enqueue, set_delivered_event, transports_for
 from edge.store_fault import STORE_BACKLOG, STORE_DROPPED, StoreFault, is_store_full
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 ENGINE_ERRORS = Counter("edge_rules_errors_total", "Rule engine failures (the event is still stored)", ["where"])
 
@@ -113,6 +125,7 @@ class Runtime:
         clock: Callable[[], int] = now_ms,
         notifier: Notifier | None = None,
         tick_s: float = TICK_S,
+        stalls: StallWatch = LOOP_STALLS,
     ) -> None:
         self.config = config
         self.db = db
@@ -123,9 +136,12 @@ class Runtime:
         self.after_commit: list[Callable[[], None]] = [hub.ring]
         self.events_committed = 0
         self._later: list[Notify] = []  # webhook calls decided in the open transaction
-        self._lock = threading.RLock()  # one engine step at a time, from the loop or API threads
+        # The one ordered queue: a single thread carries out every step, so steps never interleave.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edge-writer")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
+        self.stalls = stalls
+        self._stall_cursor = stalls.count
         self.engine: Engine = engine_from_config(config)
         self.memory = MemoryQueue()  # reports for the relay while the store is full (outlives relay reloads)
         self._committing: list[tuple[str, str, bool]] = []
@@ -135,18 +151,41 @@ class Runtime:
         loaded = load_state(db, config.alarms)
         self.state: EngineState = loaded or rebuild(db, config.alarms)
         self._saved: EngineState | None = loaded  # what the store holds; None = write it all next time
-        self.tick()  # take in what changed while we were down (acks, expired maintenance, due escalations)
+        self.tick(sync=True)  # take in what changed while we were down (expired maintenance, due escalations)
 
     def update_config(self, config: Config) -> None:
-        """SIGHUP after the new config validated: new rules, same state (open alarms and timers kept)."""
+        """SIGHUP after the new config validated: new rules, same state (open alarms and timers kept).
+
+        Queued like any step, so a step in progress finishes on the config it started with."""
         engine, police = engine_from_config(config), police_sink(config, self.memory, self._committing)
-        with self._lock:  # never mid-step: a step sees one config throughout
+
+        def swap() -> None:
             self.config, self.engine, self.police = config, engine, police
+
+        if self._loop is None:  # no loop has used us yet: nothing can be mid-step
+            swap()
+        else:
+            self._writer.submit(swap)
+
+    def close(self) -> None:
+        """Finish the queued steps and stop the writer thread (before the store is closed)."""
+        self._writer.shutdown(wait=True)
+
+    async def _queued(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(*args)` on the writer thread after everything submitted before it.
+
+        Shielded: a caller cancelled while waiting (a driver stopped by a reload) does not take its
+        step out of the queue half-way; the step still runs and commits."""
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop, self._loop_thread = loop, threading.get_ident()
+        return await asyncio.shield(loop.run_in_executor(self._writer, functools.partial(fn, *args)))
 
     # --- events ---------------------------------------------------------------------------------
     async def emit(self, event: Event) -> None:
-        if self._loop is None:
-            self._loop, self._loop_thread = asyncio.get_running_loop(), threading.get_ident()
+        await self._queued(self._emit_now, event)
+
+    def _emit_now(self, event: Event) -> None:
         if not event.site:
             event = event.with_site(self.config.site.id)
         if self._backlog and not self.flush():
@@ -162,7 +201,7 @@ class Runtime:
     def _commit(self, event: Event) -> None:
         with self._write() as w:
             now = self.clock()
-            state = self._synced(w.conn, now, event.device_id)
+            state = self.state
             event = self.engine.mark_test(state, event, now)
             insert_event(w.conn, event)
             changes.record_change(w.conn, changes.EVENT, event.id, event.as_dict())
@@ -183,27 +222,26 @@ class Runtime:
 
         The engine's new state is not adopted: the event is decided again when it is committed (its
         outbox rows then carry what memory already delivered), so the store never misses a step."""
-        with self._lock:
-            now = self.clock()
-            self.store_fault.raise_(reason, now)
-            alarm = event.kind is EventKind.ALARM_PRESS
-            if len(self._backlog) >= BACKLOG_MAX and not alarm:
-                STORE_DROPPED.inc()
-                log.error("store: backlog full; dropping %s from %s", event.kind, event.device_id)
-                return
-            try:
-                marked = self.engine.mark_test(self.state, event, now)
-                _, actions = self.engine.on_event(self.state, marked, now)
-            except Exception:
-                ENGINE_ERRORS.labels(where="held-event").inc()
-                log.exception("rules: engine failed on held %s %s; applying the fail-safe", event.kind, event.device_id)
-                actions = self._fail_safe(event, now)
-            self._backlog.append(event)
-            STORE_BACKLOG.set(len(self._backlog))
-            transports = transports_for(self.config.police)
-            for action in actions:
-                if isinstance(action, Relay) and transports:
-                    self.memory.put(action.message, transports)
+        now = self.clock()
+        self.store_fault.raise_(reason, now)
+        alarm = event.kind is EventKind.ALARM_PRESS
+        if len(self._backlog) >= BACKLOG_MAX and not alarm:
+            STORE_DROPPED.inc()
+            log.error("store: backlog full; dropping %s from %s", event.kind, event.device_id)
+            return
+        try:
+            marked = self.engine.mark_test(self.state, event, now)
+            _, actions = self.engine.on_event(self.state, marked, now)
+        except Exception:
+            ENGINE_ERRORS.labels(where="held-event").inc()
+            log.exception("rules: engine failed on held %s %s; applying the fail-safe", event.kind, event.device_id)
+            actions = self._fail_safe(event, now)
+        self._backlog.append(event)
+        STORE_BACKLOG.set(len(self._backlog))
+        transports = transports_for(self.config.police)
+        for action in actions:
+            if isinstance(action, Relay) and transports:
+                self.memory.put(action.message, transports)
         self._after([])  # wake the relay
 
     def flush(self) -> bool:
@@ -254,23 +292,49 @@ class Runtime:
         ]
 
     # --- time -------------------------------------------------------------------------------------
-    def tick(self, now: int | None = None) -> None:
+    def tick(self, now: int | None = None, *, sync: bool = False) -> None:
+        """One engine tick on the calling thread (the writer's, or a test's with no loop running).
+
+        `sync` also takes in what the store says of acks, closes and maintenance: only at start-up,
+        since while we run every such change is a command in our own queue."""
         with self._write() as w:
             now = self.clock() if now is None else now
-            before = self._synced(w.conn, now)
+            before = self._synced(w.conn, now) if sync else self.state
             state, actions = self.engine.tick(before, now)
             if actions or self._later or self._saved is None or not _same(state, self.state):
                 w.state = self._apply(w.conn, state, actions)
 
+    def _tick_round(self) -> None:
+        if self.stalls.stalled():
+            return  # the loop has not run for a while: commit the stall first (next round), then tick
+        if not self._backlog or self.flush():
+            self.tick()
+
+    async def resume_after_stall(self) -> None:
+        """Commit each stall the loop has seen since the last look, as a gateway event the operator sees."""
+        self._stall_cursor, stalls = self.stalls.since(self._stall_cursor)
+        for stall in stalls:
+            payload = {
+                "reason": "process_stalled",
+                "seconds": round(stall.seconds, 1),
+                "from": iso_ms(stall.start_ms),
+                "to": iso_ms(stall.end_ms),
+                "from_ms": stall.start_ms,
+                "to_ms": stall.end_ms,
+            }
+            await self.emit(Event(EventKind.GATEWAY_STALL, GATEWAY_DEVICE_ID, payload, ts_ms=stall.end_ms))
+
     async def run(self) -> None:
-        """Tick until cancelled; also runs the escalation webhook notifier. Supervise it like a driver."""
+        """Tick until cancelled; also runs the escalation webhook notifier and the loop's stall watch.
+        Supervise it like a driver."""
         self._loop, self._loop_thread = asyncio.get_running_loop(), threading.get_ident()
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self.notifier.run(), name="escalation-notifier")
+            tg.create_task(self.stalls.run(), name="stall-watch")
             while True:
                 try:
-                    if not self._backlog or self.flush():
-                        self.tick()
+                    await self.resume_after_stall()
+                    await self._queued(self._tick_round)
                 except sqlite3.Error as exc:
                     if not is_store_full(exc):
                         ENGINE_ERRORS.labels(where="tick").inc()
@@ -282,15 +346,46 @@ class Runtime:
                     log.exception("rules: tick failed")
                 await asyncio.sleep(self.tick_s)
 
-    # --- maintenance ------------------------------------------------------------------------------
-    def set_maintenance(self, device_id: str, minutes: float, actor: str) -> dict[str, Any]:
-        """Safe from any thread (e.g. a sync API handler)."""
+    # --- operators' commands ---------------------------------------------------------------------
+    async def acknowledge(self, alarm_id: str, actor: str, note: str) -> dict[str, Any] | None:
+        """Open -> acknowledged (stops its escalation at once). None: no such alarm; AlarmStateError: not open."""
+        return await self._queued(self._alarm_command, acknowledge_in, alarm_id, actor, note)
+
+    async def close_alarm(self, alarm_id: str, actor: str, reason: str) -> dict[str, Any] | None:
+        """The manual reset: -> closed. None: no such alarm; AlarmStateError: already closed."""
+        return await self._queued(self._alarm_command, close_in, alarm_id, actor, reason)
+
+    def _alarm_command(
+        self,
+        change: Callable[[sqlite3.Connection, str, str, str, int], dict[str, Any] | None],
+        alarm_id: str,
+        actor: str,
+        text: str,
+    ) -> dict[str, Any] | None:
+        with self._write() as w:
+            row = change(w.conn, alarm_id, actor, text, self.clock())
+            if row is None:
+                return None
+            state = self.engine.sync_alarms(self.state, open_alarm_states(w.conn))
+            w.state = self._apply(w.conn, state, [])
+        return row
+
+    async def set_maintenance(self, device_id: str, minutes: float, actor: str) -> dict[str, Any]:
+        """Test/maintenance mode for `minutes` from now (replacing any current window)."""
+        return await self._queued(self.set_maintenance_now, device_id, minutes, actor)
+
+    async def clear_maintenance(self, device_id: str, actor: str) -> dict[str, Any]:
+        """End maintenance now; held faults are raised and owed restores reported."""
+        return await self._queued(self.clear_maintenance_now, device_id, actor)
+
+    def set_maintenance_now(self, device_id: str, minutes: float, actor: str) -> dict[str, Any]:
+        """On the calling thread: the writer's, or a test's while no loop uses this runtime."""
         self._known(device_id)
         limit = self.config.device_states.max_maintenance_minutes
         minutes = check_minutes(minutes, limit)
         return self._maintenance(device_id, minutes, actor)
 
-    def clear_maintenance(self, device_id: str, actor: str) -> dict[str, Any]:
+    def clear_maintenance_now(self, device_id: str, actor: str) -> dict[str, Any]:
         self._known(device_id)
         return self._maintenance(device_id, None, actor)
 
@@ -301,7 +396,7 @@ class Runtime:
     def _maintenance(self, device_id: str, minutes: float | None, actor: str) -> dict[str, Any]:
         with self._write() as w:
             now = self.clock()
-            state = self._synced(w.conn, now)
+            state = self.state
             if minutes is None:
                 until = None
                 state, actions = self.engine.end_maintenance(state, device_id, now)
@@ -309,26 +404,26 @@ class Runtime:
                 until = now + int(minutes * 60_000)
                 state, actions = self.engine.start_maintenance(state, device_id, until, now)
             detail = record(w.conn, actor, device_id, until)
+            changes.record_change(w.conn, changes.DEVICE, device_id, {**detail, "by": actor})
             w.state = self._apply(w.conn, state, actions)
         return detail
 
     # --- plumbing ---------------------------------------------------------------------------------
     @contextmanager
     def _write(self) -> Iterator[_Write]:
-        """One engine step: runtime lock, then the store transaction; adopt the new state only after
-        COMMIT, then run the after-commit callbacks outside the lock."""
-        with self._lock:
-            w = _Write()
-            self._later = []
-            self._committing.clear()
-            with self.db.tx() as conn:
-                w.conn = conn
-                yield w
-            self._settle_memory()
-            if w.state is None:
-                return
-            self.state = self._saved = w.state
-            later, self._later = self._later, []
+        """One engine step: the store transaction; adopt the new state only after COMMIT, then hand the
+        after-commit callbacks to the loop."""
+        w = _Write()
+        self._later = []
+        self._committing.clear()
+        with self.db.tx() as conn:
+            w.conn = conn
+            yield w
+        self._settle_memory()
+        if w.state is None:
+            return
+        self.state = self._saved = w.state
+        later, self._later = self._later, []
         self._after(later)
 
     def _settle_memory(self) -> None:
@@ -344,15 +439,11 @@ class Runtime:
                 except sqlite3.Error:  # at-least-once: the outbox sends it again, the receiver de-duplicates
                     log.warning("store: could not record memory delivery of %s", event_id)
 
-    def _synced(self, conn: sqlite3.Connection, now: int, device_id: str | None = None) -> EngineState:
-        """The engine state with what operators changed directly in the store: acks, closes, maintenance.
-
-        For one device's event only its maintenance matters; acks and closes are taken in by the tick.
-        """
-        state = self.state
-        if device_id is None:
-            state = self.engine.sync_alarms(state, open_alarm_states(conn))
-        for dev_id, until in maintenance_rows(conn, device_id).items():
+    def _synced(self, conn: sqlite3.Connection, now: int) -> EngineState:
+        """At start-up: the engine state with what the store says of acks, closes and maintenance (a
+        state saved by an older version, or rebuilt from the rows)."""
+        state = self.engine.sync_alarms(self.state, open_alarm_states(conn))
+        for dev_id, until in maintenance_rows(conn).items():
             track = state.devices.get(dev_id)
             mine = track.maintenance_until_ms if track else None
             if until == mine:
@@ -372,8 +463,8 @@ class Runtime:
     def _after(self, later: list[Notify]) -> None:
         """Webhook calls to the notifier, then wake the stream and the relay.
 
-        The Hub and the notifier's queue belong to the event loop: from another thread (a sync API
-        handler calling set_maintenance) the callbacks are handed to the loop.
+        The Hub and the notifier's queue belong to the event loop: from the writer thread the callbacks
+        are handed to the loop.
         """
         loop = self._loop
         if loop is not None and threading.get_ident() != self._loop_thread and not loop.is_closed():

@@ -3,6 +3,10 @@
 Back-off is `uniform(0, base ** min(cap, n))` (DESIGN.md section 8). Too many restarts within a
 window mark the unit faulted so the operator is told, but it keeps being retried: a gateway that
 stops trying needs a person on site.
+
+A failure's traceback is logged at ERROR the first time in each fault window, so the cause of a
+crash is in the journal at the default log level without a crash loop filling it; the repeats
+within the window are one WARNING line each.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ class UnitHealth:
     last_error: str = ""
     faulted: bool = False
     recent: list[float] = field(default_factory=list)
+    traced_at: float | None = None  # monotonic time of the last traceback logged for this unit
 
     def as_dict(self) -> dict[str, object]:
         return {"restarts": self.restarts, "last_error": self.last_error, "faulted": self.faulted}
@@ -66,9 +71,9 @@ class Supervisor:
                 error = "returned unexpectedly"
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # isolation is the point: one unit never takes down others
+            except Exception as exc:  # noqa: BLE001 - isolation is the point: one unit never takes down others
                 error = f"{type(exc).__name__}: {exc}"
-                log.warning("unit %s failed: %s", name, error, exc_info=log.isEnabledFor(logging.DEBUG))
+                self._log_failure(health, error, exc)
             now = time.monotonic()
             attempt = 1 if now - started >= STABLE_AFTER_S else attempt + 1
             health.restarts += 1
@@ -80,6 +85,15 @@ class Supervisor:
             await asyncio.sleep(pause)
             if health.faulted and time.monotonic() - started > FAULT_WINDOW_S:
                 await self._update_fault(health, False)
+
+    @staticmethod
+    def _log_failure(health: UnitHealth, error: str, exc: Exception) -> None:
+        now = time.monotonic()
+        if health.traced_at is None or now - health.traced_at >= FAULT_WINDOW_S:
+            health.traced_at = now
+            log.error("unit %s failed: %s", health.name, error, exc_info=exc)
+        else:
+            log.warning("unit %s failed again: %s", health.name, error)
 
     async def _update_fault(self, health: UnitHealth, faulted: bool) -> None:
         if faulted == health.faulted:

@@ -1,18 +1,19 @@
 """Alarms and operator flags: list, read, acknowledge, close (the manual reset). Writes are audited.
 
-Writes are `async def` so they ring the hub on the event loop (asyncio.Event is not thread-safe);
-each is one short SQLite transaction.
+Writes are commands submitted to the runtime (the one writer of alarm state) and awaited: the
+engine takes an ack in at once (its escalation stops), and the commit happens off the event loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, status
 
 from edge.api import auth
 from edge.api.deps import get_state
+from edge.api.maintenance import runtime_of
 from edge.api.models import AckBody, Alarm, AlarmPage, CloseBody
 from edge.api.state import AppState
 from edge.api.tokens import Principal
@@ -81,7 +82,7 @@ async def acknowledge(
     who: Principal = Depends(auth.operator),  # noqa: B008
 ) -> Alarm:
     """Open -> acknowledged. 409 when it is not open any more."""
-    return _transition(state, lambda: store.acknowledge(state.db, alarm_id, who.name, body.note))
+    return await _transition(state, runtime_of(state).acknowledge(alarm_id, who.name, body.note))
 
 
 @router.post("/alarms/{alarm_id}/close", response_model=Alarm, responses={404: {}, 409: {}})
@@ -92,16 +93,15 @@ async def close(
     who: Principal = Depends(auth.operator),  # noqa: B008
 ) -> Alarm:
     """The manual reset (GB 50394): open or acknowledged -> closed, with a reason. 409 if already closed."""
-    return _transition(state, lambda: store.close(state.db, alarm_id, who.name, body.reason))
+    return await _transition(state, runtime_of(state).close_alarm(alarm_id, who.name, body.reason))
 
 
-def _transition(state: AppState, change: Callable[[], dict[str, Any] | None]) -> Alarm:
-    """Run an audited lifecycle change: 404 for no such alarm, 409 when the state forbids it."""
+async def _transition(state: AppState, change: Awaitable[dict[str, Any] | None]) -> Alarm:
+    """Await an audited lifecycle change: 404 for no such alarm, 409 when the state forbids it."""
     try:
-        row = change()
+        row = await change
     except store.AlarmStateError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, _NOT_FOUND)
-    state.hub.ring()
     return to_alarms(state.db, [row])[0]

@@ -46,7 +46,7 @@ async def start_maintenance(
     state: AppState = Depends(get_state),  # noqa: B008
     who: Principal = Depends(auth.technician),  # noqa: B008
 ) -> MaintenanceOut:
-    detail = maintenance.start(state, device_id, body.minutes, who.name)
+    detail = await maintenance.start(state, device_id, body.minutes, who.name)
     state.hub.ring()
     return MaintenanceOut(device_id=device_id, maintenance=True, until=detail.get("maintenance_until"))
 
@@ -57,7 +57,7 @@ async def end_maintenance(
     state: AppState = Depends(get_state),  # noqa: B008
     who: Principal = Depends(auth.technician),  # noqa: B008
 ) -> MaintenanceOut:
-    maintenance.end(state, device_id, who.name)
+    await maintenance.end(state, device_id, who.name)
     state.hub.ring()
     return MaintenanceOut(device_id=device_id, maintenance=False)
 

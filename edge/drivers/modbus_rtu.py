@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from prometheus_client import Counter, Gauge
 
+from edge.clock import LOOP_STALLS, StallWatch
 from edge.config.devices import SerialBus, SerialButton
 from edge.drivers.base import Driver, DriverContext
 from edge.drivers.modbus_frame import ExceptionReply, reply_len
@@ -73,6 +74,8 @@ class ModbusRtuBus(Driver):
         self.last_error = ""
         self.cycle_s = 0.0
         self._reopen_attempts = 0
+        self.stalls: StallWatch = LOOP_STALLS
+        self._stall_cursor = LOOP_STALLS.count
 
     @classmethod
     def from_config(cls, config: Config, ctx: DriverContext) -> list[Driver]:
@@ -139,6 +142,7 @@ class ModbusRtuBus(Driver):
         loop = asyncio.get_running_loop()
         start = loop.time()
         self._cycles += 1
+        self._stalled()
         for unit in self.units:
             if unit.due(self._cycles, self._probe_every):
                 await self._poll(unit)
@@ -146,6 +150,13 @@ class ModbusRtuBus(Driver):
         CYCLE.labels(bus=self.bus.id).set(self.cycle_s)
         # As fast as the line allows when the round takes longer than poll_interval.
         await asyncio.sleep(max(0.0, self.bus.poll_interval - self.cycle_s))
+
+    def _stalled(self) -> bool:
+        """True after the process itself stalled: failure counts restart from the resume."""
+        self._stall_cursor, stalls = self.stalls.since(self._stall_cursor)
+        for unit in self.units if stalls else ():
+            unit.failures = 0
+        return bool(stalls)
 
     def _count(self, unit: UnitState, reason: str, detail: str) -> None:
         unit.count(reason)
@@ -175,6 +186,8 @@ class ModbusRtuBus(Driver):
                 else:
                     self._count(unit, "exception", f"exception code {r.code}, fc {int(read.function)}")
                     reason = "modbus_exception"
+                if self._stalled():  # the reply was missed while the process was stopped, not by the unit
+                    return
                 was_online = unit.online
                 events = unit.failed(reason, now_ms())
                 if events and was_online is not False:

@@ -3,6 +3,10 @@
 One task consumes messages in arrival order; each is committed through `ctx.emit` and only then
 acknowledged to the broker. A button is offline after `heartbeat_timeout` without a message, or at
 once on its `offline` status (its Last Will); the next message brings it back.
+
+A silence that was the gateway's own (the process stopped or starved: `edge.clock.StallWatch`) is
+not held against a button: every deadline still running when the stall began is re-armed from the
+moment the process resumed, and messages already received are handled before any deadline is judged.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from prometheus_client import Counter, Gauge
 
+from edge.clock import LOOP_STALLS, StallWatch
 from edge.config.devices import MqttButton
 from edge.config.models import Mqtt
 from edge.drivers.base import Driver, DriverContext
@@ -80,6 +85,8 @@ class MqttButtons(Driver):
         self.buttons: dict[str, _Button] = {}
         self._heap: list[tuple[float, str]] = []
         self.counts: dict[str, int] = {}
+        self.stalls: StallWatch = LOOP_STALLS
+        self._stall_cursor = 0
 
     @classmethod
     def from_config(cls, config: Config, ctx: DriverContext) -> list[Driver]:
@@ -95,11 +102,15 @@ class MqttButtons(Driver):
         self.buttons = {i: _Button(c, start + c.heartbeat_timeout) for i, c in self.configs.items()}
         self._heap = [(b.deadline, i) for i, b in self.buttons.items()]
         heapq.heapify(self._heap)
+        self._stall_cursor = self.stalls.count
         self.link = MqttLink(self.cfg, self.link.client_id, self.link.topics)  # fresh queue per run
         self.link.start()
         try:
             while True:
-                await self._expire(loop.time())
+                self._rearm_after_stall(loop.time())
+                if self._heap and self._heap[0][0] <= loop.time():
+                    await self._drain(loop)  # a message already received may keep a button alive
+                    await self._expire(loop.time())
                 wait = self._heap[0][0] - loop.time() if self._heap else None
                 try:
                     async with asyncio.timeout(wait):
@@ -118,6 +129,25 @@ class MqttButtons(Driver):
     def _count(self, outcome: str) -> None:
         MESSAGES.labels(outcome=outcome).inc()
         self.counts[outcome] = self.counts.get(outcome, 0) + 1
+
+    def _rearm_after_stall(self, now: float) -> None:
+        """After the process itself was stopped, judge each button's silence from the resume on."""
+        self._stall_cursor, stalls = self.stalls.since(self._stall_cursor)
+        if not stalls:
+            return
+        began = stalls[0].start_mono
+        for b in self.buttons.values():
+            if b.deadline > began:  # still alive when we stopped: its silence since is ours
+                b.deadline = now + b.cfg.heartbeat_timeout
+        self._heap = [(b.deadline, i) for i, b in self.buttons.items() if b.deadline > now]
+        heapq.heapify(self._heap)
+
+    async def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Handle the messages queued so far (bounded: not those arriving meanwhile)."""
+        for _ in range(self.link.queue.qsize()):
+            msg = self.link.queue.get_nowait()
+            await self._handle(msg, loop.time())
+            self.link.ack(msg)
 
     async def _expire(self, now: float) -> None:
         while self._heap and self._heap[0][0] <= now:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
-from edge.events import Event
+from edge.events import Event, EventKind
 from edge.rules.actions import Action, EscalateAlarm, Notify
 from edge.rules.effects import act, clear_condition, send_restore
 from edge.rules.match import DeviceInfo, Outcome, evaluate
@@ -50,6 +50,8 @@ class Engine:
         return replace(event, test=True) if in_maintenance and not event.test else event
 
     def on_event(self, st: EngineState, event: Event, now_ms: int) -> tuple[EngineState, list[Action]]:
+        if event.kind is EventKind.GATEWAY_STALL:
+            return self.resume(st, int(event.payload["from_ms"]), int(event.payload["to_ms"]), now_ms)
         step = Step(st, now_ms)
         dev_id = event.device_id
         if step.device(dev_id).maintenance_until_ms is not None and not step.device(dev_id).in_maintenance(step.now):
@@ -169,6 +171,25 @@ class Engine:
             window = rule.when.count.within if rule and rule.when.count else 0
             if not times or times[-1] <= step.now - int(window * 1000):
                 del step.counts[key]
+
+    def resume(self, st: EngineState, from_ms: int, to_ms: int, now_ms: int) -> tuple[EngineState, list[Action]]:
+        """The gateway did not run from `from_ms` to `to_ms`: every timer still running when it stopped
+        (hysteresis, `for:` windows, escalation) is re-armed from the resume with the time it had left,
+        so our own stall is never taken for a condition that persisted. Maintenance keeps its end: that
+        is a time of day a technician was told, not a measured silence."""
+        lost = max(0, to_ms - from_ms)
+
+        def later(due: int | None) -> int | None:
+            return due + lost if due is not None and due > from_ms else due
+
+        step = Step(st, now_ms)
+        for dev_id, track in list(step.devices.items()):
+            conds = {k: replace(c, clear_at_ms=later(c.clear_at_ms)) for k, c in track.conditions.items()}
+            step.devices[dev_id] = replace(track, conditions=conds)
+        step.pending = [replace(p, due_ms=later(p.due_ms) or p.due_ms) for p in step.pending]
+        for alarm_id, a in list(step.alarms.items()):
+            step.alarms[alarm_id] = replace(a, escalate_at_ms=later(a.escalate_at_ms))
+        return step.finish()
 
     # --- maintenance and operators ------------------------------------------------------------
     def start_maintenance(

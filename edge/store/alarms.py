@@ -67,40 +67,49 @@ def _get(conn: sqlite3.Connection, alarm_id: str) -> dict[str, Any] | None:
     return dict(zip([c[0] for c in cur.description], row, strict=True))
 
 
+def acknowledge_in(conn: sqlite3.Connection, alarm_id: str, actor: str, note: str, ts: int) -> dict[str, Any] | None:
+    """Inside the caller's transaction (the runtime's). None when there is no such alarm; acknowledging
+    twice is an error, not a silent overwrite."""
+    row = _get(conn, alarm_id)
+    if row is None:
+        return None
+    if row["state"] != OPEN:
+        raise AlarmStateError(f"alarm is {row['state']}, not open")
+    conn.execute(
+        "UPDATE alarms SET state=?, acked_ms=?, acked_by=?, ack_note=?, updated_ms=? WHERE id=?",
+        (ACKNOWLEDGED, ts, actor, note, ts, alarm_id),
+    )
+    audit(conn, actor, "alarm.ack", alarm_id, {"note": note})
+    changes.record_change(conn, changes.ALARM, alarm_id, {"state": ACKNOWLEDGED, "by": actor})
+    return _get(conn, alarm_id)
+
+
+def close_in(conn: sqlite3.Connection, alarm_id: str, actor: str, reason: str, ts: int) -> dict[str, Any] | None:
+    """The manual reset (GB 50394): from open or acknowledged to closed, with the reason audited."""
+    row = _get(conn, alarm_id)
+    if row is None:
+        return None
+    if row["state"] == CLOSED:
+        raise AlarmStateError("alarm is already closed")
+    conn.execute(
+        "UPDATE alarms SET state=?, closed_ms=?, closed_by=?, close_reason=?, updated_ms=? WHERE id=?",
+        (CLOSED, ts, actor, reason, ts, alarm_id),
+    )
+    audit(conn, actor, "alarm.close", alarm_id, {"reason": reason})
+    changes.record_change(conn, changes.ALARM, alarm_id, {"state": CLOSED, "by": actor})
+    return _get(conn, alarm_id)
+
+
 def acknowledge(db: Database, alarm_id: str, actor: str, note: str) -> dict[str, Any] | None:
-    """None when there is no such alarm. Acknowledging twice is an error, not a silent overwrite."""
+    """For a store no daemon runs on (test fixtures, offline tools); the daemon acks through its runtime."""
     with db.tx() as conn:
-        row = _get(conn, alarm_id)
-        if row is None:
-            return None
-        if row["state"] != OPEN:
-            raise AlarmStateError(f"alarm is {row['state']}, not open")
-        ts = now_ms()
-        conn.execute(
-            "UPDATE alarms SET state=?, acked_ms=?, acked_by=?, ack_note=?, updated_ms=? WHERE id=?",
-            (ACKNOWLEDGED, ts, actor, note, ts, alarm_id),
-        )
-        audit(conn, actor, "alarm.ack", alarm_id, {"note": note})
-        changes.record_change(conn, changes.ALARM, alarm_id, {"state": ACKNOWLEDGED, "by": actor})
-        return _get(conn, alarm_id)
+        return acknowledge_in(conn, alarm_id, actor, note, now_ms())
 
 
 def close(db: Database, alarm_id: str, actor: str, reason: str) -> dict[str, Any] | None:
-    """The manual reset (GB 50394): from open or acknowledged to closed, with the reason audited."""
+    """For a store no daemon runs on (test fixtures, offline tools); the daemon closes through its runtime."""
     with db.tx() as conn:
-        row = _get(conn, alarm_id)
-        if row is None:
-            return None
-        if row["state"] == CLOSED:
-            raise AlarmStateError("alarm is already closed")
-        ts = now_ms()
-        conn.execute(
-            "UPDATE alarms SET state=?, closed_ms=?, closed_by=?, close_reason=?, updated_ms=? WHERE id=?",
-            (CLOSED, ts, actor, reason, ts, alarm_id),
-        )
-        audit(conn, actor, "alarm.close", alarm_id, {"reason": reason})
-        changes.record_change(conn, changes.ALARM, alarm_id, {"state": CLOSED, "by": actor})
-        return _get(conn, alarm_id)
+        return close_in(conn, alarm_id, actor, reason, now_ms())
 
 
 def escalate(conn: sqlite3.Connection, alarm_id: str, severity: str, ts_ms: int) -> None:

@@ -69,7 +69,13 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
 
 
 class Database:
-    """One connection shared by the daemon's threads, serialised by a lock."""
+    """A write connection (the runtime's writer thread, serialised by `lock`) and a read connection.
+
+    Reads go to their own connection so that a commit stuck on a slow disk, or a write lock held by
+    another process, never holds up an API answer or `/healthz`: in WAL mode a reader sees the last
+    committed state while a writer works. A read made inside a write transaction on the same thread
+    uses the write connection, so it sees that transaction's own rows.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -78,9 +84,16 @@ class Database:
             self.version = migrate(self.conn, path)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {path}: {exc}") from exc
+        try:
+            self._reader = connect(path)
+            self._reader.execute("PRAGMA query_only = ON")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store {path}: {exc}") from exc
         self.db = sqlite_utils.Database(self.conn)
         self.lock = threading.RLock()
+        self._read_lock = threading.Lock()
         self._depth = 0
+        self._owner: int | None = None  # the thread inside the write transaction
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
@@ -95,6 +108,7 @@ class Database:
                 return
             self.conn.execute("BEGIN IMMEDIATE")
             self._depth = 1
+            self._owner = threading.get_ident()
             try:
                 yield self.conn
             except BaseException:
@@ -110,17 +124,20 @@ class Database:
                     raise
             finally:
                 self._depth = 0
+                self._owner = None
 
     def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[dict[str, Any]]:
-        with self.lock:
-            cur = self.conn.execute(sql, params)
-            cols = [c[0] for c in cur.description or ()]
-            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+        if self._owner == threading.get_ident():  # inside our own write transaction: see its rows
+            with self.lock:
+                return _rows(self.conn.execute(sql, params))
+        with self._read_lock:
+            return _rows(self._reader.execute(sql, params))
 
     def healthy(self) -> bool:
+        """The store answers a read (without waiting for a commit in progress)."""
         try:
-            with self.lock:
-                self.conn.execute("SELECT 1").fetchone()
+            with self._read_lock:
+                self._reader.execute("SELECT 1").fetchone()
             return True
         except sqlite3.Error:
             return False
@@ -130,8 +147,15 @@ class Database:
             self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def close(self) -> None:
+        with self._read_lock:
+            self._reader.close()
         with self.lock:
             try:
                 self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
                 self.conn.close()
+
+
+def _rows(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
+    cols = [c[0] for c in cur.description or ()]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]

@@ -21,6 +21,8 @@ def site_template(tmp_path_factory: pytest.TempPathFactory) -> Site:
 def site(site_template: Site, tmp_path: Path) -> Iterator[Site]:
     s = copy_site(site_template, tmp_path)
     yield s
+    if s.state.runtime is not None:
+        s.state.runtime.close()
     s.db.close()
 
 

@@ -17,6 +17,7 @@ from edge.config import Config, parse_config
 from edge.events import Event, EventKind, now_ms
 from edge.hub import Hub
 from edge.inventory import config_devices
+from edge.runtime import Runtime
 from edge.store import Database, changes
 from edge.store.alarms import acknowledge, close, open_alarm
 from edge.store.devices import set_state, sync_devices
@@ -164,4 +165,7 @@ def copy_site(template: Site, tmp: Path) -> Site:
         shutil.copy2(src / name, tmp / name)
     config = parse_config(CONFIG.format(dir=tmp), "test.yaml")
     db = Database(config.storage.path)
-    return Site(config, db, AppState(config, db, Hub()), template.tokens, template.alarm_ids)
+    hub = Hub()
+    # The API's writes are commands to the runtime (the one writer), as in the daemon.
+    state = AppState(config, db, hub, runtime=Runtime(config, db, hub))
+    return Site(config, db, state, template.tokens, template.alarm_ids)

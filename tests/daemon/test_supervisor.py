@@ -86,3 +86,28 @@ async def test_failing_driver_restarted_while_other_keeps_working(tmp_path: Path
     assert status["ticking"]["restarts"] == 0  # type: ignore[index]
     if Failing.starts > 6:
         assert ("failing", True) in faults
+
+
+async def test_crash_traceback_logged_at_error_once_per_fault_window(caplog: Any) -> None:
+    """The cause of a crash is in the log at the default level, once per window, not on every restart."""
+    sup = Supervisor(base=1.0, cap=0, rng=random.Random(1))  # 1 ** n: every pause is within 1 s
+    sup.delay = lambda attempt: 0.0  # type: ignore[method-assign]
+    runs = 0
+
+    async def crash() -> None:
+        nonlocal runs
+        runs += 1
+        if runs > 3:
+            await asyncio.Event().wait()
+        raise OSError(f"port vanished #{runs}")
+
+    caplog.set_level("INFO", logger="edge.supervisor")
+    task = asyncio.create_task(sup.run("bus0", crash))
+    while runs <= 3:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    errors = [r for r in caplog.records if r.levelname == "ERROR" and "failed" in r.getMessage()]
+    assert len(errors) == 1, [r.getMessage() for r in caplog.records]
+    assert errors[0].exc_info is not None and "port vanished #1" in str(errors[0].exc_info[1])
+    repeats = [r for r in caplog.records if r.levelname == "WARNING" and "failed again" in r.getMessage()]
+    assert len(repeats) == 2 and all(r.exc_info is None for r in repeats)

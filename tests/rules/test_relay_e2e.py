@@ -14,7 +14,6 @@ from edge.events import Event, EventKind
 from edge.hub import Hub
 from edge.inventory import config_devices
 from edge.relay.service import Relay
-from edge.rules.maintenance import clear_maintenance, set_maintenance
 from edge.runtime import Runtime
 from edge.store import Database
 from edge.store.alarms import list_alarms
@@ -80,12 +79,12 @@ async def test_press_release_and_test_mode_at_the_receiver(tmp_path: Path, recei
         assert cids(receiver) == [("1120", 7), ("3120", 7)]
         assert [a["state"] for a in list_alarms(db)] == ["open"]  # the release did not reset it
 
-        set_maintenance(rt, "gate-south", 5, "技术员")
+        await rt.set_maintenance("gate-south", 5, "技术员")
         await rt.emit(Event(EventKind.ALARM_PRESS, "gate-south"))
         await rt.emit(Event(EventKind.DEVICE_TAMPER, "gate-south", {"state": "active"}))
         await receiver.wait_for(lambda: len(receiver.messages()) == 4)
         assert cids(receiver)[2:] == [("1601", 7), ("1601", 7)]
-        clear_maintenance(rt, "gate-south", "技术员")  # the tamper still active is now real
+        await rt.clear_maintenance("gate-south", "技术员")  # the tamper still active is now real
         await receiver.wait_for(lambda: len(receiver.messages()) == 5)
         assert cids(receiver)[4] == ("1137", 7)
         assert len(list_alarms(db)) == 2  # the real panic and the tamper flag; no test alarm

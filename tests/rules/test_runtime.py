@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,10 @@ from edge.config import Config, parse_config
 from edge.events import Event, EventKind
 from edge.hub import Hub
 from edge.inventory import config_devices
-from edge.rules.maintenance import MaintenanceError, clear_maintenance, set_maintenance
+from edge.rules.maintenance import MaintenanceError
 from edge.runtime import Runtime
 from edge.store import Database
-from edge.store.alarms import AlarmStateError, acknowledge, close, get_alarm, list_alarms
+from edge.store.alarms import AlarmStateError, get_alarm, list_alarms
 from edge.store.devices import devices_with_state, sync_devices
 from edge.store.misc import checks_for
 from tests.rules.sim import T0
@@ -100,7 +99,9 @@ async def test_press_ack_release_close(tmp_path: Path, db: Database, clock: Cloc
     feed = db.query("SELECT type FROM changes ORDER BY seq")
     assert [r["type"] for r in feed] == ["event", "alarm", "device"]
 
-    acknowledge(db, alarm["id"], "值班员张三", "已派保安")
+    acked = await rt.acknowledge(alarm["id"], "值班员张三", "已派保安")
+    assert acked is not None and acked["state"] == "acknowledged"
+    assert rt.state.alarms[alarm["id"]].acked  # the engine took the ack in with its commit, not a tick later
     clock.advance(5)
     await rt.emit(ev("alarm.release", "gate-south", clock, reset="released"))
     assert outbox(db)[-1] == ("dc09", "PANIC_RESTORE", 1, False)
@@ -109,12 +110,14 @@ async def test_press_ack_release_close(tmp_path: Path, db: Database, clock: Cloc
     clock.advance(600)
     rt.tick()
     assert get_alarm(db, alarm["id"])["escalated_ms"] is None  # acknowledged in time: no escalation
-    close(db, alarm["id"], "值班员张三", "误触，已复位")
-    rt.tick()
+    await rt.close_alarm(alarm["id"], "值班员张三", "误触，已复位")
     assert get_alarm(db, alarm["id"])["state"] == "closed"
     assert rt.state.alarms == {}
     with pytest.raises(AlarmStateError):
-        close(db, alarm["id"], "x", "again")
+        await rt.close_alarm(alarm["id"], "x", "again")
+    with pytest.raises(AlarmStateError):
+        await rt.acknowledge(alarm["id"], "x", "too late")
+    assert await rt.acknowledge("no-such-alarm", "x", "") is None
 
 
 async def test_unacknowledged_alarm_escalates(tmp_path: Path, db: Database, clock: Clock) -> None:
@@ -152,7 +155,7 @@ async def test_offline_flag_and_restore(tmp_path: Path, db: Database, clock: Clo
 
 async def test_maintenance_sends_test_code_only(tmp_path: Path, db: Database, clock: Clock) -> None:
     rt = start(make_config(tmp_path), db, clock)
-    detail = set_maintenance(rt, "gate-south", 15, "技术员李四")
+    detail = await rt.set_maintenance("gate-south", 15, "技术员李四")
     assert detail["maintenance_until"] is not None
     await rt.emit(ev("alarm.press", "gate-south", clock))
     await rt.emit(ev("alarm.release", "gate-south", clock))
@@ -163,19 +166,18 @@ async def test_maintenance_sends_test_code_only(tmp_path: Path, db: Database, cl
     audit = db.query("SELECT actor, action FROM audit")
     assert audit == [{"actor": "技术员李四", "action": "device.maintenance"}]
 
-    clear_maintenance(rt, "gate-south", "技术员李四")
+    await rt.clear_maintenance("gate-south", "技术员李四")
     await rt.emit(ev("alarm.press", "gate-south", clock))
     assert outbox(db)[-1] == ("dc09", "PANIC", 1, False)
     with pytest.raises(MaintenanceError):
-        set_maintenance(rt, "gate-south", 100_000, "x")
+        await rt.set_maintenance("gate-south", 100_000, "x")
     with pytest.raises(MaintenanceError):
-        set_maintenance(rt, "nope", 5, "x")
+        await rt.set_maintenance("nope", 5, "x")
 
 
-async def test_maintenance_through_the_database_and_expiry(tmp_path: Path, db: Database, clock: Clock) -> None:
-    clock.now = int(time.time() * 1000)  # the Database path stamps with the wall clock
+async def test_maintenance_expires(tmp_path: Path, db: Database, clock: Clock) -> None:
     rt = start(make_config(tmp_path), db, clock)
-    set_maintenance(db, "dorm-a", 1, "api:tech")
+    await rt.set_maintenance("dorm-a", 1, "api:tech")
     await rt.emit(ev("alarm.press", "dorm-a", clock))
     assert outbox(db) == [("dc09", "TEST_MANUAL", 2, True)]
     clock.advance(61)
@@ -220,7 +222,8 @@ async def test_restart_restores_state(tmp_path: Path, clock: Clock) -> None:
     rt = start(make_config(tmp_path), db, clock)
     await rt.emit(ev("alarm.press", "gate-south", clock))
     await rt.emit(ev("device.offline", "dorm-a", clock, reason="heartbeat_timeout"))
-    set_maintenance(rt, "cam-gate", 10, "tech")
+    await rt.set_maintenance("cam-gate", 10, "tech")
+    rt.close()
     db.close()
 
     clock.advance(60)
@@ -283,7 +286,7 @@ async def test_no_police_section_still_opens_alarms(tmp_path: Path, db: Database
     assert len(list_alarms(db)) == 1
 
 
-async def test_maintenance_from_an_api_thread_while_running(tmp_path: Path, db: Database, clock: Clock) -> None:
+async def test_maintenance_command_while_running(tmp_path: Path, db: Database, clock: Clock) -> None:
     rt = start(make_config(tmp_path), db, clock)
     task = asyncio.create_task(rt.run())
     try:
@@ -291,8 +294,8 @@ async def test_maintenance_from_an_api_thread_while_running(tmp_path: Path, db: 
         rings = rt.hub.rings
         waiter = asyncio.create_task(rt.hub.wait(5))
         await asyncio.sleep(0)
-        await asyncio.to_thread(set_maintenance, rt, "gate-south", 5, "tech")
-        assert await waiter  # the Hub was rung on the loop, not from the API thread
+        await rt.set_maintenance("gate-south", 5, "tech")
+        assert await waiter  # the Hub was rung on the loop, not from the writer thread
         assert rt.hub.rings > rings
         await rt.emit(ev("alarm.press", "gate-south", clock))
         assert outbox(db) == [("dc09", "TEST_MANUAL", 1, True)]
