@@ -8,6 +8,8 @@ import logging
 import os
 from pathlib import Path
 
+from edge.redact import install_log_redaction
+
 
 def _demo(args: argparse.Namespace) -> int:
     from edge.demo.runner import prepare, run_demo  # noqa: PLC0415 - late: the simulators load OpenCV, pymodbus
@@ -15,6 +17,7 @@ def _demo(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=getattr(logging, args.log_level.upper()), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    install_log_redaction()
     ready = prepare(Path(args.state_dir), args.port)
     if ready is None:
         return 2

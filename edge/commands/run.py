@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from edge.config import ConfigError, load_config
+from edge.redact import install_log_redaction
 from edge.store import StoreError
 
 
@@ -21,6 +22,9 @@ def setup_logging(level: str) -> None:
         else ("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), format=fmt, stream=sys.stderr)
+    # Third-party loggers (httpx's request lines, zeep's SOAP dumps) write URLs with ?token= and
+    # passwords in them; every record is redacted before any handler sees it.
+    install_log_redaction()
 
 
 def _run(args: argparse.Namespace) -> int:

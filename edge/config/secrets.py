@@ -29,7 +29,3 @@ def read_secret(path: Path | None) -> str | None:
     except OSError as exc:
         # The path is not secret; the content is never put in the message.
         raise SecretError(f"cannot read secret file {path}: {exc.strerror}") from exc
-
-
-def redact(value: object) -> str:
-    return "***" if value else ""

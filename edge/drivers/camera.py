@@ -14,7 +14,6 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from prometheus_client import Counter, Histogram
@@ -25,6 +24,7 @@ from edge.drivers.registry import register
 from edge.events import EventKind, now_ms
 from edge.onvif.camera import CameraChecker, build_recorder, check_camera_now
 from edge.onvif.session import OnvifSession
+from edge.redact import redact_optional_url
 from edge.video.limiter import DECODES
 
 if TYPE_CHECKING:
@@ -47,15 +47,6 @@ def next_daily(now: datetime, hhmm: str) -> datetime:
     hour, minute = map(int, hhmm.split(":"))
     at = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
     return at if at > now else (at + timedelta(days=1)).replace(hour=hour, minute=minute)
-
-
-def redact_url(url: str | None) -> str | None:
-    if not url:
-        return url
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
 
 
 @register
@@ -202,7 +193,7 @@ class CameraDriver(Driver):
         for cid, ch in self.checkers.items():
             d = ch.tracker.as_dict()
             if d["last"]:
-                d["last"]["stream_uri"] = redact_url(d["last"]["stream_uri"])
-                d["last"]["snapshot_uri"] = redact_url(d["last"]["snapshot_uri"])
-            cams[cid] = {**d, **self.results.get(cid, {}), "onvif": redact_url(ch.cam.onvif)}
+                d["last"]["stream_uri"] = redact_optional_url(d["last"]["stream_uri"])
+                d["last"]["snapshot_uri"] = redact_optional_url(d["last"]["snapshot_uri"])
+            cams[cid] = {**d, **self.results.get(cid, {}), "onvif": redact_optional_url(ch.cam.onvif)}
         return {"type": self.type, "name": self.name, "cameras": cams}

@@ -28,6 +28,7 @@ from edge.drivers.mqtt_payload import Rejected, parse_event, parse_status, parse
 from edge.drivers.registry import register
 from edge.events import Event, EventKind, now_ms
 from edge.metrics import bad_input
+from edge.redact import mask
 
 if TYPE_CHECKING:
     from edge.config import Config
@@ -234,7 +235,7 @@ class MqttButtons(Driver):
             "broker": f"{self.link.host}:{self.link.port}",
             "tls": self.link.tls,
             "username": self.cfg.username,
-            "password": "***" if self.cfg.password_file else "",
+            "password": mask(self.cfg.password_file),
             "client_id": self.link.client_id,
             "connected": self.link.connected,
             "subscribed": self.link.subscribed,

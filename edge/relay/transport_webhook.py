@@ -19,6 +19,7 @@ import httpx
 from edge.config.police import Webhook
 from edge.config.secrets import read_secret
 from edge.events import iso_ms, now_ms
+from edge.redact import redact_text, redact_url
 from edge.relay.links import SENDS, WEBHOOK_DEVICE_ID, Link, LinkEvents, LinkState
 from edge.relay.message import PoliceMessage
 from edge.relay.transport import Delivery, TransportRejected, TransportRetry, Unit
@@ -67,8 +68,8 @@ class WebhookTransport:
     def __init__(self, config: Webhook, site_id: str, events: LinkEvents) -> None:
         self.url = config.url
         self._events = events
-        # The query string may carry a platform token: status and events show the URL without it.
-        self.link = Link(config.url.split("?")[0], WEBHOOK_DEVICE_ID)
+        # The query string may carry a platform token: status and events show the URL redacted.
+        self.link = Link(redact_url(config.url), WEBHOOK_DEVICE_ID)
         self._site_id = site_id
         secret = read_secret(config.secret_file)
         self._secret = secret.encode() if secret else None
@@ -114,7 +115,7 @@ class WebhookTransport:
         try:
             resp = await self._client.post(self.url, content=body, headers=headers)
         except httpx.HTTPError as exc:  # timeouts, refused connections, TLS failures
-            raise WebhookRetry(f"{type(exc).__name__}: {exc}") from exc
+            raise WebhookRetry(redact_text(f"{type(exc).__name__}: {exc}")) from exc
         if 200 <= resp.status_code < 300:
             return resp.status_code
         detail = resp.text[:200]

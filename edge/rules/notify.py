@@ -17,6 +17,7 @@ import httpx
 from prometheus_client import Counter
 
 from edge.config.secrets import SecretError, read_secret
+from edge.redact import redact_url
 from edge.rules.actions import Notify
 
 log = logging.getLogger(__name__)
@@ -62,22 +63,22 @@ class Notifier:
             secret = read_secret(item.webhook.secret_file)
         except SecretError as exc:
             SENT.labels(outcome="secret_error").inc()
-            log.error("escalation webhook %s not called: %s", item.webhook.url, exc)
+            log.error("escalation webhook %s not called: %s", redact_url(item.webhook.url), exc)
             return False
         if secret:
             headers["X-Edge-Signature"] = signature(secret, body)
         for attempt in range(ATTEMPTS):
             try:
                 async with asyncio.timeout(CALL_TIMEOUT_S):
-                    response = await client.post(item.webhook.url, content=body, headers=headers)
+                    response = await client.post(redact_url(item.webhook.url), content=body, headers=headers)
                 if response.is_success:
                     SENT.labels(outcome="ok").inc()
                     return True
-                log.warning("escalation webhook %s answered %s", item.webhook.url, response.status_code)
+                log.warning("escalation webhook %s answered %s", redact_url(item.webhook.url), response.status_code)
             except (httpx.HTTPError, TimeoutError) as exc:
-                log.warning("escalation webhook %s failed: %s", item.webhook.url, type(exc).__name__)
+                log.warning("escalation webhook %s failed: %s", redact_url(item.webhook.url), type(exc).__name__)
             if attempt + 1 < ATTEMPTS:
                 await asyncio.sleep(self.backoff_base_s * 2**attempt)
         SENT.labels(outcome="failed").inc()
-        log.error("escalation webhook %s gave up after %s attempts", item.webhook.url, ATTEMPTS)
+        log.error("escalation webhook %s gave up after %s attempts", redact_url(item.webhook.url), ATTEMPTS)
         return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edge.config import Config
+from edge.redact import redact_url
 from edge.relay.links import WEBHOOK_DEVICE_ID, receiver_device_id
 from edge.rules.defaults import default_rules
 from edge.rules.engine import Engine
@@ -33,7 +34,7 @@ def devices_from_config(config: Config) -> dict[str, DeviceInfo]:
             rid = receiver_device_id(i)  # the id the relay's relay.link events carry
             devices[rid] = DeviceInfo(id=rid, type="receiver", name=f"{role} {url}", location=url)
         if config.police.webhook:
-            url = config.police.webhook.url.split("?")[0]  # the query may carry a token
+            url = redact_url(config.police.webhook.url)  # the query may carry a token
             devices[WEBHOOK_DEVICE_ID] = DeviceInfo(WEBHOOK_DEVICE_ID, "receiver", f"报警平台接口 {url}", url)
     return devices
 

@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass
 
 from edge.config.devices import QualityThresholds
-from edge.video.errors import GrabError, redact
+from edge.redact import redact_url
+from edge.video.errors import GrabError
 from edge.video.grab import grab_then
 from edge.video.limiter import DECODES, DecodeLimiter
 from edge.video.quality import Image, QualityError, QualityResult, assess, thumbnail
@@ -46,9 +47,9 @@ async def check_quality(
         try:
             return assess(frames, thresholds), thumbnail(frames[-1])
         except QualityError as exc:  # e.g. a 4x4 "picture": the camera sent nothing usable
-            raise GrabError("decode_failed", f"{redact(uri)}: {exc}") from None
+            raise GrabError("decode_failed", f"{redact_url(uri)}: {exc}") from None
 
     result, thumb = await grab_then(
         uri, judge, count, interval, timeout, executor, auth=auth, snapshot=snapshot, limiter=limiter
     )
-    return QualityCheck(result, thumb, redact(uri), time.monotonic() - started)
+    return QualityCheck(result, thumb, redact_url(uri), time.monotonic() - started)

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import re
 from typing import Final
-from urllib.parse import urlsplit, urlunsplit
-
-_QUERY_SECRET = re.compile(r"(?i)(\b(?:password|passwd|pwd|pass|token|auth)=)[^&]*")
 
 # Every reason a grab can fail with; the camera driver maps them to states and counters.
 REASONS: Final = frozenset(
@@ -35,19 +31,3 @@ class GrabError(Exception):
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
-
-
-def redact(uri: str) -> str:
-    """The URI with any password replaced, for logs, errors and diagnostics."""
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return "<unparseable uri>"
-    netloc = parts.netloc
-    userinfo, at, hostport = netloc.rpartition("@")
-    if at and ":" in userinfo:
-        netloc = f"{userinfo.split(':', 1)[0]}:***@{hostport}"
-    query = _QUERY_SECRET.sub(r"\1***", parts.query)  # vendor CGI: ?user=admin&pwd=...
-    if netloc == parts.netloc and query == parts.query:
-        return uri
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

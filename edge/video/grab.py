@@ -23,7 +23,8 @@ import cv2
 from prometheus_client import Counter
 
 from edge.metrics import bad_input
-from edge.video.errors import GrabError, redact
+from edge.redact import redact_url
+from edge.video.errors import GrabError
 from edge.video.limiter import DECODES, DecodeLimiter
 from edge.video.quality import Image, as_image
 from edge.video.snapshot import Auth, decode_jpeg, fetch_snapshot, grab_snapshot
@@ -73,11 +74,11 @@ def _read_stream(uri: str, count: int, interval: float, timeout: float, cancel: 
     try:
         cap = cv2.VideoCapture(uri, cv2.CAP_FFMPEG, params)
     except cv2.error:  # e.g. a URI FFmpeg cannot even parse
-        raise GrabError("open_failed", redact(uri)) from None
+        raise GrabError("open_failed", redact_url(uri)) from None
     try:
         return _read_frames(cap, uri, count, interval, timeout, cancel)
     except cv2.error as exc:
-        raise GrabError("read_failed", f"{redact(uri)}: {str(exc).strip()[-120:]}") from None
+        raise GrabError("read_failed", f"{redact_url(uri)}: {str(exc).strip()[-120:]}") from None
     finally:
         cap.release()
 
@@ -86,7 +87,7 @@ def _read_frames(
     cap: cv2.VideoCapture, uri: str, count: int, interval: float, timeout: float, cancel: threading.Event
 ) -> list[Image]:
     if not cap.isOpened():
-        raise GrabError("open_failed", redact(uri))
+        raise GrabError("open_failed", redact_url(uri))
     frames: list[Image] = []
     first_at = 0.0
     for i in range(count):
@@ -95,7 +96,7 @@ def _read_frames(
             due = first_at + i * interval
             while time.monotonic() < due:
                 if cancel.is_set():
-                    raise GrabError("cancelled", redact(uri))
+                    raise GrabError("cancelled", redact_url(uri))
                 started = time.monotonic()
                 if not cap.grab():
                     raise _read_error(uri, started, timeout)
@@ -104,7 +105,7 @@ def _read_frames(
         if not ok or frame is None:
             raise _read_error(uri, started, timeout)
         if frame.ndim not in (2, 3) or frame.size == 0:
-            raise GrabError("decode_failed", f"{redact(uri)}: frame shape {frame.shape}")
+            raise GrabError("decode_failed", f"{redact_url(uri)}: frame shape {frame.shape}")
         frames.append(as_image(frame))
         if not i:
             first_at = time.monotonic()
@@ -115,7 +116,7 @@ def _read_error(uri: str, started: float, timeout: float) -> GrabError:
     # OpenCV reports a timeout and an ended stream alike; the elapsed time tells them apart.
     waited = time.monotonic() - started
     reason = "read_timeout" if waited >= timeout * 0.9 else "read_failed"
-    return GrabError(reason, f"{redact(uri)} after {waited:.1f} s")
+    return GrabError(reason, f"{redact_url(uri)} after {waited:.1f} s")
 
 
 async def grab_frames(
@@ -165,7 +166,7 @@ async def grab_then(
     scheme = urlsplit(uri).scheme.lower()
     if scheme not in _SCHEMES:
         GRABS.labels(kind="stream", result="bad_uri").inc()
-        raise GrabError("bad_uri", redact(uri))
+        raise GrabError("bad_uri", redact_url(uri))
     use_snapshot = is_snapshot_uri(uri) if snapshot is None else snapshot
     kind = "snapshot" if use_snapshot else "stream"
     cancel = threading.Event()
@@ -181,11 +182,11 @@ async def grab_then(
         try:
             result = await limiter.run(job, executor, budget)
         except TimeoutError:
-            raise GrabError("timeout", f"{redact(uri)} took over {budget:.0f} s") from None
+            raise GrabError("timeout", f"{redact_url(uri)} took over {budget:.0f} s") from None
     except GrabError as exc:
         GRABS.labels(kind=kind, result=exc.reason).inc()
         if exc.reason == "decode_failed":
-            bad_input(logger, "video", exc.reason, redact(uri))
+            bad_input(logger, "video", exc.reason, redact_url(uri))
         raise
     finally:
         cancel.set()  # a stream job still running after a timeout or cancellation stops at its next frame

@@ -14,7 +14,8 @@ import httpx
 import numpy as np
 
 from edge.metrics import bad_input
-from edge.video.errors import GrabError, redact
+from edge.redact import redact_url
+from edge.video.errors import GrabError
 from edge.video.limiter import DECODES, DecodeLimiter
 from edge.video.quality import Image, as_image
 
@@ -104,21 +105,21 @@ async def fetch_snapshot(
     try:
         async with http.stream("GET", url, auth=to_auth(auth) or httpx.USE_CLIENT_DEFAULT, timeout=timeout) as resp:
             if resp.status_code in (401, 403):
-                raise GrabError("auth_failed", f"HTTP {resp.status_code} from {redact(url)}")
+                raise GrabError("auth_failed", f"HTTP {resp.status_code} from {redact_url(url)}")
             if not 200 <= resp.status_code < 300:
-                raise GrabError("http_status", f"HTTP {resp.status_code} from {redact(url)}")
+                raise GrabError("http_status", f"HTTP {resp.status_code} from {redact_url(url)}")
             body = bytearray()
             async for chunk in resp.aiter_bytes():
                 body += chunk
                 if len(body) > MAX_SNAPSHOT_BYTES:
-                    raise GrabError("too_large", f"over {MAX_SNAPSHOT_BYTES} bytes from {redact(url)}")
+                    raise GrabError("too_large", f"over {MAX_SNAPSHOT_BYTES} bytes from {redact_url(url)}")
             return bytes(body)
     except httpx.TimeoutException as exc:
-        raise GrabError("timeout", f"{type(exc).__name__} from {redact(url)}") from None
+        raise GrabError("timeout", f"{type(exc).__name__} from {redact_url(url)}") from None
     except (httpx.InvalidURL, httpx.UnsupportedProtocol):
-        raise GrabError("bad_uri", redact(url)) from None
+        raise GrabError("bad_uri", redact_url(url)) from None
     except httpx.HTTPError as exc:  # connect, TLS, protocol and read errors
-        raise GrabError("connect_failed", f"{type(exc).__name__} from {redact(url)}") from None
+        raise GrabError("connect_failed", f"{type(exc).__name__} from {redact_url(url)}") from None
     finally:
         if own:
             await http.aclose()
@@ -138,7 +139,7 @@ async def grab_snapshot(
     try:
         return await limiter.run(lambda: decode_jpeg(data), executor, timeout)
     except GrabError as exc:
-        bad_input(logger, "video", exc.reason, redact(url))
+        bad_input(logger, "video", exc.reason, redact_url(url))
         raise
     except TimeoutError:
-        raise GrabError("timeout", f"decoding {redact(url)}") from None
+        raise GrabError("timeout", f"decoding {redact_url(url)}") from None

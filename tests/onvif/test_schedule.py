@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from edge.drivers.camera import next_daily, redact_url
+from edge.drivers.camera import next_daily
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -19,9 +19,3 @@ def test_next_daily_table() -> None:
     ]
     for now, hhmm, expected in cases:
         assert next_daily(now, hhmm) == expected, (now, hhmm)
-
-
-def test_redact_url() -> None:
-    assert redact_url("rtsp://admin:secret@10.0.0.1/ch1") == "rtsp://***@10.0.0.1/ch1"
-    assert redact_url("http://10.0.0.1/onvif/device_service") == "http://10.0.0.1/onvif/device_service"
-    assert redact_url(None) is None
