@@ -10,25 +10,17 @@ from fastapi.staticfiles import StaticFiles
 
 from edge import __version__
 from edge.api import metrics, routes_alarms, routes_devices, routes_events, routes_status, sse
-from edge.api.docs import add_docs
+from edge.api.docs import DOCS_URL, add_docs
+from edge.api.headers import SecurityHeaders
 from edge.api.state import AppState
 
 STATIC = Path(__file__).parent / "static"
-# The dashboard loads only its own files; the thumbnails are blob: URLs made from API responses.
-DASHBOARD_HEADERS = {
-    "Cache-Control": "no-cache",
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' blob: data:; script-src 'self'; style-src 'self'; "
-        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
 PREFIX = "/api/v1"
 AUTH_RESPONSES: dict[int | str, dict[str, object]] = {
     401: {"description": "no valid bearer token"},
     403: {"description": "the token's role is too low"},
     429: {"description": "too many failed authentication attempts from this address"},
+    503: {"description": "too many new tokens being checked at once; retry shortly"},
 }
 
 DESCRIPTION = """校园边缘监测 / Campus edge monitor — the local status API.
@@ -60,11 +52,13 @@ def create_app(state: AppState) -> FastAPI:
 
     for module in (routes_status, routes_devices, routes_alarms, routes_events, sse, metrics):
         app.include_router(module.router, prefix=PREFIX, responses=AUTH_RESPONSES)
-    add_docs(app)
+    docs_csp = add_docs(app)
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:
-        return FileResponse(STATIC / "index.html", headers=DASHBOARD_HEADERS)
+        return FileResponse(STATIC / "index.html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Outermost of our layers: every response, /static/* and errors included, gets the same policy.
+    app.add_middleware(SecurityHeaders, csp_overrides={DOCS_URL: docs_csp})
     return app

@@ -1,13 +1,20 @@
-"""Bearer-token auth with roles, and a per-address limit on failed attempts.
+"""Bearer-token auth with roles.
 
-401 for a missing or unknown token, 403 for a role too low, 429 once an address has failed too
-often. Failures are counted and logged (rate-limited) with the address and reason, never the token.
+401 for a missing or bad token, 403 for a role too low. A token that verified before is accepted at
+once, whatever else its address is doing; only the expensive check of a new token is budgeted per
+address (edge.api.ratelimit: delayed, then 429) and bounded overall (edge.api.verifier: 503 when
+the hash pool is full). A failed check answers no sooner than `FAIL_FLOOR_S` after the request
+arrived, so neither the key id nor the file's cost shows in the response time. Failures are
+counted and logged (rate-limited) with the address and reason, never the token.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+import math
+import time
+from collections.abc import Awaitable, Callable
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -16,11 +23,17 @@ from prometheus_client import Counter
 from edge.api.deps import get_state
 from edge.api.state import AppState
 from edge.api.tokens import Principal, Role
+from edge.api.verifier import VerifierBusy
 from edge.metrics import bad_input
 
 log = logging.getLogger(__name__)
 
-AUTH_FAILURES = Counter("edge_api_auth_failures_total", "Rejected API credentials", ["reason"])
+# reason: missing, malformed, invalid (a checked token that did not verify), rate_limited (refused
+# before checking), busy (the hash pool was full), delayed (checked, after a wait in the slow lane).
+AUTH_FAILURES = Counter("edge_api_auth_failures_total", "Rejected or delayed API credentials", ["reason"])
+# A failed check takes at least this long: longer than one scrypt at the default cost on the gateway
+# (~50 ms), so a known key id and an unknown one, or a cheap entry and a dear one, answer alike.
+FAIL_FLOOR_S = 0.1
 
 
 def _client(request: Request) -> str:
@@ -31,11 +44,9 @@ def _client(request: Request) -> str:
 BEARER = HTTPBearer(auto_error=False, description="a token from `edge token create`")
 
 
-def _reject(state: AppState, request: Request, reason: str) -> HTTPException:
-    addr = _client(request)
-    state.auth_limiter.fail(addr)
+def _unauthorized(request: Request, reason: str) -> HTTPException:
     AUTH_FAILURES.labels(reason=reason).inc()
-    bad_input(log, "api-auth", reason, f"from {addr} {request.method} {request.url.path}")
+    bad_input(log, "api-auth", reason, f"from {_client(request)} {request.method} {request.url.path}")
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED,
         detail="需要有效的访问令牌 / a valid bearer token is required",
@@ -43,38 +54,67 @@ def _reject(state: AppState, request: Request, reason: str) -> HTTPException:
     )
 
 
-def authenticate(
-    request: Request, state: AppState, creds: HTTPAuthorizationCredentials | None, *, allow_scrape: bool = False
-) -> Principal:
+def _refused(request: Request, code: int, reason: str, retry_after: float) -> HTTPException:
+    AUTH_FAILURES.labels(reason=reason).inc()
+    bad_input(log, "api-auth", reason, f"from {_client(request)} {request.method} {request.url.path}")
+    detail = (
+        "认证失败次数过多，请稍后再试 / too many failed attempts, try later"
+        if code == status.HTTP_429_TOO_MANY_REQUESTS
+        else "服务繁忙，请稍后再试 / too many logins being checked, try again shortly"
+    )
+    return HTTPException(code, detail=detail, headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
+
+
+async def _check(request: Request, state: AppState, token: str) -> Principal:
+    """The expensive path: budgeted per address, off the loop, and slow to fail."""
+    started = time.monotonic()
     addr = _client(request)
-    wait = state.auth_limiter.blocked_for(addr)
-    if wait:
-        AUTH_FAILURES.labels(reason="rate_limited").inc()
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            detail="认证失败次数过多，请稍后再试 / too many failed attempts, try later",
-            headers={"Retry-After": str(int(wait) + 1)},
-        )
-    token = creds.credentials.strip() if creds is not None else ""
-    if not token:
-        raise _reject(state, request, "missing")
-    if allow_scrape and state.tokens.is_scrape_token(token):
-        return Principal(name="scrape", role=Role.VIEWER)
-    principal = state.tokens.verify(token)
+    wait = state.auth_limiter.admit(addr)
+    if wait is None:
+        raise _refused(request, status.HTTP_429_TOO_MANY_REQUESTS, "rate_limited", state.auth_limiter.retry_after(addr))
+    principal: Principal | None = None
+    checked = False  # a refusal or a client gone while waiting is no failed attempt
+    try:
+        if wait > 0:
+            AUTH_FAILURES.labels(reason="delayed").inc()
+            await asyncio.sleep(wait)
+        principal = await state.verifier.verify(token)
+        checked = True
+    except VerifierBusy:
+        raise _refused(request, status.HTTP_503_SERVICE_UNAVAILABLE, "busy", 1) from None
+    finally:
+        state.auth_limiter.done(addr, failed=checked and principal is None)
     if principal is None:
-        raise _reject(state, request, "invalid")
+        await asyncio.sleep(max(0.0, FAIL_FLOOR_S - (time.monotonic() - started)))
+        raise _unauthorized(request, "invalid")
     return principal
 
 
-def require(role: Role, *, allow_scrape: bool = False) -> Callable[..., Principal]:
-    """A dependency: the caller's principal, or 401/403/429."""
+async def authenticate(
+    request: Request, state: AppState, creds: HTTPAuthorizationCredentials | None, *, allow_scrape: bool = False
+) -> Principal:
+    token = creds.credentials.strip() if creds is not None else ""
+    if not token:
+        raise _unauthorized(request, "missing")
+    if allow_scrape and state.tokens.is_scrape_token(token):
+        return Principal(name="scrape", role=Role.VIEWER)
+    principal = state.tokens.cached(token)  # verified before: no hash, no budget, no wait
+    if principal is not None:
+        return principal
+    if not state.tokens.well_formed(token):  # not edge_<kid>_<secret>: nothing to hash
+        raise _unauthorized(request, "malformed")
+    return await _check(request, state, token)
 
-    def dependency(
+
+def require(role: Role, *, allow_scrape: bool = False) -> Callable[..., Awaitable[Principal]]:
+    """A dependency: the caller's principal, or 401/403/429/503."""
+
+    async def dependency(
         request: Request,
         state: AppState = Depends(get_state),  # noqa: B008
         creds: HTTPAuthorizationCredentials | None = Depends(BEARER),  # noqa: B008
     ) -> Principal:
-        principal = authenticate(request, state, creds, allow_scrape=allow_scrape)
+        principal = await authenticate(request, state, creds, allow_scrape=allow_scrape)
         if principal.role < role:
             log.info("api: %s (%s) denied %s %s", principal.name, principal.role.label, request.method, request.url)
             raise HTTPException(

@@ -5,7 +5,8 @@ Each committed event, alarm change and device change goes out as ``id: <seq>``, 
 reconnects with ``Last-Event-ID: <seq>`` gets every change after that one, in order, exactly once.
 
 Auth is the usual bearer header. Browsers' EventSource cannot send headers, so the dashboard reads
-the stream with fetch() instead; the token never appears in a URL or an access log.
+the stream with fetch() instead; the token never appears in a URL or an access log. When the token
+is revoked the stream sends ``event: revoked`` and ends (a reconnect then gets 401).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import StreamingResponse
+from prometheus_client import Counter
 
 from edge.api import auth
 from edge.api.deps import get_state
@@ -38,6 +40,7 @@ BATCH = 500  # changes read per query while catching up
 # A gateway serves a few duty-room screens and phones; more streams than this is a misbehaving client.
 MAX_STREAMS = 64
 RETRY_MS = 2000  # what browsers wait before reconnecting
+STREAMS_REVOKED = Counter("edge_api_streams_revoked_total", "Live streams ended because their token was revoked")
 
 
 def _frame(row: dict[str, Any]) -> str:
@@ -69,13 +72,19 @@ class _Counter:
     active = 0
 
 
-async def _changes(state: AppState, after: int, reset: bool) -> AsyncIterator[str]:
+async def _changes(state: AppState, who: Principal, after: int, reset: bool) -> AsyncIterator[str]:
     _Counter.active += 1
     try:
         yield f"retry: {RETRY_MS}\n\n"
         yield f"event: {'reset' if reset else 'hello'}\ndata: {json.dumps({'seq': after})}\n\n"
         idle = 0.0
         while not state.closing.is_set():
+            # Checked every round (at most POLL_S apart): a revoked token's stream ends within a second.
+            if not state.tokens.still_valid(who):
+                STREAMS_REVOKED.inc()
+                log.info("api: stream of %s ended: its token was revoked", who.name)
+                yield "event: revoked\ndata: {}\n\n"
+                return
             rows = changes_after(state.db, after, BATCH)
             for row in rows:
                 yield _frame(row)
@@ -101,13 +110,13 @@ async def _changes(state: AppState, after: int, reset: bool) -> AsyncIterator[st
 async def stream(
     request: Request,
     state: AppState = Depends(get_state),  # noqa: B008
-    _: Principal = Depends(auth.viewer),  # noqa: B008
+    who: Principal = Depends(auth.viewer),  # noqa: B008
 ) -> StreamingResponse:
     if _Counter.active >= MAX_STREAMS:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "too many live streams", {"Retry-After": "10"})
     after, reset = _start(state, request.headers.get("last-event-id"))
     return StreamingResponse(
-        _changes(state, after, reset),
+        _changes(state, who, after, reset),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from edge.api.collector import store_registry
 from edge.api.ratelimit import FailureLimiter
 from edge.api.tokens import TokenStore
+from edge.api.verifier import Verifier
 from edge.config import Config, read_secret
 from edge.hub import Hub
 from edge.runtime import Runtime
@@ -31,6 +32,7 @@ class AppState:
     # Built from config.api when not given; tests and the daemon may pass their own.
     tokens: TokenStore = field(default=None)  # type: ignore[assignment]
     auth_limiter: FailureLimiter = field(default=None)  # type: ignore[assignment]
+    verifier: Verifier = field(default=None)  # type: ignore[assignment]
     # The daemon's running rule engine: maintenance on/off through it takes effect at once.
     runtime: Runtime | None = None
     metrics_registry: CollectorRegistry = field(init=False, repr=False)
@@ -42,6 +44,8 @@ class AppState:
             self.tokens = TokenStore(self.config.api.tokens_file, read_secret(self.config.api.scrape_token_file))
         if self.auth_limiter is None:
             self.auth_limiter = FailureLimiter()
+        if self.verifier is None:
+            self.verifier = Verifier(self.tokens)
         self.metrics_registry = store_registry(self.db, lambda: self.uptime_s)
 
     @property

@@ -2,8 +2,9 @@
 
 A token reads ``edge_<kid>_<secret>``: `kid` (public, random) picks the file entry so a request
 costs one scrypt, and `secret` (32 random bytes) is what the hash protects. Verified tokens are
-cached in memory by their SHA-256 so a busy dashboard does not pay scrypt per request; the cache is
-dropped whenever the file changes, so revoking a token takes effect at the next request.
+cached in memory by their SHA-256 so a busy dashboard does not pay scrypt per request; when the file
+changes, the cache keeps only tokens whose entry is unchanged, so revoking a token takes effect at
+the next request (and ends its open streams) while every other token stays verified.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ SALT_BYTES = 16  # per-token salt; 128 bits rules out precomputed tables
 SECRET_BYTES = 32  # 256 bits of entropy per token
 KID_BYTES = 6  # 48-bit key id: unique within any real tokens file, short enough to read aloud
 PREFIX = "edge"
+# Salt for the hash an unknown key id still costs; its value never matters, only the work.
+DUMMY_SALT = bytes(SALT_BYTES)
+# Verified tokens remembered; a real site has a few dozen. Past this, new ones are verified each time.
+MAX_CACHED = 4096
 
 
 class Role(IntEnum):
@@ -61,6 +66,7 @@ class Principal:
 
     name: str
     role: Role
+    kid: str | None = None  # the token's key id, to end its live streams when it is revoked
 
 
 class TokenFileError(Exception):
@@ -143,7 +149,13 @@ def revoke_token(path: Path, name: str) -> bool:
 
 
 class TokenStore:
-    """Verifies bearer tokens against the file, re-reading it when its mtime changes."""
+    """Verifies bearer tokens against the file, re-reading it when its mtime changes.
+
+    `cached` is the cheap path (no hash): tokens verified before, kept across file reloads as long as
+    their entry is unchanged, so a busy duty screen never waits behind anyone's failed attempts.
+    `verify` is the expensive path, run off the event loop; a failure costs one scrypt at the file's
+    usual cost whether or not the key id exists, so response times say nothing about which ids do.
+    """
 
     def __init__(self, path: Path | None, scrape_token: str | None = None) -> None:
         self.path = path
@@ -152,7 +164,8 @@ class TokenStore:
         self._stamp: tuple[int, int, int] | None = None
         self._loaded = False
         self._by_kid: dict[str, dict[str, Any]] = {}
-        self._verified: dict[bytes, Principal] = {}
+        self._verified: dict[bytes, tuple[str, Principal]] = {}  # sha256(token) -> (entry fingerprint, who)
+        self._dummy_n = SCRYPT_N
 
     def _refresh(self) -> None:
         if self.path is None:
@@ -172,22 +185,57 @@ class TokenStore:
             log.error("api: %s; no token is accepted until it is fixed", exc)
             entries = []
         self._by_kid = {str(e.get("kid")): e for e in entries}
-        self._verified.clear()
+        # Revocation and role changes take effect now; every other verified token stays verified.
+        self._verified = {d: (fp, p) for d, (fp, p) in self._verified.items() if self._fingerprint(p.kid) == fp}
+        costs = sorted(int(e["n"]) for e in entries if isinstance(e.get("n"), int) and MIN_N <= e["n"] <= MAX_N)
+        self._dummy_n = costs[len(costs) // 2] if costs else SCRYPT_N  # the file's usual cost
         self._stamp, self._loaded = stamp, True
+
+    def _fingerprint(self, kid: str | None) -> str | None:
+        entry = self._by_kid.get(kid) if kid is not None else None
+        if entry is None:
+            return None
+        return f"{entry.get('name')}|{entry.get('role')}|{entry.get('salt')}|{entry.get('hash')}"
 
     def is_scrape_token(self, token: str) -> bool:
         return self._scrape_token is not None and hmac.compare_digest(token.encode(), self._scrape_token.encode())
 
-    def verify(self, token: str) -> Principal | None:
+    @staticmethod
+    def well_formed(token: str) -> bool:
+        return _split(token) is not None
+
+    def cached(self, token: str) -> Principal | None:
+        """The principal of a token verified before and still in the file; None means "not known", not "bad"."""
         digest = hashlib.sha256(token.encode()).digest()
         with self._lock:
             self._refresh()
-            cached = self._verified.get(digest)
-            if cached is not None:
-                return cached
-            parts = _split(token)
+            hit = self._verified.get(digest)
+        return hit[1] if hit is not None else None
+
+    def still_valid(self, principal: Principal) -> bool:
+        """False once the token behind `principal` was revoked or changed (principals not from a token: True)."""
+        if principal.kid is None:
+            return True
+        with self._lock:
+            self._refresh()
+            entry = self._by_kid.get(principal.kid)
+        if entry is None:
+            return False
+        return str(entry.get("name")) == principal.name and str(entry.get("role")).lower() == principal.role.label
+
+    def verify(self, token: str) -> Principal | None:
+        """The expensive check (one scrypt, also for an unknown key id). Blocking: call it from a worker thread."""
+        cached = self.cached(token)
+        if cached is not None:
+            return cached
+        parts = _split(token)
+        with self._lock:
             entry = self._by_kid.get(parts[0]) if parts else None
-        if parts is None or entry is None or entry.get("algorithm") != ALGORITHM:
+            dummy_n = self._dummy_n
+        if parts is None:
+            return None
+        if entry is None or entry.get("algorithm") != ALGORITHM:
+            _hash(parts[1], DUMMY_SALT, dummy_n)  # same work as a wrong secret for a real key id
             return None
         try:
             salt, expected = bytes.fromhex(str(entry["salt"])), bytes.fromhex(str(entry["hash"]))
@@ -195,10 +243,14 @@ class TokenStore:
             actual = _hash(parts[1], salt, int(entry.get("n", SCRYPT_N)))
         except (KeyError, ValueError, TypeError):
             log.error("api: token %r in %s is malformed; ignored", entry.get("name"), self.path)
+            _hash(parts[1], DUMMY_SALT, dummy_n)
             return None
         if not hmac.compare_digest(actual, expected):
             return None
-        principal = Principal(name=str(entry.get("name", parts[0])), role=role)
+        principal = Principal(name=str(entry.get("name", parts[0])), role=role, kid=parts[0])
+        digest = hashlib.sha256(token.encode()).digest()
         with self._lock:
-            self._verified[digest] = principal
+            fingerprint = self._fingerprint(parts[0])
+            if fingerprint is not None and len(self._verified) < MAX_CACHED:
+                self._verified[digest] = (fingerprint, principal)
         return principal
