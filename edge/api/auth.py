@@ -90,6 +90,12 @@ async def _check(request: Request, state: AppState, token: str) -> Principal:
     return principal
 
 
+async def fresh_tokens(state: AppState) -> None:
+    """Re-read a changed tokens file in a thread: parsing YAML on the loop would stall every request."""
+    if state.tokens.stale():
+        await asyncio.get_running_loop().run_in_executor(None, state.tokens.refresh)
+
+
 async def authenticate(
     request: Request, state: AppState, creds: HTTPAuthorizationCredentials | None, *, allow_scrape: bool = False
 ) -> Principal:
@@ -98,7 +104,8 @@ async def authenticate(
         raise _unauthorized(request, "missing")
     if allow_scrape and state.tokens.is_scrape_token(token):
         return Principal(name="scrape", role=Role.VIEWER)
-    principal = state.tokens.cached(token)  # verified before: no hash, no budget, no wait
+    await fresh_tokens(state)
+    principal = state.tokens.cached(token, refresh=False)  # verified before: no hash, no budget, no wait
     if principal is not None:
         return principal
     if not state.tokens.well_formed(token):  # not edge_<kid>_<secret>: nothing to hash

@@ -80,7 +80,8 @@ async def _changes(state: AppState, who: Principal, after: int, reset: bool) -> 
         idle = 0.0
         while not state.closing.is_set():
             # Checked every round (at most POLL_S apart): a revoked token's stream ends within a second.
-            if not state.tokens.still_valid(who):
+            await auth.fresh_tokens(state)
+            if not state.tokens.still_valid(who, refresh=False):
                 STREAMS_REVOKED.inc()
                 log.info("api: stream of %s ended: its token was revoked", who.name)
                 yield "event: revoked\ndata: {}\n\n"

@@ -167,14 +167,27 @@ class TokenStore:
         self._verified: dict[bytes, tuple[str, Principal]] = {}  # sha256(token) -> (entry fingerprint, who)
         self._dummy_n = SCRYPT_N
 
+    def _stat(self) -> tuple[int, int, int] | None:
+        assert self.path is not None
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def stale(self) -> bool:
+        """The file changed since it was read (one stat: cheap enough for the event loop)."""
+        return self.path is not None and (not self._loaded or self._stat() != self._stamp)
+
+    def refresh(self) -> None:
+        """Re-read the file if it changed. Blocking (YAML parsing): the API calls it off the event loop."""
+        with self._lock:
+            self._refresh()
+
     def _refresh(self) -> None:
         if self.path is None:
             return
-        try:
-            st = self.path.stat()
-            stamp: tuple[int, int, int] | None = (st.st_mtime_ns, st.st_size, st.st_ino)
-        except FileNotFoundError:
-            stamp = None
+        stamp = self._stat()
         if self._loaded and stamp == self._stamp:
             return
         if stamp is None:
@@ -204,20 +217,24 @@ class TokenStore:
     def well_formed(token: str) -> bool:
         return _split(token) is not None
 
-    def cached(self, token: str) -> Principal | None:
-        """The principal of a token verified before and still in the file; None means "not known", not "bad"."""
+    def cached(self, token: str, *, refresh: bool = True) -> Principal | None:
+        """The principal of a token verified before and still in the file; None means "not known", not "bad".
+
+        On the event loop pass refresh=False, having called `refresh()` in a thread when `stale()`."""
         digest = hashlib.sha256(token.encode()).digest()
         with self._lock:
-            self._refresh()
+            if refresh:
+                self._refresh()
             hit = self._verified.get(digest)
         return hit[1] if hit is not None else None
 
-    def still_valid(self, principal: Principal) -> bool:
+    def still_valid(self, principal: Principal, *, refresh: bool = True) -> bool:
         """False once the token behind `principal` was revoked or changed (principals not from a token: True)."""
         if principal.kid is None:
             return True
         with self._lock:
-            self._refresh()
+            if refresh:
+                self._refresh()
             entry = self._by_kid.get(principal.kid)
         if entry is None:
             return False
