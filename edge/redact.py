@@ -30,8 +30,11 @@ _NAME_RE = re.compile(rf"(?i){_NAME}")
 _REFERENCE_SUFFIXES = ("_file", "_path", "_dir", "_files", "_id", "_name")
 
 # name=value anywhere in text (a query string, a form body, a "k=v" log line). The value ends at the
-# next separator a URL or a log line would use.
-_PAIR_RE = re.compile(rf"(?i)(?<![a-z0-9_-])({_NAME})=([^&\s\"'<>;,)\]}}]*)")
+# next separator a URL or a log line would use. A quoted value is left alone: in XML (ONVIF's
+# token="Profile_1") it is an identifier; quoted secrets come as "key": "value" (below).
+_PAIR_RE = re.compile(rf"(?i)(?<![a-z0-9_-])({_NAME})=([^&\s\"'<>;,)\]}}]+)")
+# "password": "…" / 'token': '…' as a JSON or Python repr of a config or diagnostics dict shows it.
+_QUOTED_RE = re.compile(rf"(?i)([\"'])({_NAME})\1(\s*:\s*)([\"'])(?:(?!\4).)*\4")
 # scheme://userinfo@ in text; the userinfo may hold any character but "/", whitespace and "@"
 # ends at the last "@" before the host (passwords may contain "@").
 _USERINFO_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/\s?#\"'<>]*)@(?=[^\s@/?#\"'<>]+)")
@@ -82,6 +85,7 @@ def redact_text(text: str) -> str:
         return text
     out = _USERINFO_RE.sub(lambda m: f"{m.group(1)}{_mask_userinfo(m.group(2))}@", text)
     out = _PAIR_RE.sub(rf"\1={MASK}", out)
+    out = _QUOTED_RE.sub(rf"\1\2\1\3\4{MASK}\4", out)
     out = _HEADER_RE.sub(rf"\1\2{MASK}", out)
     out = _BEARER_RE.sub(rf"\1 {MASK}", out)
     out = _WSSE_RE.sub(rf"\1{MASK}\3", out)

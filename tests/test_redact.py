@@ -61,6 +61,8 @@ TEXT = [
     ("token edge_0123456789ab_ThisIsTheSecretPartOfIt rejected", "ThisIsTheSecretPartOfIt"),
     ("opening rtsp://admin:hunter2@cam:554/x failed", "hunter2"),
     ("form body user=admin&password=hunter2&x=1", "hunter2"),
+    ("""config {'mqtt': {'password': 'hunter2', 'username': 'u'}}""", "hunter2"),
+    ('{"api_key": "hunter2", "x": 1}', "hunter2"),
 ]
 
 
@@ -71,7 +73,13 @@ def test_redact_text_hides(text: str, secret: str) -> None:
 
 
 def test_redact_text_keeps_ordinary_lines() -> None:
-    for line in ("relay: delivered seq=12 to dc09://10.0.0.9:12000", "camera cam-gate verdict=pass drift 0.4 s", ""):
+    for line in (
+        "relay: delivered seq=12 to dc09://10.0.0.9:12000",
+        "camera cam-gate verdict=pass drift 0.4 s",
+        '<trt:Profiles token="Profile_1" fixed="true">',  # ONVIF tokens are identifiers
+        "token= (empty)",
+        "",
+    ):
         assert redact_text(line) == line
 
 
