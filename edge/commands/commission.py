@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from edge.config import Config, ConfigError, load_config, read_secret
+from edge.redact import redact_url
 
 
 def _config(path: str | None) -> Config | None:
@@ -53,7 +54,7 @@ def _camera(args: argparse.Namespace) -> int:
     cam = camera_from(args.camera, config, args.username, pw)
     checks = config.checks if config is not None else Checks()
     lines, snap = asyncio.run(commission_camera(cam, checks, Path(args.snapshot_dir), not args.no_retention))
-    print(f"摄像机 camera {cam.id} ({cam.onvif})")
+    print(f"摄像机 camera {cam.id} ({redact_url(cam.onvif)})")
     for line in lines:
         print("  " + line.render())
     print(f"  快照 snapshot: {snap}" if snap else "  快照 snapshot: 无 none")

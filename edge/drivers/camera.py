@@ -24,7 +24,7 @@ from edge.drivers.registry import register
 from edge.events import EventKind, now_ms
 from edge.onvif.camera import CameraChecker, build_recorder, check_camera_now
 from edge.onvif.session import OnvifSession
-from edge.redact import redact_optional_url
+from edge.redact import redact_data
 from edge.video.limiter import DECODES
 
 if TYPE_CHECKING:
@@ -189,11 +189,7 @@ class CameraDriver(Driver):
         await self.ctx.emit(ch.event(EventKind.CAMERA_RETENTION, res.payload()))
 
     def diagnostics(self) -> dict[str, Any]:
-        cams: dict[str, Any] = {}
-        for cid, ch in self.checkers.items():
-            d = ch.tracker.as_dict()
-            if d["last"]:
-                d["last"]["stream_uri"] = redact_optional_url(d["last"]["stream_uri"])
-                d["last"]["snapshot_uri"] = redact_optional_url(d["last"]["snapshot_uri"])
-            cams[cid] = {**d, **self.results.get(cid, {}), "onvif": redact_optional_url(ch.cam.onvif)}
-        return {"type": self.type, "name": self.name, "cameras": cams}
+        cams = {cid: {**ch.tracker.as_dict(), **self.results.get(cid, {}), "onvif": ch.cam.onvif}
+                for cid, ch in self.checkers.items()}  # fmt: skip
+        # URIs from the camera may carry credentials (rtsp://user:pw@, ?pwd=): one pass over the tree.
+        return {"type": self.type, "name": self.name, "cameras": redact_data(cams)}

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from edge.onvif.session import AUTH_FAILED, NS_MEDIA, NS_SEARCH, CallError, OnvifSession
+from edge.redact import redact_optional_url
 
 
 class Health(StrEnum):
@@ -34,8 +35,11 @@ class HealthResult:
     duration_s: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
+        """For showing (commissioning, diagnostics): the URIs the camera reported, credentials redacted."""
         d = asdict(self)
         d["state"] = str(self.state)
+        d["stream_uri"] = redact_optional_url(self.stream_uri)
+        d["snapshot_uri"] = redact_optional_url(self.snapshot_uri)
         return d
 
 
