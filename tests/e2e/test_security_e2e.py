@@ -57,10 +57,16 @@ def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, Int
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(intake, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
 
+    tasks: list[asyncio.Task[None]] = []
+
     async def serve() -> None:
-        asyncio.get_running_loop().create_task(server.serve())
+        tasks.append(asyncio.get_running_loop().create_task(server.serve()))
         while not server.started:
             await asyncio.sleep(0.01)
+
+    async def stop() -> None:
+        server.should_exit = True
+        await asyncio.wait(tasks, timeout=5)
 
     try:
         site.start_peers()
@@ -73,7 +79,8 @@ def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, Int
         site.start_daemon(log_level="debug")
         yield site, intake
     finally:
-        server.should_exit = True
+        if tasks:
+            site.peers.call(stop())
         site.stop()
 
 
