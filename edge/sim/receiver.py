@@ -25,7 +25,7 @@ from edge.events import now_ms
 from edge.relay.dc09.content import parse_data
 from edge.relay.dc09.frame import Frame, Rejection, decode, encode
 from edge.relay.message import PoliceCode
-from edge.sim.receiver_hostile import FORGING, MODES, ack_for, forged, pkcs7_ack
+from edge.sim.receiver_hostile import FORGING, MODES, ack_for, forged, other_zeros, pkcs7_ack, unreadable_ack
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +217,10 @@ class DemoReceiver:
         enc = self.key if frame.encrypted else None
         if self.mode == "pkcs7" and enc is not None:
             reply = pkcs7_ack(frame, enc, now)
+        elif self.mode == "unreadable" and frame.kind != "NULL":
+            reply = unreadable_ack(frame, now)
+        elif self.mode == "account_zeros":
+            reply = encode(ack_for(frame, now, account=other_zeros(frame.account)), enc)
         else:
             reply = encode(ack_for(frame, now), enc)
         self.captured[frame.sequence] = reply
