@@ -1,0 +1,115 @@
+"""The police link of a real `edge run` daemon against a real DC-09 receiver (issue #12 items 2-4).
+
+- kill -9 between the outbox commit and the receiver's ACK: the receiver has taken the alarm but its
+  ACK never came back (the receiver is silent), the daemon dies. The restarted daemon resends the
+  alarm under the SAME DC-09 sequence, so the receiver sees it as a duplicate of what it already has.
+  Before the fix (commit 9769e6f) the number of a report in flight lived only in the relay's memory:
+  the restart sent it under a new one and the police got the alarm twice, neither marked duplicate.
+- A primary that acknowledges every NULL and no alarm: the alarms reach the backup within the
+  failover bound, and the primary shows offline. Before the fix each NULL's ACK reset the failure
+  count and pulled traffic back to the primary, and no alarm was delivered.
+- A receiver outage with the production retry cap (30 s): after the receiver returns, a new press
+  and everything queued reach it within 2 s. Before the fix the new press waited for the old
+  back-off to run out (at the return the next retry was still ~3.5 s away; the issue measured 23.5 s
+  after a 35 s outage).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from tests.faults.site import Site, SiteSpec, panics, store_rows, until
+
+ROUNDS = 3
+
+
+async def test_kill_9_before_the_ack_resends_under_the_same_sequence(tmp_path: Path) -> None:
+    site = await Site(tmp_path, SiteSpec(mqtt_buttons=ROUNDS, serial_buttons=0)).start()
+    rx = site.receivers[0]
+    try:
+        await site.start_daemon()
+        first_sent: list[int] = []
+        for n, button in enumerate(site.buttons):
+            rx.silent = True  # the receiver takes every frame and answers none
+            before = len(panics(rx))
+            await site.mqtt_press(button.id, release=False)  # held: no restore report behind it
+            await until(lambda b=before: len(panics(rx)) > b, 10, f"round {n}: the alarm reaches the receiver")
+            site.kill_daemon()  # committed and sent, never acknowledged
+            seq = panics(rx)[before].sequence
+            first_sent.append(seq)
+            assert not panics(rx)[before].duplicate
+            rx.silent = False
+            await site.start_daemon()
+            await until(
+                lambda s=seq, b=before: any(r.sequence == s and r.duplicate for r in panics(rx)[b + 1 :]),
+                15, f"round {n}: the resend after the restart carries sequence {seq:04d}",
+            )  # fmt: skip
+        await until(lambda: _pending(site) == 0, 15, "the outbox drains")
+        await site.stop_daemon()
+    finally:
+        await site.stop()
+    rows = store_rows(
+        site.db_path, "SELECT sequence, state FROM outbox WHERE transport = 'dc09' AND priority = 0 ORDER BY seq"
+    )
+    assert [(r["sequence"], r["state"]) for r in rows] == [(s, "delivered") for s in first_sent]
+    # Every PANIC the receiver got is one of those alarms under its one sequence.
+    assert {r.sequence for r in panics(rx)} == set(first_sent)
+    assert len(set(first_sent)) == ROUNDS
+
+
+async def test_a_primary_acknowledging_only_nulls_fails_over(tmp_path: Path) -> None:
+    police = {"supervision_interval": 0.5, "failover_after_failures": 2, "failover_after_seconds": 5}
+    site = await Site(tmp_path, SiteSpec(mqtt_buttons=4, serial_buttons=0, receivers=2, police=police)).start()
+    primary, backup = site.receivers
+    try:
+        primary.mode = "nulls_only"
+        await site.start_daemon()
+        await until(lambda: primary.forged >= 1, 10, "the primary acknowledges a NULL")
+        t0 = time.monotonic()
+        for button in site.buttons[:3]:
+            await site.mqtt_press(button.id, release=False)
+        # Bound: two failed attempts (ack_timeout 1 s each, 1 s back-off) well inside failover_after_seconds.
+        await until(lambda: len(panics(backup)) >= 1, 8, "the first alarm reaches the backup")
+        took = time.monotonic() - t0
+        await until(lambda: _pending(site) == 0, 10, "every report reaches the backup")
+        await site.wait_device("police-receiver-1", "offline", timeout=5)
+        await asyncio.sleep(1.5)  # three more NULLs acknowledged by the primary: traffic stays away
+        await site.mqtt_press(site.buttons[3].id, release=False)
+        await until(lambda: len(panics(backup)) == 4 and _pending(site) == 0, 10, "the next press goes to the backup")
+    finally:
+        await site.stop()
+    assert took < police["failover_after_seconds"], f"failover took {took:.1f} s"
+    assert panics(primary) == [], "the primary never took an alarm"
+    rows = store_rows(site.db_path, "SELECT receiver, state FROM outbox WHERE transport = 'dc09'")
+    assert rows and {(r["receiver"], r["state"]) for r in rows} == {(backup.url, "delivered")}
+
+
+async def test_after_an_outage_a_new_press_and_the_backlog_arrive_at_once(tmp_path: Path) -> None:
+    police = {"retry_max_interval": 30, "supervision_interval": 0}
+    site = await Site(tmp_path, SiteSpec(mqtt_buttons=3, serial_buttons=0, police=police)).start()
+    rx = site.receivers[0]
+    try:
+        await site.start_daemon()
+        a, b, c = (btn.id for btn in site.buttons)
+        await site.mqtt_press(a, release=False)
+        await until(lambda: len(panics(rx)) == 1, 10, "the first alarm arrives")
+        await rx.stop()
+        await site.mqtt_press(b, release=False)  # queued during the outage
+        await asyncio.sleep(4.0)
+        await rx.start()
+        t0 = time.monotonic()
+        await site.mqtt_press(c, release=False)  # the new press, right after the receiver's return
+        await until(lambda: len(panics(rx)) >= 3, 10, "the backlog and the new press arrive")
+        took = time.monotonic() - t0
+        await site.stop_daemon()
+    finally:
+        await site.stop()
+    assert took < 2.0, f"{took:.2f} s from the new press to its arrival"
+    zone = {btn.id: btn.zone for btn in site.buttons}
+    assert [r.zone for r in panics(rx)] == [zone[a], zone[b], zone[c]]
+
+
+def _pending(site: Site) -> int:
+    return int(store_rows(site.db_path, "SELECT COUNT(*) AS n FROM outbox WHERE state = 'pending'")[0]["n"])
