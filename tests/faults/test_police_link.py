@@ -8,6 +8,9 @@
 - A primary that acknowledges every NULL and no alarm: the alarms reach the backup within the
   failover bound, and the primary shows offline. Before the fix each NULL's ACK reset the failure
   count and pulled traffic back to the primary, and no alarm was delivered.
+- With AES on, a path that answers every alarm with a plaintext ACK (the receiver never sees it):
+  the alarm stays undelivered, the operator sees the outbox depth and the link down, and the
+  daemon's /metrics counts each refused reply. Before the fix the plaintext ACK marked it delivered.
 - A receiver outage with the production retry cap (30 s): after the receiver returns, a new press
   and everything queued reach it within 2 s. Before the fix the new press waited for the old
   back-off to run out (at the return the next retry was still ~3.5 s away; the issue measured 23.5 s
@@ -17,10 +20,15 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from pathlib import Path
 
+import httpx
+
 from tests.faults.site import Site, SiteSpec, panics, store_rows, until
+
+KEY = bytes.fromhex("00112233445566778899aabbccddeeff")
 
 ROUNDS = 3
 
@@ -109,6 +117,33 @@ async def test_after_an_outage_a_new_press_and_the_backlog_arrive_at_once(tmp_pa
     assert took < 2.0, f"{took:.2f} s from the new press to its arrival"
     zone = {btn.id: btn.zone for btn in site.buttons}
     assert [r.zone for r in panics(rx)] == [zone[a], zone[b], zone[c]]
+
+
+async def test_a_plaintext_ack_to_an_encrypted_alarm_is_refused_and_counted(tmp_path: Path) -> None:
+    (tmp_path / "dc09.key").write_text(KEY.hex() + "\n")
+    spec = SiteSpec(mqtt_buttons=1, serial_buttons=0, police={"key_file": str(tmp_path / "dc09.key")})
+    site = Site(tmp_path, spec)
+    rx = site.receivers[0]
+    rx.key, rx.mode = KEY, "plaintext_ack"
+    await site.start()
+    try:
+        await site.start_daemon()
+        await site.mqtt_press(site.buttons[0].id, release=False)
+        await until(lambda: rx.forged >= 2, 10, "two attempts answered with a plaintext ACK")
+        status = await site.api("/status")
+        async with httpx.AsyncClient(timeout=3.0) as client:
+            r = await client.get(f"{site.base}/api/v1/metrics", headers={"Authorization": f"Bearer {site.token}"})
+        r.raise_for_status()
+        m = re.search(r'^edge_relay_replies_rejected_total\{reason="plaintext_reply"\} (\S+)$', r.text, re.M)
+        assert m and float(m.group(1)) >= 2, "each refused reply is counted in /metrics"
+        assert _pending(site) == 1 and panics(rx) == []
+        assert status["police"]["outbox_depth"] == 1
+        await site.wait_device("police-receiver-1", "offline", timeout=10)
+        rx.mode = "normal"  # the real receiver answers again: the alarm goes
+        await until(lambda: len(panics(rx)) == 1 and _pending(site) == 0, 10, "the alarm is delivered")
+        assert panics(rx)[0].encrypted
+    finally:
+        await site.stop()
 
 
 def _pending(site: Site) -> int:

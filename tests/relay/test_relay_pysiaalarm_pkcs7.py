@@ -22,7 +22,6 @@ from edge.relay.service import Relay
 from edge.store import Database
 from tests.peers.sia_receiver import SiaReceiver, hex_key
 
-
 PADDED: list[str] = []  # every ACK body pysiaalarm encrypted this way
 
 
