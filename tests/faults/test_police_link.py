@@ -43,17 +43,22 @@ async def test_kill_9_before_the_ack_resends_under_the_same_sequence(tmp_path: P
             rx.silent = True  # the receiver takes every frame and answers none
             before = len(panics(rx))
             await site.mqtt_press(button.id, release=False)  # held: no restore report behind it
-            await until(lambda b=before: len(panics(rx)) > b, 10, f"round {n}: the alarm reaches the receiver")
+
+            def arrived(b: int = before) -> bool:
+                return len(panics(rx)) > b
+
+            await until(arrived, 10, f"round {n}: the alarm reaches the receiver")
             site.kill_daemon()  # committed and sent, never acknowledged
             seq = panics(rx)[before].sequence
             first_sent.append(seq)
             assert not panics(rx)[before].duplicate
             rx.silent = False
             await site.start_daemon()
-            await until(
-                lambda s=seq, b=before: any(r.sequence == s and r.duplicate for r in panics(rx)[b + 1 :]),
-                15, f"round {n}: the resend after the restart carries sequence {seq:04d}",
-            )  # fmt: skip
+
+            def resent(s: int = seq, b: int = before) -> bool:
+                return any(r.sequence == s and r.duplicate for r in panics(rx)[b + 1 :])
+
+            await until(resent, 15, f"round {n}: the resend after the restart carries sequence {seq:04d}")
         await until(lambda: _pending(site) == 0, 15, "the outbox drains")
         await site.stop_daemon()
     finally:
