@@ -8,9 +8,11 @@
 - A primary that acknowledges every NULL and no alarm: the alarms reach the backup within the
   failover bound, and the primary shows offline. Before the fix each NULL's ACK reset the failure
   count and pulled traffic back to the primary, and no alarm was delivered.
-- With AES on, a path that answers every alarm with a plaintext ACK (the receiver never sees it):
-  the alarm stays undelivered, the operator sees the outbox depth and the link down, and the
-  daemon's /metrics counts each refused reply. Before the fix the plaintext ACK marked it delivered.
+- With AES on, a forger (`python -m edge.sim.receiver --mode plaintext_ack`, its own process, on the
+  receiver's TCP or UDP address and port) answers every alarm with a plaintext ACK: the alarm stays
+  undelivered, the operator sees the outbox depth and the link down, the daemon's /metrics counts
+  each refused reply, and once the real receiver is back the alarm reaches it under its first
+  sequence. Before the fix the plaintext ACK marked it delivered.
 - A receiver outage with the production retry cap (30 s): after the receiver returns, a new press
   and everything queued reach it within 2 s. Before the fix the new press waited for the old
   back-off to run out (at the return the next retry was still ~3.5 s away; the issue measured 23.5 s
@@ -20,13 +22,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import re
+import socket
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 
 from tests.faults.site import Site, SiteSpec, panics, store_rows, until
+from tests.helpers import REPO, free_port
 
 KEY = bytes.fromhex("00112233445566778899aabbccddeeff")
 
@@ -124,30 +133,82 @@ async def test_after_an_outage_a_new_press_and_the_backlog_arrive_at_once(tmp_pa
     assert [r.zone for r in panics(rx)] == [zone[a], zone[b], zone[c]]
 
 
-async def test_a_plaintext_ack_to_an_encrypted_alarm_is_refused_and_counted(tmp_path: Path) -> None:
-    (tmp_path / "dc09.key").write_text(KEY.hex() + "\n")
-    spec = SiteSpec(mqtt_buttons=1, serial_buttons=0, police={"key_file": str(tmp_path / "dc09.key")})
-    site = Site(tmp_path, spec)
-    rx = site.receivers[0]
-    rx.key, rx.mode = KEY, "plaintext_ack"
-    await site.start()
+class ReceiverProcess:
+    """`python -m edge.sim.receiver` as its own process: the police receiver, or a forger in its place."""
+
+    def __init__(self, port: int, mode: str, key_file: Path, *, udp: bool) -> None:
+        self.argv = [sys.executable, "-m", "edge.sim.receiver", "--port", str(port), "--mode", mode]
+        self.argv += ["--key-file", str(key_file)] + (["--udp"] if udp else [])
+        self.reports: list[dict[str, Any]] = []
+        self.forged: list[int] = []
+        self._proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> ReceiverProcess:
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        self._proc = await asyncio.create_subprocess_exec(*self.argv, stdout=asyncio.subprocess.PIPE, env=env)
+        assert self._proc.stdout is not None
+        ready = json.loads(await asyncio.wait_for(self._proc.stdout.readline(), 20))
+        assert "ready" in ready, ready
+        self._reader = asyncio.create_task(self._read(self._proc.stdout))
+        return self
+
+    async def _read(self, out: asyncio.StreamReader) -> None:
+        while line := await out.readline():
+            doc = json.loads(line)
+            if "report" in doc:
+                self.reports.append(doc["report"])
+            elif "forged" in doc:
+                self.forged.append(int(doc["forged"]))
+
+    def panics(self) -> list[dict[str, Any]]:
+        return [r for r in self.reports if r["name"] == "PANIC"]
+
+    async def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        if self._reader is not None:
+            await self._reader  # the pipe is closed: the reader ends with it
+
+
+@pytest.mark.parametrize("udp", [False, True], ids=["tcp", "udp"])
+async def test_a_forger_answering_plaintext_acks_cannot_fake_a_delivery(tmp_path: Path, udp: bool) -> None:
+    """A process on the receiver's address and port answers every AES alarm with a plaintext ACK, as
+    anyone on the path can. Then the real receiver (its own process) is back on that port."""
+    key_file = tmp_path / "dc09.key"
+    key_file.write_text(KEY.hex() + "\n")
+    port = free_port(socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
+    url = f"dc09{'+udp' if udp else ''}://127.0.0.1:{port}"
+    police = {"key_file": str(key_file), "receivers": [url]}
+    site = await Site(tmp_path, SiteSpec(mqtt_buttons=1, serial_buttons=0, receivers=0, police=police)).start()
+    forger = await ReceiverProcess(port, "plaintext_ack", key_file, udp=udp).start()
+    honest: ReceiverProcess | None = None
     try:
         await site.start_daemon()
         await site.mqtt_press(site.buttons[0].id, release=False)
-        await until(lambda: rx.forged >= 2, 10, "two attempts answered with a plaintext ACK")
+        await until(lambda: len(forger.forged) >= 2, 10, "two attempts answered with a plaintext ACK")
         status = await site.api("/status")
         async with httpx.AsyncClient(timeout=3.0) as client:
             r = await client.get(f"{site.base}/api/v1/metrics", headers={"Authorization": f"Bearer {site.token}"})
         r.raise_for_status()
         m = re.search(r'^edge_relay_replies_rejected_total\{reason="plaintext_reply"\} (\S+)$', r.text, re.M)
         assert m and float(m.group(1)) >= 2, "each refused reply is counted in /metrics"
-        assert _pending(site) == 1 and panics(rx) == []
+        assert _pending(site) == 1 and forger.reports == []
         assert status["police"]["outbox_depth"] == 1
         await site.wait_device("police-receiver-1", "offline", timeout=10)
-        rx.mode = "normal"  # the real receiver answers again: the alarm goes
-        await until(lambda: len(panics(rx)) == 1 and _pending(site) == 0, 10, "the alarm is delivered")
-        assert panics(rx)[0].encrypted
+        await forger.stop()
+        honest = await ReceiverProcess(port, "normal", key_file, udp=udp).start()
+        await until(lambda: len(honest.panics()) >= 1 and _pending(site) == 0, 15, "the alarm is delivered")
+        got = honest.panics()[0]
+        assert got["encrypted"] and got["sequence"] == forger.forged[0], "the same alarm, the same sequence"
+        rows = store_rows(site.db_path, "SELECT state, sequence FROM outbox WHERE transport = 'dc09'")
+        assert rows == [{"state": "delivered", "sequence": got["sequence"]}]
     finally:
+        await forger.stop()
+        if honest is not None:
+            await honest.stop()
         await site.stop()
 
 
