@@ -15,7 +15,9 @@ Before the fix (commit 9769e6f) each of these failed: the channel took any reply
 (plaintext, no account, any timestamp, a replay) as the ACK, kept a reply that arrived early in its
 read buffer as the answer to the next frame, compared accounts byte for byte ("0012AB" != "12AB"),
 refused PKCS#7 padding as "not printable ASCII", and a NULL's ACK reset the failure count and pulled
-traffic back to a primary that never acknowledged an alarm.
+traffic back to a primary that never acknowledged an alarm. (An ACK for another sequence, and an
+unreadable ACK with a backup at hand, it already handled: those cases failed there only on the
+counter, which it did not have; they stay as guards.)
 """
 
 from __future__ import annotations
