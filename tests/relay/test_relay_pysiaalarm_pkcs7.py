@@ -52,7 +52,7 @@ async def test_pysiaalarm_acks_padded_pkcs7_are_taken(
     await rx.start()
     try:
         (tmp_path / "dc09.key").write_text(hex_key(ASCII_KEY) + "\n")
-        cfg = police([rx.url], key_file=tmp_path / "dc09.key", format="SIA-DCS")
+        cfg = police([rx.url], key_file=tmp_path / "dc09.key", format="SIA-DCS", ack_timeout=3.0)
         before = _rejected()
         relay = Relay(cfg, db, emitted, "sch-1")
         async with running(relay):

