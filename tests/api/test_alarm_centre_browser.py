@@ -187,6 +187,7 @@ async def test_stale_banner_when_the_daemon_is_stopped(site: CentreSite) -> None
             await expect(page.locator("#stale-banner")).to_contain_text("连接中断 / 数据未更新")
             await expect(page.locator("#stale-since")).to_contain_text("数据停留在")
             await expect(page.locator("body")).to_have_class("stale")
+            await expect(page.locator("#live-dot")).to_have_class("dot down")  # the stream is open but silent
             grey = await page.evaluate("getComputedStyle(document.querySelector('main')).filter")
             assert "grayscale" in grey, grey
             await _shot(page, "stale")
@@ -194,6 +195,7 @@ async def test_stale_banner_when_the_daemon_is_stopped(site: CentreSite) -> None
             os.kill(site.daemon.pid, signal.SIGCONT)
         await expect(page.locator("#stale-banner")).to_be_hidden(timeout=STALE_WITHIN_MS)
         await expect(page.locator("body")).not_to_have_class("stale")
+        await expect(page.locator("#live-dot")).to_have_class("dot live")
         # fresh data really arrived: a press after the resume shows up
         await site.mqtt_press("mqtt-1")
         await expect(page.locator("#alarm-list .alarm")).to_have_count(1, timeout=5000)

@@ -82,7 +82,7 @@
   function logout(msg) {
     S.token = ""; S.me = null; sessionStorage.removeItem("edge.token");
     if (S.stream) S.stream.abort();
-    S.stream = null; Sound.panicOff(); showLogin(msg);
+    S.stream = null; Sound.panicOff(); S.stale = false; renderStale(); showLogin(msg);
   }
   async function login(ev) {
     ev.preventDefault();
@@ -168,8 +168,7 @@
     scheduleRefresh(type === "event");
   }
   function setLive(on) {
-    $("live-dot").className = on ? "dot live" : "dot down";
-    $("live-dot").title = t(on ? "live" : "offline_conn");
+    S.live = on;
     if (on) S.streamDownSince = null; else if (S.streamDownSince === null) S.streamDownSince = Date.now();
     checkStale();
   }
@@ -200,6 +199,9 @@
     renderStale();
   }
   function renderStale() {
+    const ok = S.live && !S.stale; // a frozen gateway keeps the stream open: the dot must not stay green
+    $("live-dot").className = ok ? "dot live" : "dot down";
+    $("live-dot").title = t(ok ? "live" : "offline_conn");
     document.body.classList.toggle("stale", S.stale);
     $("stale-banner").hidden = !S.stale;
     if (!S.stale) return;
