@@ -3,7 +3,8 @@ real `edge run` daemon with real peers: mosquitto and MQTT buttons, an RS-485 bu
 simulator, a DC-09 receiver (tests.faults.site).
 
 - a panic and a device fault arriving together: the panic on top in its own list with the siren
-  repeating, the fault below in the quiet list with one chime; rows say what happened;
+  repeating, the fault below in the quiet list with one chime; rows say what happened; the
+  unacknowledged panic's escalation shows;
 - the board's filters (problems only, building, floor) and natural floor order; the event history
   as sentences ("按钮1 按下报警 (输入 0)");
 - the stale banner when the daemon is SIGSTOPped, and its clearing after SIGCONT;
@@ -59,7 +60,8 @@ class CentreSite(Site):
 
 @pytest.fixture
 async def site(tmp_path: Path) -> AsyncIterator[CentreSite]:
-    s = CentreSite(tmp_path, SiteSpec(mqtt_buttons=3, serial_buttons=1))
+    # escalation after 3 s instead of 2 min, so the test sees an unacknowledged panic escalate
+    s = CentreSite(tmp_path, SiteSpec(mqtt_buttons=3, serial_buttons=1, extra={"alarms": {"escalate_after": 3}}))
     await s.start()
     try:
         await s.start_daemon()
@@ -140,6 +142,8 @@ async def test_panic_and_fault_together(site: CentreSite) -> None:
         await page.wait_for_timeout(1600)
         assert await _count(page, "beeps") >= 4
         assert await _count(page, "chimes") == 1
+        # nobody acknowledged within alarms.escalate_after: the escalation shows on the row
+        await expect(panic.locator(".tag.esc")).to_have_text("已升级 → 紧急", timeout=8000)
         await _shot(page, "panic-and-fault")
 
         # acknowledged: the siren stops; the fault stays in its list, silent
