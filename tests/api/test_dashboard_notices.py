@@ -75,3 +75,40 @@ def test_notices_never_sound_and_faults_chime_once(browser: Browser, live: LiveS
     expect(page.locator("#alarms")).not_to_have_class("alarms alerting")  # no panic flashing for faults
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "faults-and-notices.png"), full_page=True)
+
+
+def test_locations_sort_naturally_and_events_read_as_sentences(browser: Browser, live: LiveServer) -> None:
+    page = browser.new_page()
+    page.goto(live.url + "/")  # the login page loads the dashboard's scripts; nothing here needs a token
+    order = page.evaluate(
+        "['教学楼十二层', '教学楼二层', '教学楼地下一层', '教学楼十层', '教学楼一层', '教学楼', '1号楼3F', '1号楼B1']"
+        ".sort(EdgeText.compareLocations)"
+    )
+    assert order == [
+        "1号楼B1",
+        "1号楼3F",
+        "教学楼",
+        "教学楼地下一层",
+        "教学楼一层",
+        "教学楼二层",
+        "教学楼十层",
+        "教学楼十二层",
+    ]
+    assert page.evaluate("EdgeText.place('行政楼二层')") == {"building": "行政楼", "floor": "二层"}
+    assert page.evaluate("EdgeText.place('宿舍A')") == {"building": "宿舍A", "floor": ""}
+    assert page.evaluate("EdgeText.place('三层')") == {"building": "三层", "floor": ""}  # a floor needs a building
+    t = "(k, g) => g ? ((window.I18N.zh[g] || {})[k] || k) : (window.I18N.zh[k] || k)"
+    cases = {
+        '{"kind": "alarm.press", "payload": {"input": {"type": "discrete_input", "address": 0}}}': (
+            "南门一键报警 按下报警 (输入 0)"
+        ),
+        '{"kind": "device.offline", "payload": {"reason": "heartbeat_timeout", "timeout_s": 30}}': (
+            "南门一键报警 离线 (原因: 心跳超时)"
+        ),
+        '{"kind": "device.tamper", "payload": {"state": "restored"}}': "南门一键报警 防拆恢复",
+        '{"kind": "camera.retention", "payload": {"verdict": "short", "retained_days": 12, "required_days": 90,'
+        ' "shortfall_days": 78}}': "南门一键报警 录像核验 (不足, 12/90 天, 缺 78 天)",
+    }
+    for event, sentence in cases.items():
+        assert page.evaluate(f"EdgeText.describe({event}, '南门一键报警', {t})") == sentence
+    page.close()

@@ -301,9 +301,9 @@
   function boardOptions(boardDevices) {
     const b = $("b-building").value, f = $("b-floor").value;
     const places = boardDevices.map((d) => Text.place(d.location));
-    const buildings = [...new Set(places.map((p) => p.building))].sort(Text.compareLocations);
+    const buildings = [...new Set(places.map((p) => p.building))].filter(Boolean).sort(Text.compareLocations);
     const floors = [...new Set(places.filter((p) => !b || p.building === b).map((p) => p.floor).filter(Boolean))].sort(Text.compareFloors);
-    $("b-building").replaceChildren(option("", t("all_buildings")), ...buildings.map((x) => option(x, x || "—", x === b)));
+    $("b-building").replaceChildren(option("", t("all_buildings")), ...buildings.map((x) => option(x, x, x === b)));
     $("b-floor").replaceChildren(option("", t("all_floors")), ...floors.map((x) => option(x, x, x === f)));
     $("b-floor").hidden = floors.length === 0;
   }
