@@ -240,7 +240,8 @@
   }
   function whatText(a) {
     const what = t(a.what, "what"), reason = a.reason ? t(a.reason, "reasons") : "";
-    return reason ? `${what}（${reason}）` : what;
+    if (!reason) return what;
+    return S.lang === "zh" ? `${what}（${reason}）` : `${what} (${reason})`;
   }
   function alarmRow(a) {
     const canAct = S.me && S.me.role !== "viewer"; // the server enforces roles; this only hides what would fail
