@@ -76,6 +76,13 @@ def test_notices_never_sound_and_faults_chime_once(browser: Browser, live: LiveS
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "faults-and-notices.png"), full_page=True)
 
+    page.click("#lang")  # English: the same rows, in words an English-speaking technician reads
+    expect(rows.first.locator(".prio")).to_have_text("Device fault")
+    expect(rows.first.locator(".what")).to_have_text("offline (unreachable)")
+    expect(rows.nth(2).locator(".prio")).to_have_text("Notice")
+    expect(page.locator("[data-i18n=faults]")).to_have_text("Device faults and notices")
+    page.click("#lang")
+
 
 def test_locations_sort_naturally_and_events_read_as_sentences(browser: Browser, live: LiveServer) -> None:
     page = browser.new_page()
