@@ -66,5 +66,10 @@ def create_app(state: AppState) -> FastAPI:
     def dashboard() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers=DASHBOARD_HEADERS)
 
+    @app.get("/patrol/scan", include_in_schema=False)
+    def patrol_scan() -> FileResponse:
+        """The page a checkpoint's QR code opens on a guard's phone (the check-in itself needs a token)."""
+        return FileResponse(STATIC / "patrol.html", headers=DASHBOARD_HEADERS)
+
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -7,8 +7,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from edge.config import Config
+from edge.config.patrol import Patrol
 from edge.events import iso_ms
-from edge.patrol.rounds import PlanDay, Round, Visit, day_bounds, evaluate
+from edge.patrol.rounds import PlanDay, Round, Visit, evaluate
+from edge.report.daily import day_bounds
 from edge.store.db import Database
 from edge.store.patrol import StoredCheckin, checkins_between
 
@@ -19,8 +21,12 @@ def load_day(db: Database, config: Config, day: date, now_ms: int) -> tuple[list
     tz = ZoneInfo(config.site.timezone)
     start, end = day_bounds(day, tz)
     stored = checkins_between(db, start, end)
+    return judge(config.patrol, day, tz, stored, now_ms), stored
+
+
+def judge(patrol: Patrol, day: date, tz: ZoneInfo, stored: list[StoredCheckin], now_ms: int) -> list[PlanDay]:
     visits = [Visit(c.ts_ms, c.checkpoint_id, c.guard) for c in stored]
-    return [evaluate(plan, day, tz, visits, now_ms) for plan in config.patrol.plans], stored
+    return [evaluate(plan, day, tz, visits, now_ms) for plan in patrol.plans]
 
 
 def _round(r: Round) -> dict[str, Any]:

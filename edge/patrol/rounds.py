@@ -90,13 +90,6 @@ class PlanDay:
         return 0
 
 
-def day_bounds(day: date, tz: ZoneInfo) -> tuple[int, int]:
-    """[local midnight, next local midnight) in UTC ms (23 or 25 hours long on a DST change)."""
-    start = datetime.combine(day, time(0), tz)
-    end = datetime.combine(day + timedelta(days=1), time(0), tz)
-    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
-
-
 def _at(day: date, minutes: int, tz: ZoneInfo) -> int:
     moment = datetime.combine(day, time(0), tz) + timedelta(minutes=minutes)
     return int(moment.timestamp() * 1000)

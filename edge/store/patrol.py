@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 from edge.patrol.checkin import Checkin, Source
 from edge.store.db import Database
@@ -35,12 +36,18 @@ def insert_checkins(conn: sqlite3.Connection, checkins: list[Checkin], received_
     return added
 
 
+# Shared by the API (through Database) and the report (its own read-only connection).
+CHECKINS_BETWEEN = (
+    "SELECT seq, ts_ms, checkpoint_id, guard, source, reader, note, photo IS NOT NULL AS has_photo "
+    "FROM patrol_checkins WHERE ts_ms >= :start AND ts_ms < :end ORDER BY ts_ms, seq"
+)
+
+
 def checkins_between(db: Database, start_ms: int, end_ms: int) -> list[StoredCheckin]:
-    rows = db.query(
-        "SELECT seq, ts_ms, checkpoint_id, guard, source, reader, note, photo IS NOT NULL AS has_photo "
-        "FROM patrol_checkins WHERE ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, seq",
-        (start_ms, end_ms),
-    )
+    return from_rows(db.query(CHECKINS_BETWEEN, {"start": start_ms, "end": end_ms}))
+
+
+def from_rows(rows: list[dict[str, Any]]) -> list[StoredCheckin]:
     return [
         StoredCheckin(
             int(r["seq"]),
