@@ -50,14 +50,9 @@ def patrol_section(r: DailyReport, tz: ZoneInfo) -> str:
         ]  # fmt: skip
         if not rows:
             rows = [["—", "—", _span("无巡查记录 no rounds", False), "—", "—", "—", "—"]]
-        details.append(
-            f"<h3>{escape(p.plan.name or p.plan.id)}</h3>"
-            + table(
-                [("轮次", "round"), ("规定时间", "due"), ("状态", "status"), ("开始", "start"), ("结束", "end"),
-                 ("巡查人员", "guards"), ("未到巡查点", "missing")],
-                rows,
-            )  # fmt: skip
-        )
+        headers = [("轮次", "round"), ("规定时间", "due"), ("状态", "status"), ("开始", "start"), ("结束", "end"),
+                   ("巡查人员", "guards"), ("未到巡查点", "missing")]  # fmt: skip
+        details.append(f"<h3>{escape(p.plan.name or p.plan.id)}</h3>" + table(headers, rows))
     problems = ""
     if r.patrol_problems:
         problems = "<h3>巡查发现的问题 <small>problems noted</small></h3>" + table(
