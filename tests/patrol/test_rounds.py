@@ -54,7 +54,7 @@ def test_free_plan_during_the_day() -> None:
     day = evaluate(FREE, DAY, TZ, visits, now_ms=at("14:15"))
     assert day.rounds[-1].status is RoundStatus.IN_PROGRESS and day.rounds[-1].missing == ["dorm"]
     assert day.walked == 3 and day.verdict is Verdict.PENDING and day.missed == 0
-    done = evaluate(FREE, DAY, TZ, FREE_DAY + [v("16:00", "gate"), v("16:01", "lab"), v("16:02", "dorm")], at("17:00"))
+    done = evaluate(FREE, DAY, TZ, [*FREE_DAY, v("16:00", "gate"), v("16:01", "lab"), v("16:02", "dorm")], at("17:00"))
     assert done.walked == 5 and done.verdict is Verdict.PASS
 
 
