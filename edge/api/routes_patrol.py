@@ -25,6 +25,7 @@ from edge.store.patrol import checkin_photo
 router = APIRouter(tags=["patrol"])
 
 _NO_PATROL = "未配置巡查 / no patrol section in the config"
+_NO_CONFIG: dict[int | str, dict[str, Any]] = {404: {"description": _NO_PATROL}}
 
 
 class CheckinBody(BaseModel):
@@ -51,13 +52,22 @@ def _jpeg(photo: str | None) -> bytes | None:
     try:
         data = base64.b64decode(photo, validate=True)
     except (binascii.Error, ValueError):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "照片不是 base64 / photo is not base64") from None
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "照片不是 base64 / photo is not base64") from None
     if not data.startswith(b"\xff\xd8"):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "照片须为 JPEG / photo must be a JPEG")
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "照片须为 JPEG / photo must be a JPEG")
     return data
 
 
-@router.post("/patrol/checkins", response_model=CheckinOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/patrol/checkins",
+    response_model=CheckinOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **_NO_CONFIG,
+        400: {"description": "refused: unknown tag, a time out of range, a photo that is not a JPEG, …"},
+        503: {"description": "the alarm core is not running"},
+    },
+)
 async def checkin(
     body: CheckinBody = Body(...),  # noqa: B008
     state: AppState = Depends(get_state),  # noqa: B008
@@ -83,7 +93,7 @@ async def checkin(
         )
     except CheckinError as exc:
         CHECKINS.labels(source=str(source), outcome="rejected").inc()
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     added = await runtime_of(state).record_checkins([c])
     CHECKINS.labels(source=str(source), outcome="recorded" if added else "duplicate").inc()
     state.hub.ring()
@@ -92,7 +102,7 @@ async def checkin(
     return CheckinOut(checkpoint=c.checkpoint_id, name=name, recorded=bool(added), at=at)
 
 
-@router.get("/patrol")
+@router.get("/patrol", responses=_NO_CONFIG)
 def patrol_day(
     state: AppState = Depends(get_state),  # noqa: B008
     _: Principal = Depends(auth.viewer),  # noqa: B008
@@ -107,7 +117,11 @@ def patrol_day(
     return day_json(state.config, day, plans, checkins)
 
 
-@router.get("/patrol/checkins/{seq}/photo", response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
+@router.get(
+    "/patrol/checkins/{seq}/photo",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}, 404: {"description": "no photo for this check-in"}},
+)
 def photo(
     seq: int,
     state: AppState = Depends(get_state),  # noqa: B008

@@ -105,7 +105,7 @@ def test_reader_api_and_phone(gateway: dict[str, Any], tmp_path: Path) -> None:
     viewer = httpx.post(url, json={"tag": "QR-LAB-01"}, headers={"Authorization": f"Bearer {g['tokens']['viewer']}"})
     assert viewer.status_code == 403
     unknown = httpx.post(url, json={"tag": "nope"}, headers={"Authorization": f"Bearer {g['tokens']['guard']}"})
-    assert unknown.status_code == 422 and "unknown tag" in unknown.text
+    assert unknown.status_code == 400 and "unknown tag" in unknown.text
     assert httpx.post(url, json={"tag": "QR-LAB-01"}).status_code == 401
 
     # The printed sheet, read by a camera as a phone would, leads to the scan page.
