@@ -124,6 +124,7 @@ class Daemon:
             emit=self.runtime.emit,
             save_snapshot=save,
             last_levels=lambda device_id: last_levels(self.db, device_id),
+            record_checkins=self.runtime.record_checkins,
         )
 
     def build_drivers(self) -> list[Driver]:

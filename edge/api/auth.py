@@ -87,5 +87,6 @@ def require(role: Role, *, allow_scrape: bool = False) -> Callable[..., Principa
 
 
 viewer = require(Role.VIEWER)
+guard = require(Role.GUARD)
 operator = require(Role.OPERATOR)
 technician = require(Role.TECHNICIAN)

@@ -197,4 +197,4 @@ class Summary(BaseModel):
 
 class Me(BaseModel):
     name: str
-    role: Literal["viewer", "operator", "technician", "admin"]
+    role: Literal["viewer", "guard", "operator", "technician", "admin"]

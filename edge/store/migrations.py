@@ -49,4 +49,15 @@ MIGRATIONS: list[tuple[int, str]] = [
             ref TEXT NOT NULL, data TEXT NOT NULL);
         """,
     ),
+    (
+        2,
+        """
+        CREATE TABLE patrol_checkins (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL, checkpoint_id TEXT NOT NULL,
+            tag TEXT NOT NULL, guard TEXT NOT NULL DEFAULT '', source TEXT NOT NULL, reader TEXT NOT NULL DEFAULT '',
+            note TEXT NOT NULL DEFAULT '', photo BLOB, received_ms INTEGER NOT NULL,
+            UNIQUE (checkpoint_id, ts_ms, guard));
+        CREATE INDEX patrol_checkins_ts ON patrol_checkins (ts_ms);
+        """,
+    ),
 ]
