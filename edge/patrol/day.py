@@ -65,6 +65,7 @@ def day_json(config: Config, day: date, plans: list[PlanDay], checkins: list[Sto
             {
                 "seq": c.seq,
                 "checkpoint": c.checkpoint_id,
+                "name": names.get(c.checkpoint_id, c.checkpoint_id),
                 "at": iso_ms(c.ts_ms),
                 "guard": c.guard,
                 "note": c.note,

@@ -136,6 +136,17 @@ def test_reader_api_and_phone(gateway: dict[str, Any], tmp_path: Path) -> None:
             phone.screenshot(path=str(ARTIFACTS / "patrol-phone.png"), full_page=True)
             phone.reload()  # the next checkpoint: the guard stays logged in on this phone
             assert phone.is_visible("#confirm") and not phone.is_visible("#token")
+
+            # The duty screen's patrol card: the round, who walked it, the problem noted.
+            duty = browser.new_page(viewport={"width": 1400, "height": 1000})
+            duty.goto(g["base"] + "/")
+            duty.fill("#token", g["tokens"]["viewer"])
+            duty.click("#login-btn")
+            duty.wait_for_selector("#patrol:not([hidden]) .patrol-rounds li[data-status=complete]", timeout=10_000)
+            card = duty.inner_text("#patrol")
+            assert "重点部位" in card and "第1轮 完成" in card and "张三、王五" in card
+            assert "实验楼 · 张三: 实验楼东侧消防通道堆放杂物" in card and "已完成 1 / 要求 5" in card
+            duty.locator("#patrol").screenshot(path=str(ARTIFACTS / "patrol-card.png"))
         finally:
             browser.close()
 

@@ -114,11 +114,24 @@
   // ---- data -------------------------------------------------------------------------------
   async function refresh(withEvents) {
     if (!S.me) S.me = await getJSON("/me");
-    const [status, devices, summary] = await Promise.all([
-      getJSON("/status"), getJSON("/devices"), getJSON("/summary")]);
-    S.status = status; S.devices = devices; S.summary = summary; S.dataAt = Date.now();
+    const [status, devices, summary, patrol] = await Promise.all([
+      getJSON("/status"), getJSON("/devices"), getJSON("/summary"), patrolDay()]);
+    S.status = status; S.devices = devices; S.summary = summary; S.patrol = patrol; S.dataAt = Date.now();
     renderAll();
     if (withEvents) await loadEvents(false);
+  }
+  // A site without a patrol section answers 404: the card stays hidden.
+  async function patrolDay() {
+    const r = await api("/patrol");
+    return r.ok ? r.json() : null;
+  }
+  function renderPatrol() {
+    $("patrol").hidden = !S.patrol;
+    if (!S.patrol) return;
+    $("patrol-date").textContent = S.patrol.date;
+    const tz = S.status ? S.status.site.timezone : undefined;
+    const hm = (iso) => new Date(iso).toLocaleTimeString("zh-CN", { hour12: false, hour: "2-digit", minute: "2-digit", timeZone: tz });
+    PatrolPanel.render($("patrol-plans"), S.patrol, t, hm);
   }
   function scheduleRefresh(withEvents) {
     S.pendingEvents = S.pendingEvents || withEvents;
@@ -212,7 +225,7 @@
   // ---- rendering ----------------------------------------------------------------------------
   function renderAll() {
     $("site-name").textContent = S.status.site.name || S.status.site.id;
-    renderAlarms(); renderPolice(); renderSummary(); renderBoard(); renderCameras(); renderFilters();
+    renderAlarms(); renderPolice(); renderSummary(); renderBoard(); renderPatrol(); renderCameras(); renderFilters();
     const who = S.me ? ` · ${S.me.name} (${S.me.role})` : "";
     $("footer").textContent = `edge ${S.status.version} · ${t("uptime")} ${fmtAge(S.status.uptime_s)}${who}`;
   }
