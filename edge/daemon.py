@@ -18,6 +18,7 @@ from edge.drivers.registry import build_drivers
 from edge.events import Event, EventKind, now_ms
 from edge.hub import Hub
 from edge.inventory import config_devices
+from edge.patrol.watch import PatrolWatch
 from edge.relay.service import Relay
 from edge.runtime import Runtime
 from edge.store import Database
@@ -148,6 +149,8 @@ class Daemon:
         )
         if self.relay is not None:
             units["relay"] = self.relay.run
+        if self.config.patrol is not None and self.config.patrol.plans:
+            units["patrol-watch"] = PatrolWatch(self.config, self.db, self.runtime.emit).run
         return units
 
     def _notify_relay(self) -> None:

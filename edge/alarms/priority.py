@@ -68,6 +68,9 @@ def _rank(kind: str, category: str, p: Mapping[str, Any]) -> Ranking:
         if verdict in _RETENTION_FAULTS:
             return Ranking(Priority.FAULT, f"retention_{verdict}", reason)
         return Ranking(Priority.NOTICE, f"retention_{verdict}", reason)
+    if kind == "patrol.round":  # a missed round leaves a key area unwatched; late or incomplete is a notice
+        status = _text(p.get("status")) or "missed"
+        return Ranking(Priority.FAULT if status == "missed" else Priority.NOTICE, f"patrol_{status}", reason)
     if kind in _NOTICE_KINDS:
         return Ranking(Priority.NOTICE, _NOTICE_KINDS[kind], reason)
     what = kind or "unknown"

@@ -22,6 +22,11 @@ from edge.config.patrol import Plan
 MINUTE_MS = 60_000
 
 
+def patrol_device_id(plan_id: str) -> str:
+    """The device id a plan's notices carry (a plan is not a device, but an operator flag needs one)."""
+    return f"patrol-{plan_id}"
+
+
 class RoundStatus(StrEnum):
     COMPLETE = "complete"
     LATE = "late"

@@ -120,3 +120,7 @@ def payloads(db: Database, event_ids: list[str]) -> dict[str, dict[str, Any]]:
         payload = json.loads(r["payload"]) if r["payload"] else {}
         out[r["id"]] = payload if isinstance(payload, dict) else {}
     return out
+
+
+def event_exists(db: Database, event_id: str) -> bool:
+    return bool(db.query("SELECT 1 AS x FROM events WHERE id = ?", (event_id,)))
