@@ -56,7 +56,7 @@ from edge.store import Database, changes
 from edge.store.alarms import ALARM, acknowledge_in, close_in
 from edge.store.devices import touch
 from edge.store.events import insert_event
-from edge.store.misc import put_check
+from edge.store.misc import audit, put_check
 from edge.store.outbox import enqueue, set_delivered_event, transports_for
 from edge.store.patrol import insert_checkins
 from edge.store_fault import STORE_BACKLOG, STORE_DROPPED, StoreFault, is_store_full
@@ -427,6 +427,20 @@ class Runtime:
         if added:
             self._after([])
         return added
+
+    # --- e-map ------------------------------------------------------------------------------------
+    async def map_command(self, change: Callable[[sqlite3.Connection, int], T], actor: str, action: str, ref: str) -> T:
+        """A floor-plan or position change (edge.store.emap owns those rows), audited with its author and
+        queued with every other write so it never races a commit."""
+        return await self._queued(self._map_now, change, actor, action, ref)
+
+    def _map_now(self, change: Callable[[sqlite3.Connection, int], T], actor: str, action: str, ref: str) -> T:
+        with self.db.tx() as conn:
+            result = change(conn, self.clock())
+            audit(conn, actor, action, ref, {})
+            changes.record_change(conn, changes.MAP, ref, {"action": action, "by": actor})
+        self._after([])
+        return result
 
     # --- plumbing ---------------------------------------------------------------------------------
     @contextmanager

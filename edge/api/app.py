@@ -9,7 +9,16 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from edge import __version__
-from edge.api import metrics, routes_alarms, routes_devices, routes_events, routes_patrol, routes_status, sse
+from edge.api import (
+    metrics,
+    routes_alarms,
+    routes_devices,
+    routes_emap,
+    routes_events,
+    routes_patrol,
+    routes_status,
+    sse,
+)
 from edge.api.docs import add_docs
 from edge.api.state import AppState
 
@@ -58,7 +67,8 @@ def create_app(state: AppState) -> FastAPI:
             return JSONResponse({"ok": True, "status": "degraded", "store": "fault", "fault": fault}, status_code=200)
         return JSONResponse({"ok": ok, "store": "ok" if ok else "error"}, status_code=200 if ok else 503)
 
-    for module in (routes_status, routes_devices, routes_alarms, routes_events, routes_patrol, sse, metrics):
+    routers = (routes_status, routes_devices, routes_alarms, routes_events, routes_patrol, routes_emap, sse, metrics)
+    for module in routers:
         app.include_router(module.router, prefix=PREFIX, responses=AUTH_RESPONSES)
     add_docs(app)
 

@@ -19,6 +19,7 @@ ALARM = "alarm"
 DEVICE = "device"
 RELAY = "relay"
 PATROL = "patrol"
+MAP = "map"
 
 
 def record_change(conn: sqlite3.Connection, type_: str, ref: str, data: dict[str, Any]) -> int:
