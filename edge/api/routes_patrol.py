@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Response, status
+from fastapi import Path as FastPath
 from pydantic import BaseModel, Field
 
 from edge.api import auth
@@ -123,7 +124,7 @@ def patrol_day(
     responses={200: {"content": {"image/jpeg": {}}}, 404: {"description": "no photo for this check-in"}},
 )
 def photo(
-    seq: int,
+    seq: Annotated[int, FastPath(ge=1, le=2**63 - 1)],
     state: AppState = Depends(get_state),  # noqa: B008
     _: Principal = Depends(auth.viewer),  # noqa: B008
 ) -> Response:

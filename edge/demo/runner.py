@@ -25,6 +25,7 @@ import httpx
 from edge.api.tokens import Role, create_token, revoke_token
 from edge.commands.patrol import qr_sheet_html, scan_url
 from edge.config import ConfigError, load_config
+from edge.demo.maps import upload_maps
 from edge.demo.plan import CAMERA_PASSWORD, build_config, load_defaults, write_yaml
 from edge.demo.procs import Child
 from edge.demo.scenario import Scenario
@@ -156,6 +157,7 @@ async def run_demo(port: int, scenario: bool, state: Path, log_level: str = "war
             "received_log": str(state / "received.jsonl"),
             "daemon_pid": daemon.pid, "daemon_log": str(state / "daemon.log"), "wsd_port": site.wsd.port,
         }  # fmt: skip
+        await upload_maps(url, tokens["technician"])
         _patrol_sheet(config_path, url, info)
         (state / "demo.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
         _banner(info, tokens, site.broker.kind, scenario)

@@ -168,6 +168,18 @@ def test_guard_patrols_the_demo_school(demo: Demo) -> None:
     raise AssertionError(f"the round was not recorded: {day}")
 
 
+def test_every_device_of_the_demo_is_on_its_map(demo: Demo) -> None:
+    headers = {"Authorization": f"Bearer {demo.token('operator')}"}
+    url = f"http://127.0.0.1:{demo.port}/api/v1"
+    plans = httpx.get(url + "/floorplans", headers=headers).json()
+    assert [p["name"] for p in plans] == ["校园总平面", "教学楼一层"]
+    placed = {d for p in plans for d in p["positions"]}
+    devices = httpx.get(url + "/devices", headers=headers).json()
+    assert {d["id"] for d in devices if d["type"] in ("button", "camera")} == placed
+    image = httpx.get(url + "/floorplans/campus/image", headers=headers)
+    assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
+
+
 def test_sigint_stops_everything(demo: Demo) -> None:
     below = _descendants(demo.proc.pid)
     assert len(below) >= 2  # the daemon and the broker at least (plus socat per bus where installed)

@@ -114,9 +114,10 @@
   // ---- data -------------------------------------------------------------------------------
   async function refresh(withEvents) {
     if (!S.me) S.me = await getJSON("/me");
-    const [status, devices, summary, patrol] = await Promise.all([
-      getJSON("/status"), getJSON("/devices"), getJSON("/summary"), patrolDay()]);
-    S.status = status; S.devices = devices; S.summary = summary; S.patrol = patrol; S.dataAt = Date.now();
+    const [status, devices, summary, patrol, plans] = await Promise.all([
+      getJSON("/status"), getJSON("/devices"), getJSON("/summary"), patrolDay(), getJSON("/floorplans")]);
+    S.status = status; S.devices = devices; S.summary = summary; S.patrol = patrol; S.floorplans = plans;
+    S.dataAt = Date.now();
     renderAll();
     if (withEvents) await loadEvents(false);
   }
@@ -124,6 +125,10 @@
   async function patrolDay() {
     const r = await api("/patrol");
     return r.ok ? r.json() : null;
+  }
+  function renderMap() {
+    EMap.render({ api, t, el, me: S.me, refresh: () => scheduleRefresh(false) }, S.floorplans || [], S.devices || [],
+      S.status.open_alarms);
   }
   function renderPatrol() {
     $("patrol").hidden = !S.patrol;
@@ -225,7 +230,7 @@
   // ---- rendering ----------------------------------------------------------------------------
   function renderAll() {
     $("site-name").textContent = S.status.site.name || S.status.site.id;
-    renderAlarms(); renderPolice(); renderSummary(); renderBoard(); renderPatrol(); renderCameras(); renderFilters();
+    renderAlarms(); renderPolice(); renderSummary(); renderBoard(); renderMap(); renderPatrol(); renderCameras(); renderFilters();
     const who = S.me ? ` · ${S.me.name} (${S.me.role})` : "";
     $("footer").textContent = `edge ${S.status.version} · ${t("uptime")} ${fmtAge(S.status.uptime_s)}${who}`;
   }
@@ -476,6 +481,7 @@
   document.addEventListener("pointerdown", () => { if (!Sound.armed()) Sound.unlock(); }, true);
   document.addEventListener("keydown", () => { if (!Sound.armed()) Sound.unlock(); }, true);
   setInterval(() => { pollHealth(); }, HEALTH_EVERY_MS);
+  EMap.wire();
   for (const id of ["b-problems", "b-building", "b-floor"]) {
     $(id).addEventListener("change", () => { if (id === "b-building") $("b-floor").value = ""; saveBoardFilters(); if (S.status) renderBoard(); });
   }
