@@ -57,7 +57,9 @@ def test_upload_place_and_delete(client: TestClient, site: Site) -> None:
     assert client.put(url, json={"positions": {"gate-south": {"x": 1.5, "y": 0}}}, headers=tech).status_code == 422
     other = client.put("/api/v1/floorplans/teach-2f", json={**body, "name": "教学楼二层", "sort": 1}, headers=tech)
     assert other.status_code == 200
-    client.put("/api/v1/floorplans/teach-2f/positions", json={"positions": {"gate-south": {"x": 0.5, "y": 0.5}}}, headers=tech)
+    client.put(
+        "/api/v1/floorplans/teach-2f/positions", json={"positions": {"gate-south": {"x": 0.5, "y": 0.5}}}, headers=tech
+    )
     plans = client.get("/api/v1/floorplans", headers=viewer).json()
     assert [(p["id"], p["positions"]) for p in plans] == [
         ("teach-1f", {}),  # a device sits on one plan at a time
