@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from edge import __version__
 from edge.commands import commission as commission_cmd
 from edge.commands import demo as demo_cmd
+from edge.commands import patrol as patrol_cmd
 from edge.commands import report as report_cmd
 from edge.commands import run as run_cmd
 from edge.commands import token
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.register(sub)
     demo_cmd.register(sub)
     commission_cmd.register(sub)
+    patrol_cmd.register(sub)
     return parser
 
 

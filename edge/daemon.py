@@ -18,6 +18,7 @@ from edge.drivers.registry import build_drivers
 from edge.events import Event, EventKind, now_ms
 from edge.hub import Hub
 from edge.inventory import config_devices
+from edge.patrol.watch import PatrolWatch
 from edge.relay.service import Relay
 from edge.runtime import Runtime
 from edge.store import Database
@@ -124,6 +125,7 @@ class Daemon:
             emit=self.runtime.emit,
             save_snapshot=save,
             last_levels=lambda device_id: last_levels(self.db, device_id),
+            record_checkins=self.runtime.record_checkins,
         )
 
     def build_drivers(self) -> list[Driver]:
@@ -147,6 +149,8 @@ class Daemon:
         )
         if self.relay is not None:
             units["relay"] = self.relay.run
+        if self.config.patrol is not None and self.config.patrol.plans:
+            units["patrol-watch"] = PatrolWatch(self.config, self.db, self.runtime.emit).run
         return units
 
     def _notify_relay(self) -> None:

@@ -23,6 +23,8 @@ class EventKind(StrEnum):
     RELAY_LINK = "relay.link"
     # The gateway itself did not run for a while (SIGSTOP, VM pause, swap): recorded, never a device fault.
     GATEWAY_STALL = "gateway.stall"
+    # A patrol round late, incomplete or missed (edge.patrol.watch): a notice for the operator.
+    PATROL_ROUND = "patrol.round"
 
 
 # The device id of events about the gateway process itself.

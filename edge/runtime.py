@@ -39,6 +39,7 @@ from edge.clock import LOOP_STALLS, StallWatch
 from edge.config import Config
 from edge.events import GATEWAY_DEVICE_ID, Event, EventKind, iso_ms, now_ms
 from edge.hub import Hub
+from edge.patrol.checkin import Checkin
 from edge.relay.memory import MemoryQueue
 from edge.relay.message import PoliceCode, PoliceMessage
 from edge.rules.actions import Action, Notify, OpenAlarm, Relay
@@ -55,8 +56,9 @@ from edge.store import Database, changes
 from edge.store.alarms import ALARM, acknowledge_in, close_in
 from edge.store.devices import touch
 from edge.store.events import insert_event
-from edge.store.misc import put_check
+from edge.store.misc import audit, put_check
 from edge.store.outbox import enqueue, set_delivered_event, transports_for
+from edge.store.patrol import insert_checkins
 from edge.store_fault import STORE_BACKLOG, STORE_DROPPED, StoreFault, is_store_full
 
 log = logging.getLogger(__name__)
@@ -407,6 +409,38 @@ class Runtime:
             changes.record_change(w.conn, changes.DEVICE, device_id, {**detail, "by": actor})
             w.state = self._apply(w.conn, state, actions)
         return detail
+
+    # --- patrol -----------------------------------------------------------------------------------
+    async def record_checkins(self, checkins: list[Checkin]) -> int:
+        """Patrol check-ins, committed in the same ordered queue as every other write; returns how many
+        were new (a re-imported download or a redelivered message is ignored)."""
+        return await self._queued(self.record_checkins_now, checkins)
+
+    def record_checkins_now(self, checkins: list[Checkin]) -> int:
+        with self.db.tx() as conn:
+            added = insert_checkins(conn, checkins, self.clock())
+            if added:
+                last = max(checkins, key=lambda c: c.ts_ms)
+                changes.record_change(
+                    conn, changes.PATROL, last.checkpoint_id, {"added": added, "checkpoint": last.checkpoint_id}
+                )
+        if added:
+            self._after([])
+        return added
+
+    # --- e-map ------------------------------------------------------------------------------------
+    async def map_command(self, change: Callable[[sqlite3.Connection, int], T], actor: str, action: str, ref: str) -> T:
+        """A floor-plan or position change (edge.store.emap owns those rows), audited with its author and
+        queued with every other write so it never races a commit."""
+        return await self._queued(self._map_now, change, actor, action, ref)
+
+    def _map_now(self, change: Callable[[sqlite3.Connection, int], T], actor: str, action: str, ref: str) -> T:
+        with self.db.tx() as conn:
+            result = change(conn, self.clock())
+            audit(conn, actor, action, ref, {})
+            changes.record_change(conn, changes.MAP, ref, {"action": action, "by": actor})
+        self._after([])
+        return result
 
     # --- plumbing ---------------------------------------------------------------------------------
     @contextmanager

@@ -9,7 +9,16 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from edge import __version__
-from edge.api import metrics, routes_alarms, routes_devices, routes_events, routes_status, sse
+from edge.api import (
+    metrics,
+    routes_alarms,
+    routes_devices,
+    routes_emap,
+    routes_events,
+    routes_patrol,
+    routes_status,
+    sse,
+)
 from edge.api.docs import DOCS_URL, add_docs
 from edge.api.headers import SecurityHeaders
 from edge.api.state import AppState
@@ -26,7 +35,7 @@ AUTH_RESPONSES: dict[int | str, dict[str, object]] = {
 DESCRIPTION = """校园边缘监测 / Campus edge monitor — the local status API.
 
 Every route except `/healthz` needs `Authorization: Bearer <token>` (create one with
-`edge token create`). Roles: viewer < operator < technician < admin. Times are UTC ISO 8601.
+`edge token create`). Roles: viewer < guard < operator < technician < admin. Times are UTC ISO 8601.
 """
 
 
@@ -50,13 +59,19 @@ def create_app(state: AppState) -> FastAPI:
             return JSONResponse({"ok": True, "status": "degraded", "store": "fault", "fault": fault}, status_code=200)
         return JSONResponse({"ok": ok, "store": "ok" if ok else "error"}, status_code=200 if ok else 503)
 
-    for module in (routes_status, routes_devices, routes_alarms, routes_events, sse, metrics):
+    routers = (routes_status, routes_devices, routes_alarms, routes_events, routes_patrol, routes_emap, sse, metrics)
+    for module in routers:
         app.include_router(module.router, prefix=PREFIX, responses=AUTH_RESPONSES)
     docs_csp = add_docs(app)
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:
         return FileResponse(STATIC / "index.html")
+
+    @app.get("/patrol/scan", include_in_schema=False)
+    def patrol_scan() -> FileResponse:
+        """The page a checkpoint's QR code opens on a guard's phone (the check-in itself needs a token)."""
+        return FileResponse(STATIC / "patrol.html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Outermost of our layers: every response, /static/* and errors included, gets the same policy.

@@ -134,5 +134,6 @@ def require(role: Role, *, allow_scrape: bool = False) -> Callable[..., Awaitabl
 
 
 viewer = require(Role.VIEWER)
+guard = require(Role.GUARD)
 operator = require(Role.OPERATOR)
 technician = require(Role.TECHNICIAN)

@@ -80,6 +80,15 @@ class Alarm(BaseModel):
     closed_by: str | None = None
     close_reason: str | None = None
     relay: RelayInfo
+    priority: int = Field(
+        ge=1,
+        le=3,
+        description="1 panic or tamper (紧急报警), 2 device fault (设备故障), 3 notice (提示); edge.alarms.priority",
+    )
+    what: str = Field(description="what happened: press, tamper, offline, link_down, retention_short, quality, ...")
+    reason: str | None = Field(None, description="the device's reason code, e.g. heartbeat_timeout, lwt")
+    device_type: str | None = None
+    escalated_at: str | None = Field(None, description="when it escalated to `severity`, if it did")
 
 
 class AlarmPage(BaseModel):
@@ -188,4 +197,4 @@ class Summary(BaseModel):
 
 class Me(BaseModel):
     name: str
-    role: Literal["viewer", "operator", "technician", "admin"]
+    role: Literal["viewer", "guard", "operator", "technician", "admin"]

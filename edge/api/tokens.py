@@ -44,16 +44,17 @@ MAX_CACHED = 4096
 
 class Role(IntEnum):
     VIEWER = 1
-    OPERATOR = 2
-    TECHNICIAN = 3
-    ADMIN = 4
+    GUARD = 2  # duty guards: patrol check-ins (DESIGN.md section 12)
+    OPERATOR = 3
+    TECHNICIAN = 4
+    ADMIN = 5
 
     @classmethod
     def parse(cls, name: str) -> Role:
         try:
             return cls[name.upper()]
         except KeyError:
-            raise ValueError(f"unknown role {name!r} (viewer, operator, technician, admin)") from None
+            raise ValueError(f"unknown role {name!r} (viewer, guard, operator, technician, admin)") from None
 
     @property
     def label(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from edge.alarms.priority import Ranking, rank_alarm
 from edge.api.models import (
     Alarm,
     ClockCheck,
@@ -17,6 +18,7 @@ from edge.api.models import (
 from edge.events import iso_ms
 from edge.store import Database
 from edge.store.devices import devices_with_state
+from edge.store.events import payloads
 
 DEVICE_STATES = frozenset({"online", "degraded", "offline", "maintenance", "unknown"})
 
@@ -111,29 +113,41 @@ def relays_for(db: Database, event_ids: list[str]) -> dict[str, RelayInfo]:
 
 def to_alarms(db: Database, rows: list[dict[str, Any]]) -> list[Alarm]:
     relays = _relays(db, [r["event_id"] for r in rows])
-    names = {d["id"]: d["name"] for d in db.query("SELECT id, name FROM devices")} if rows else {}
-    return [
-        Alarm(
-            id=r["id"],
-            event_id=r["event_id"],
-            device_id=r["device_id"],
-            device_name=names.get(r["device_id"]),
-            zone=r["zone"],
-            location=r["location"],
-            kind=r["kind"],
-            category=r["category"],
-            severity=r["severity"],
-            message=r["message"],
-            state=r["state"],
-            test=bool(r["test"]),
-            opened_at=iso_ms(r["opened_ms"]),
-            acked_at=iso(r["acked_ms"]),
-            acked_by=r["acked_by"],
-            ack_note=r["ack_note"],
-            closed_at=iso(r["closed_ms"]),
-            closed_by=r["closed_by"],
-            close_reason=r["close_reason"],
-            relay=relays.get(r["event_id"], RelayInfo(state="none")),
-        )
-        for r in rows
-    ]
+    devices = {d["id"]: d for d in db.query("SELECT id, name, type FROM devices")} if rows else {}
+    triggers = payloads(db, [r["event_id"] for r in rows])
+    out = []
+    for r in rows:
+        device = devices.get(r["device_id"], {})
+        rank = rank_alarm(r["kind"], r["category"], triggers.get(r["event_id"]))
+        out.append(_alarm(r, device, rank, relays.get(r["event_id"], RelayInfo(state="none"))))
+    return out
+
+
+def _alarm(r: dict[str, Any], device: dict[str, Any], rank: Ranking, relay: RelayInfo) -> Alarm:
+    return Alarm(
+        id=r["id"],
+        event_id=r["event_id"],
+        device_id=r["device_id"],
+        device_name=device.get("name"),
+        zone=r["zone"],
+        location=r["location"],
+        kind=r["kind"],
+        category=r["category"],
+        severity=r["severity"],
+        message=r["message"],
+        state=r["state"],
+        test=bool(r["test"]),
+        opened_at=iso_ms(r["opened_ms"]),
+        acked_at=iso(r["acked_ms"]),
+        acked_by=r["acked_by"],
+        ack_note=r["ack_note"],
+        closed_at=iso(r["closed_ms"]),
+        closed_by=r["closed_by"],
+        close_reason=r["close_reason"],
+        relay=relay,
+        priority=int(rank.priority),
+        what=rank.what,
+        reason=rank.reason,
+        device_type=device.get("type"),
+        escalated_at=iso(r.get("escalated_ms")),
+    )

@@ -13,6 +13,7 @@ from edge.events import now_ms
 from edge.report import csv_out, daily, load
 from edge.report.html import render_html
 from edge.report.model import DailyReport
+from edge.report.patrol import with_patrol
 from edge.store import StoreError
 
 DEFAULT_CONFIG = "/etc/edge/edge.yaml"
@@ -49,7 +50,10 @@ def build(config: Config, day: date | None, now: int, store: Path | None = None)
         retention_days=config.checks.retention_days,
         key_area_retention_days=config.checks.key_area_retention_days,
     )
-    return daily.compute(inp, day, config.site.timezone, now)
+    report = daily.compute(inp, day, config.site.timezone, now)
+    if config.patrol is not None:
+        report = with_patrol(report, config.patrol, store or config.storage.path, day, now)
+    return report
 
 
 def write(report: DailyReport, formats: list[str], out_dir: Path) -> list[Path]:

@@ -10,6 +10,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from edge.config.base import ConfigPath, Identifier, Seconds, Strict
 from edge.config.devices import Button, Camera, MqttButton, SerialBus, SerialButton
+from edge.config.patrol import Patrol
 from edge.config.police import Police
 from edge.rules.model import Rule
 from edge.rules.settings import AlarmSettings, DeviceStateSettings
@@ -116,6 +117,7 @@ class Config(Strict):
     rules: list[Rule] = Field(default_factory=list, description="Site rules, run before the built-in defaults")
     alarms: AlarmSettings = AlarmSettings()
     device_states: DeviceStateSettings = DeviceStateSettings()
+    patrol: Patrol | None = None
 
     @model_validator(mode="after")
     def _cross_refs(self, info: ValidationInfo) -> Config:
@@ -154,6 +156,8 @@ class Config(Strict):
             if b.camera is not None and b.camera not in camera_ids:
                 problems.append((("buttons", i, "camera"), f"camera {b.camera!r} is not in cameras"))
         problems.extend(self._rule_problems(set(seen)))
+        if self.patrol is not None:
+            problems.extend((("patrol", *loc), msg) for loc, msg in self.patrol.problems(camera_ids))
         return problems
 
     def _rule_problems(self, device_ids: set[str]) -> list[tuple[tuple[str | int, ...], str]]:

@@ -82,6 +82,22 @@ CAMERAS = [
 ]
 
 
+# Patrol checkpoints (NFC tags at the gates and the guard room, QR codes elsewhere) and the county's
+# five rounds a day of the key areas.
+PATROL_CHECKPOINTS = [
+    {"id": "cp-gate-south", "name": "南门", "location": "南门岗亭", "tag": "04A1B2C3D4", "camera": "cam-gate-south"},
+    {"id": "cp-gate-north", "name": "北门", "location": "北门岗亭", "tag": "04A1B2C3D5", "camera": "cam-gate-north"},
+    {"id": "cp-guard", "name": "门卫室", "location": "门卫室", "tag": "04A1B2C3D6", "camera": "cam-guard"},
+    {"id": "cp-lab", "name": "实验楼", "location": "实验楼", "tag": "QR-LAB-01"},
+    {"id": "cp-dorm", "name": "宿舍区", "location": "宿舍A", "tag": "QR-DORM-01", "camera": "cam-dorm"},
+]
+PATROL_PLAN = {
+    "id": "key-areas", "name": "重点部位巡查", "checkpoints": [c["id"] for c in PATROL_CHECKPOINTS],
+    # All day: the demo runs at any hour (a school would set its own, e.g. 06:00-22:00).
+    "rounds_per_day": 5, "window": "00:00-24:00", "round_minutes": 45,
+}  # fmt: skip
+
+
 def load_defaults(path: Path | None) -> dict[str, Any]:
     """config/demo.yaml's site (and any checks/police tuning) when present; built-in values otherwise."""
     doc: dict[str, Any] = {}
@@ -153,6 +169,7 @@ def build_config(
         "police": police,
         "checks": checks,
         "rules": defaults.get("rules", []),
+        "patrol": {"checkpoints": PATROL_CHECKPOINTS, "plans": [PATROL_PLAN]},
     }
 
 

@@ -23,7 +23,9 @@ from typing import TextIO
 import httpx
 
 from edge.api.tokens import Role, create_token, revoke_token
+from edge.commands.patrol import qr_sheet_html, scan_url
 from edge.config import ConfigError, load_config
+from edge.demo.maps import upload_maps
 from edge.demo.plan import CAMERA_PASSWORD, build_config, load_defaults, write_yaml
 from edge.demo.procs import Child
 from edge.demo.scenario import Scenario
@@ -137,8 +139,11 @@ async def run_demo(port: int, scenario: bool, state: Path, log_level: str = "war
                 say(str(issue))
             return 2
         tokens_file = state / "tokens.yaml"
-        operator = _token(tokens_file, "demo-operator", Role.OPERATOR)
-        technician = _token(tokens_file, "demo-technician", Role.TECHNICIAN)
+        tokens = {
+            "operator": _token(tokens_file, "demo-operator", Role.OPERATOR),
+            "technician": _token(tokens_file, "demo-technician", Role.TECHNICIAN),
+            "guard": _token(tokens_file, "值班保安 王师傅", Role.GUARD),
+        }
         daemon = Child(
             "edge daemon",
             [sys.executable, "-m", "edge", "run", "-c", str(config_path), "--log-level", log_level],
@@ -152,8 +157,10 @@ async def run_demo(port: int, scenario: bool, state: Path, log_level: str = "war
             "received_log": str(state / "received.jsonl"),
             "daemon_pid": daemon.pid, "daemon_log": str(state / "daemon.log"), "wsd_port": site.wsd.port,
         }  # fmt: skip
+        await upload_maps(url, tokens["technician"])
+        _patrol_sheet(config_path, url, info)
         (state / "demo.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
-        _banner(info, operator, technician, site.broker.kind, scenario)
+        _banner(info, tokens, site.broker.kind, scenario)
         if scenario:
             tasks.append(asyncio.create_task(Scenario(site, lambda t: say(f"[场景 scenario] {t}")).run()))
         while not stop.is_set():
@@ -184,12 +191,25 @@ async def run_demo(port: int, scenario: bool, state: Path, log_level: str = "war
             loop.remove_signal_handler(sig)
 
 
-def _banner(info: dict[str, object], operator: str, technician: str, broker: str, scenario: bool) -> None:
+def _patrol_sheet(config_path: Path, url: str, info: dict[str, object]) -> None:
+    """The demo's printable checkpoint QR codes, and where a phone would land after scanning one."""
+    config = load_config(config_path)
+    if config.patrol is None:
+        return
+    sheet = config_path.with_name("patrol-qr.html")
+    sheet.write_text(qr_sheet_html(config, config.patrol, url), encoding="utf-8")
+    info["patrol_qr_sheet"], info["patrol_scan"] = str(sheet), scan_url(url, config.patrol.checkpoints[-2].tag)
+
+
+def _banner(info: dict[str, object], tokens: dict[str, str], broker: str, scenario: bool) -> None:
     say(
         "\n演示学校已启动 / demo school running\n"
         f"  仪表盘 dashboard:          {info['dashboard']}\n"
-        f"  操作员令牌 operator token: {operator}\n"
-        f"  技术员令牌 technician token (for `edge commission test-alarm`): {technician}\n"
+        f"  操作员令牌 operator token: {tokens['operator']}\n"
+        f"  技术员令牌 technician token (for `edge commission test-alarm`): {tokens['technician']}\n"
+        f"  值班保安令牌 guard token (patrol phone page): {tokens['guard']}\n"
+        f"  巡查二维码 patrol QR sheet: {info.get('patrol_qr_sheet', '-')}\n"
+        f"  手机扫码页 phone page e.g.: {info.get('patrol_scan', '-')}\n"
         f"  配置 config:               {info['config']}\n"
         f"  守护进程日志 daemon log:    {info['daemon_log']}\n"
         f"  MQTT ({broker}):          {info['mqtt']}  topic edge/buttons/<id>/event\n"

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from edge.demo.plan import SERIAL_BUTTONS
+from edge.demo.plan import PATROL_CHECKPOINTS, SERIAL_BUTTONS
 from edge.demo.site import DemoSite
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ class Scenario:
             self.press_serial,
             self.camera_dark,
             self.press_mqtt,
+            self.patrol_round,
             self.power_cut,
         ]
         await asyncio.sleep(self.first)
@@ -73,6 +74,14 @@ class Scenario:
         await asyncio.sleep(self.dark)
         await self.site.onvif.set_faults(cam, video_mode="normal")
         self.say(f"摄像机 {cam} 画面恢复 / camera {cam} picture back")
+
+    async def patrol_round(self) -> None:
+        """A guard walks the key areas with an NFC reader that reports over MQTT."""
+        self.say("保安巡查重点部位 / a guard patrols the key areas")
+        for cp in PATROL_CHECKPOINTS:
+            await self.site.patrol_checkin(str(cp["tag"]), "值班保安 王师傅")
+            await asyncio.sleep(self.hold)
+        self.say("巡查一轮完成 / patrol round done")
 
     async def power_cut(self) -> None:
         b = SERIAL_BUTTONS[-1]

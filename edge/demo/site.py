@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
+
+from paho.mqtt import publish
 
 from edge.demo.broker import Broker
 from edge.demo.plan import BUSES, CAMERA_PASSWORD, CAMERA_USER, CAMERAS, MQTT_BUTTONS
@@ -82,6 +86,12 @@ class DemoSite:
             await self.wsd.start("127.0.0.1", 0)
         await self.receiver.start()
         await self.page.start()
+
+    async def patrol_checkin(self, tag: str, guard: str) -> None:
+        """One touch of the demo's patrol reader (`edge/patrol/demo-reader/checkin`)."""
+        body = json.dumps({"tag": tag, "ts": time.time(), "guard": guard}, ensure_ascii=False)
+        topic = "edge/patrol/demo-reader/checkin"
+        await asyncio.to_thread(publish.single, topic, body, qos=1, hostname="127.0.0.1", port=self.broker.port)
 
     def camera_urls(self) -> dict[str, str]:
         return {c.id: self.onvif.url(c.id) for c in CAMERAS}

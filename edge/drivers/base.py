@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from edge.events import Event
+from edge.patrol.checkin import Checkin
 
 if TYPE_CHECKING:
     from edge.config import Config
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 Emit = Callable[[Event], Awaitable[None]]
 SaveSnapshot = Callable[[str, bytes, int], Awaitable[None]]
 LastLevels = Callable[[str], dict[str, bool]]
+RecordCheckins = Callable[[list[Checkin]], Awaitable[int]]
 
 
 async def _discard_snapshot(device_id: str, jpeg: bytes, ts_ms: int) -> None:
@@ -39,12 +41,15 @@ class DriverContext:
     `last_levels(device_id)` gives the input levels the store last recorded, e.g.
     ``{"press": True, "tamper": False}``, so a driver restarted by a reload or a crash does not
     report a button that is still held as a second press.
+    `record_checkins(checkins)` commits patrol check-ins (returns how many were new); None where the
+    daemon keeps no patrol record.
     """
 
     site_id: str
     emit: Emit
     save_snapshot: SaveSnapshot = _discard_snapshot
     last_levels: LastLevels = _no_levels
+    record_checkins: RecordCheckins | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

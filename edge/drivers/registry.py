@@ -39,7 +39,12 @@ def load_builtin() -> None:
 
 
 # Each module registers one family with @register. Listed here, explicitly, in start order.
-BUILTIN_MODULES: list[str] = ["edge.drivers.modbus_rtu", "edge.drivers.mqtt_buttons", "edge.drivers.camera"]
+BUILTIN_MODULES: list[str] = [
+    "edge.drivers.modbus_rtu",
+    "edge.drivers.mqtt_buttons",
+    "edge.drivers.mqtt_patrol",
+    "edge.drivers.camera",
+]
 
 
 def build_drivers(config: Config, ctx: DriverContext) -> list[Driver]:

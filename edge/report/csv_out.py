@@ -112,7 +112,24 @@ def tables(r: DailyReport) -> dict[str, tuple[Sequence[str], Iterable[Sequence[s
             ["时间 time", "设备 device", "来源 source", "类型 kind", "详情 detail"],
             [[fmt.local(t.ts_ms, tz, True), t.device_id, t.source, t.kind, t.detail] for t in r.tests],
         ),
+        **({"patrol": patrol_table(r)} if r.patrol else {}),
     }  # fmt: skip
+
+
+def patrol_table(r: DailyReport) -> tuple[Sequence[str], list[list[str]]]:
+    """One row per round (plans without any round get one row saying so), with the plan's verdict."""
+    tz = ZoneInfo(r.timezone)
+    header = ["计划 plan", "要求 required", "完成 walked", "结论 verdict", "轮次 round", "状态 status",
+              "开始 start", "结束 end", "巡查人员 guards", "未到巡查点 missing"]  # fmt: skip
+    rows: list[list[str]] = []
+    for p in r.patrol:
+        head = [p.plan.id, str(p.plan.rounds_per_day), str(p.walked), str(p.verdict)]
+        rows += [
+            [*head, str(x.index), str(x.status), fmt.local(x.start_ms, tz, True), fmt.local(x.end_ms, tz, True),
+             " ".join(x.guards), " ".join(x.missing)]
+            for x in p.rounds
+        ] or [[*head, "", "", "", "", "", ""]]  # fmt: skip
+    return header, rows
 
 
 def write_csv(report: DailyReport, out_dir: Path, stem: str) -> list[Path]:

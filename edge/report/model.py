@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from edge.patrol.rounds import PlanDay
+from edge.store.patrol import StoredCheckin
+
 # Device states on a timeline. Maintenance wins over the others; unknown = no state known yet.
 ONLINE, OFFLINE, MAINTENANCE, UNKNOWN = "online", "offline", "maintenance", "unknown"
 
@@ -185,6 +188,9 @@ class DailyReport:
     ack_stats: dict[str, AckStats]
     tests: tuple[TestRecord, ...]
     notes: tuple[str, ...] = field(default=())
+    patrol: tuple[PlanDay, ...] = field(default=())  # empty: no patrol section in the config
+    patrol_problems: tuple[StoredCheckin, ...] = field(default=())  # check-ins with a note or a photo
+    patrol_names: dict[str, str] = field(default_factory=dict)  # checkpoint id -> name
 
     @property
     def outages(self) -> tuple[Outage, ...]:

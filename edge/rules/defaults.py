@@ -118,6 +118,19 @@ DEFAULT_RULES: list[dict[str, Any]] = [
             "escalate": {},
         },
     },
+    {
+        "name": "default-patrol",
+        "description": "A patrol round late, incomplete or missed: a flag an operator closes (never to the police)",
+        "when": {"kind": "patrol.round"},
+        "then": {
+            "flag": {
+                "severity": "warning",
+                "message": "巡查记录异常：{name}，{reason}",
+                "message_en": "Patrol: {name}, {reason}",
+                "latch": True,
+            }
+        },
+    },
 ]
 
 

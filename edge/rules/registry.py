@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edge.config import Config
+from edge.patrol.rounds import patrol_device_id
 from edge.redact import redact_url
 from edge.relay.links import WEBHOOK_DEVICE_ID, receiver_device_id
 from edge.rules.defaults import default_rules
@@ -36,6 +37,10 @@ def devices_from_config(config: Config) -> dict[str, DeviceInfo]:
         if config.police.webhook:
             url = redact_url(config.police.webhook.url)  # the query may carry a token
             devices[WEBHOOK_DEVICE_ID] = DeviceInfo(WEBHOOK_DEVICE_ID, "receiver", f"报警平台接口 {url}", url)
+    if config.patrol:
+        for plan in config.patrol.plans:
+            pid = patrol_device_id(plan.id)  # the id edge.patrol.watch's patrol.round events carry
+            devices[pid] = DeviceInfo(id=pid, type="patrol", name=plan.name or plan.id, location="巡查")
     return devices
 
 

@@ -34,6 +34,9 @@ REASON_ZH = {
     "quality_covered": "遮挡",
     "quality_colour_cast": "偏色",
     "quality_fail": "图像异常",
+    "patrol_late": "巡查迟到",
+    "patrol_incomplete": "巡查漏点",
+    "patrol_missed": "未按时巡查",
 }
 
 

@@ -7,14 +7,20 @@ appended to a JSON-lines log and handed to `on_report` so the demo can print it.
 
 Tests set `mode` to make it hostile (edge.sim.receiver_hostile): forge, replay, NAK, answer only
 NULLs, pad differently, or send an ACK nobody waited for. It serves TCP, or UDP with `udp=True`.
+
+As its own process, ``python -m edge.sim.receiver [--udp] [--mode M] [--key-file F] [--port P]``
+prints one JSON line per event on stdout: ``{"ready": url}`` first, then ``{"report": {...}}`` for
+every report it takes and ``{"forged": sequence}`` for every frame a hostile mode answered instead.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -23,9 +29,10 @@ from pathlib import Path
 
 from edge.events import now_ms
 from edge.relay.dc09.content import parse_data
+from edge.relay.dc09.crypto import load_key
 from edge.relay.dc09.frame import Frame, Rejection, decode, encode
 from edge.relay.message import PoliceCode
-from edge.sim.receiver_hostile import FORGING, MODES, ack_for, forged, pkcs7_ack
+from edge.sim.receiver_hostile import FORGING, MODES, ack_for, forged, other_zeros, pkcs7_ack, unreadable_ack
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +129,7 @@ class DemoReceiver:
         self.silent = False  # tests make the receiver swallow frames without answering
         self.mode = "normal"  # one of edge.sim.receiver_hostile.MODES
         self.forged = 0  # frames answered by a hostile mode without taking the report
+        self.on_forged: Callable[[Frame], None] | None = None
         self.captured: dict[int, bytes] = {}  # sequence -> the last ACK sent for it (what "replay" plays back)
         self._swallow: int | None = None  # "unsolicited": the sequence already ACKed ahead of its frame
         self._udp: asyncio.DatagramTransport | None = None
@@ -207,6 +215,8 @@ class DemoReceiver:
         if self.mode in FORGING or self.mode == "replay" or frame.sequence == self._swallow:
             self._swallow = None
             self.forged += 1  # the report is not taken: only the reply is played
+            if self.on_forged is not None:
+                self.on_forged(frame)
             return self.captured.get(frame.sequence) if self.mode == "replay" else self._forge(frame, now)
         if frame.timestamp is not None:
             skew = (frame.timestamp - now).total_seconds()
@@ -217,6 +227,10 @@ class DemoReceiver:
         enc = self.key if frame.encrypted else None
         if self.mode == "pkcs7" and enc is not None:
             reply = pkcs7_ack(frame, enc, now)
+        elif self.mode == "unreadable" and frame.kind != "NULL":
+            reply = unreadable_ack(frame, now)
+        elif self.mode == "account_zeros":
+            reply = encode(ack_for(frame, now, account=other_zeros(frame.account)), enc)
         else:
             reply = encode(ack_for(frame, now), enc)
         self.captured[frame.sequence] = reply
@@ -260,3 +274,45 @@ class _UdpServer(asyncio.DatagramProtocol):
         reply = self.receiver.handle(data.strip(b"\r\n") + b"\r", f"{addr[0]}:{addr[1]}")
         if reply is not None and not self.receiver.silent and self.transport is not None:
             self.transport.sendto(reply, addr)  # type: ignore[attr-defined]
+
+
+def _print(doc: dict[str, object]) -> None:
+    sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+async def _serve_forever(args: argparse.Namespace) -> None:
+    rx = DemoReceiver(
+        args.host,
+        args.port,
+        load_key(args.key_file),
+        args.log,
+        on_report=lambda r: _print({"report": r.as_dict()}),
+        udp=args.udp,
+    )
+    rx.mode = args.mode
+    rx.on_forged = lambda f: _print({"forged": f.sequence})
+    await rx.start()
+    _print({"ready": rx.url})
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await rx.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m edge.sim.receiver", description="A DC-09 receiver for tests.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--udp", action="store_true", help="serve DC-09 over UDP instead of TCP")
+    p.add_argument("--key-file", type=Path, default=None, help="AES key as hex digits, as the relay's key_file")
+    p.add_argument("--mode", default="normal", choices=sorted(MODES), help="normal, or how to be hostile")
+    p.add_argument("--log", type=Path, default=None, help="also append every report taken to this JSON-lines file")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve_forever(args))
+
+
+if __name__ == "__main__":
+    main()

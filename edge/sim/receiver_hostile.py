@@ -9,11 +9,13 @@ the report (the police never saw it): a sender that counts any of these as deliv
 - ``nak``: a NAK with the receiver's (correct) time, to every report;
 - ``nulls_only``: NULLs are acknowledged, reports get silence.
 Modes that do take the report but answer oddly live in `DemoReceiver` itself (``pkcs7``,
-``unsolicited``, ``replay``).
+``unsolicited``, ``replay``, ``unreadable``: an ACK whose encrypted block decrypts to noise, and
+``account_zeros``: the account written with its leading zeros added or dropped).
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -22,7 +24,7 @@ from edge.relay.dc09.crc import crc_hex
 from edge.relay.dc09.frame import Frame, encode, format_ts
 
 FORGING = frozenset({"plaintext_ack", "no_account", "stale_ack", "wrong_sequence", "nak", "nulls_only"})
-MODES = FORGING | {"normal", "pkcs7", "unsolicited", "replay"}
+MODES = FORGING | {"normal", "pkcs7", "unsolicited", "replay", "unreadable", "account_zeros"}
 STALE = timedelta(days=30)
 
 
@@ -67,3 +69,19 @@ def pkcs7_ack(frame: Frame, key: bytes, now: datetime) -> bytes:
     prefix = (f"R{frame.receiver}" if frame.receiver else "") + (f"L{frame.line}" if frame.line else "")
     text = f'"*ACK"{frame.sequence:04d}{prefix}#{frame.account}[{hex_body}'.encode("ascii")
     return b"\n" + crc_hex(text).encode() + f"{len(text):04X}".encode() + text + b"\r"
+
+
+def unreadable_ack(frame: Frame, now: datetime) -> bytes:
+    """An ACK whose encrypted block is whole AES blocks of hex that decrypt to noise under any key we hold."""
+    prefix = (f"R{frame.receiver}" if frame.receiver else "") + (f"L{frame.line}" if frame.line else "")
+    noise = hashlib.sha256(format_ts(now).encode()).hexdigest().upper()  # 32 bytes: two blocks
+    text = f'"*ACK"{frame.sequence:04d}{prefix}#{frame.account}[{noise}'.encode("ascii")
+    return b"\n" + crc_hex(text).encode() + f"{len(text):04X}".encode() + text + b"\r"
+
+
+def other_zeros(account: str | None) -> str | None:
+    """The same account as some receivers write it: leading zeros dropped if it has any, else two added."""
+    if account is None:
+        return None
+    stripped = account.lstrip("0")
+    return stripped if stripped != account and len(stripped) >= 3 else "00" + account

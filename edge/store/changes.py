@@ -18,6 +18,8 @@ EVENT = "event"
 ALARM = "alarm"
 DEVICE = "device"
 RELAY = "relay"
+PATROL = "patrol"
+MAP = "map"
 
 
 def record_change(conn: sqlite3.Connection, type_: str, ref: str, data: dict[str, Any]) -> int:

@@ -80,3 +80,7 @@ def devices_with_state(db: Database, device_id: str | None = None) -> list[dict[
     if device_id is not None:
         return db.query(sql + " WHERE d.id = ?", (device_id,))
     return db.query(sql + " ORDER BY d.type, d.location, d.id")
+
+
+def device_ids(db: Database) -> set[str]:
+    return {str(r["id"]) for r in db.query("SELECT id FROM devices")}

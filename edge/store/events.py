@@ -107,3 +107,20 @@ def last_levels(db: Database, device_id: str) -> dict[str, bool]:
     if tamper:
         levels["tamper"] = json.loads(tamper[0]["payload"]).get("state", "active") == "active"
     return levels
+
+
+def payloads(db: Database, event_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The payloads of some events by id (an alarm's triggering event tells what happened)."""
+    if not event_ids:
+        return {}
+    marks = ",".join("?" * len(event_ids))
+    rows = db.query(f"SELECT id, payload FROM events WHERE id IN ({marks})", tuple(event_ids))  # noqa: S608
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        payload = json.loads(r["payload"]) if r["payload"] else {}
+        out[r["id"]] = payload if isinstance(payload, dict) else {}
+    return out
+
+
+def event_exists(db: Database, event_id: str) -> bool:
+    return bool(db.query("SELECT 1 AS x FROM events WHERE id = ?", (event_id,)))

@@ -49,4 +49,27 @@ MIGRATIONS: list[tuple[int, str]] = [
             ref TEXT NOT NULL, data TEXT NOT NULL);
         """,
     ),
+    (
+        2,
+        """
+        CREATE TABLE patrol_checkins (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL, checkpoint_id TEXT NOT NULL,
+            tag TEXT NOT NULL, guard TEXT NOT NULL DEFAULT '', source TEXT NOT NULL, reader TEXT NOT NULL DEFAULT '',
+            note TEXT NOT NULL DEFAULT '', photo BLOB, received_ms INTEGER NOT NULL,
+            UNIQUE (checkpoint_id, ts_ms, guard));
+        CREATE INDEX patrol_checkins_ts ON patrol_checkins (ts_ms);
+        """,
+    ),
+    (
+        3,
+        """
+        CREATE TABLE floorplans (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, building TEXT NOT NULL DEFAULT '', floor TEXT NOT NULL DEFAULT '',
+            image BLOB NOT NULL, content_type TEXT NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL,
+            sort INTEGER NOT NULL DEFAULT 0, updated_ms INTEGER NOT NULL);
+        CREATE TABLE map_positions (
+            device_id TEXT PRIMARY KEY, plan_id TEXT NOT NULL REFERENCES floorplans (id) ON DELETE CASCADE,
+            x REAL NOT NULL, y REAL NOT NULL, updated_ms INTEGER NOT NULL);
+        """,
+    ),
 ]

@@ -46,6 +46,12 @@ cameras:
 police:
   account: "1234"
   receivers: ["dc09://127.0.0.1:12000", "dc09://127.0.0.1:12001"]
+patrol:
+  checkpoints:
+    - {{id: cp-gate, name: 南门, location: 南门岗亭, tag: "04A1B2C3D4", camera: cam-gate}}
+    - {{id: cp-dorm, name: 宿舍区, location: 宿舍A, tag: "QR-DORM-01"}}
+  plans:
+    - {{id: key-areas, checkpoints: [cp-gate, cp-dorm], rounds_per_day: 5}}
 """
 
 SCRAPE_TOKEN = "scrape-secret-for-tests-0123456789"

@@ -138,12 +138,12 @@ def test_operator_flow(browser: Browser, live: LiveServer, site: Site) -> None:
 
     # switch language
     page.click("#lang")
-    expect(page.locator("[data-i18n=alarms]")).to_have_text("Alarms")
+    expect(page.locator("[data-i18n=panics]")).to_have_text("Panic alarms")
     expect(row.locator(".badge")).to_have_text("acknowledged")
     expect(page.locator(".tile[data-id=gate-north] .s")).to_contain_text("Button · ")
     expect(page.locator("#legend .chip.offline")).to_have_text("offline")
     page.click("#lang")
-    expect(page.locator("[data-i18n=alarms]")).to_have_text("报警")
+    expect(page.locator("[data-i18n=panics]")).to_have_text("紧急报警")
 
     # the token stays in sessionStorage only
     assert page.evaluate("sessionStorage.getItem('edge.token')") == site.tokens["operator"]

@@ -17,6 +17,7 @@ import httpx
 import paho.mqtt.publish as publish
 import pytest
 
+from edge.demo.plan import PATROL_CHECKPOINTS
 from tests.peers.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,6 +140,44 @@ def test_mqtt_press_reaches_the_police_receiver(demo: Demo) -> None:
             return
         time.sleep(0.1)
     raise AssertionError(f"no panic for zone 9 at the receiver: {demo.received()}")
+
+
+def test_guard_patrols_the_demo_school(demo: Demo) -> None:
+    """The demo's reader walks every checkpoint; the guard's token works on the phone page's API."""
+    url = f"http://127.0.0.1:{demo.port}"
+    sheet = Path(str(demo.info["patrol_qr_sheet"])).read_text(encoding="utf-8")
+    assert sheet.count("<svg") == len(PATROL_CHECKPOINTS)
+    scan = httpx.get(str(demo.info["patrol_scan"]))
+    assert scan.status_code == 200 and "巡查打卡" in scan.text
+    port = int(str(demo.info["mqtt"]).rsplit(":", 1)[1])
+    for cp in PATROL_CHECKPOINTS[:-1]:
+        body = json.dumps({"tag": cp["tag"], "ts": time.time(), "guard": "王师傅"})
+        publish.single("edge/patrol/demo-reader/checkin", body, qos=1, hostname="127.0.0.1", port=port)
+    guard = {"Authorization": f"Bearer {demo.token('guard')}"}
+    r = httpx.post(url + "/api/v1/patrol/checkins", json={"tag": PATROL_CHECKPOINTS[-1]["tag"]}, headers=guard)
+    assert r.status_code == 201, r.text
+    viewer = {"Authorization": f"Bearer {demo.token('operator')}"}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        day = httpx.get(url + "/api/v1/patrol", headers=viewer).json()
+        rounds = day["plans"][0]["rounds"]
+        if rounds and not rounds[-1]["missing"]:
+            assert day["plans"][0]["rounds_required"] == 5
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the round was not recorded: {day}")
+
+
+def test_every_device_of_the_demo_is_on_its_map(demo: Demo) -> None:
+    headers = {"Authorization": f"Bearer {demo.token('operator')}"}
+    url = f"http://127.0.0.1:{demo.port}/api/v1"
+    plans = httpx.get(url + "/floorplans", headers=headers).json()
+    assert [p["name"] for p in plans] == ["校园总平面", "教学楼一层"]
+    placed = {d for p in plans for d in p["positions"]}
+    devices = httpx.get(url + "/devices", headers=headers).json()
+    assert {d["id"] for d in devices if d["type"] in ("button", "camera")} == placed
+    image = httpx.get(url + "/floorplans/campus/image", headers=headers)
+    assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
 
 
 def test_sigint_stops_everything(demo: Demo) -> None:

@@ -13,7 +13,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from pymodbus.client import AsyncModbusSerialClient
 from pymodbus.exceptions import ModbusException
 
-from edge.demo.plan import SERIAL_BUTTONS
+from edge.demo.plan import PATROL_CHECKPOINTS, SERIAL_BUTTONS
 from edge.demo.scenario import Scenario
 from edge.demo.site import DemoSite
 
@@ -91,5 +91,27 @@ async def test_mqtt_press_and_dark_camera(site: DemoSite) -> None:
         async with asyncio.timeout(5):
             while [t for t in got if t != "heartbeat"] != ["press", "release"]:
                 await asyncio.sleep(0.05)
+    finally:
+        client.loop_stop()
+
+
+async def test_patrol_round_on_the_wire(site: DemoSite) -> None:
+    got: list[dict[str, object]] = []
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="scenario-patrol-test")
+    subscribed = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    client.on_connect = lambda c, *_a: c.subscribe("edge/patrol/+/checkin", qos=1)
+    client.on_subscribe = lambda *_a: loop.call_soon_threadsafe(subscribed.set)
+    client.on_message = lambda _c, _u, m: got.append(json.loads(m.payload))
+    client.connect("127.0.0.1", site.broker.port)
+    client.loop_start()
+    try:
+        await asyncio.wait_for(subscribed.wait(), 5)
+        await Scenario(site, lambda _t: None, speed=SPEED).patrol_round()
+        async with asyncio.timeout(5):
+            while len(got) < len(PATROL_CHECKPOINTS):
+                await asyncio.sleep(0.05)
+        assert [m["tag"] for m in got] == [c["tag"] for c in PATROL_CHECKPOINTS]
+        assert all(isinstance(m["ts"], float) and m["guard"] for m in got)
     finally:
         client.loop_stop()

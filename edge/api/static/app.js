@@ -4,15 +4,19 @@
 "use strict";
 (() => {
   const API = "/api/v1";
-  const BEEP_EVERY_MS = 1500;      // an open alarm beeps this often until someone acknowledges it
   const REFRESH_DEBOUNCE_MS = 150; // many changes in one commit burst cause one refresh
   const RECONNECT_MS = 2000;       // wait before re-opening a dropped stream
+  const HEALTH_EVERY_MS = 2000;    // /healthz poll: a frozen daemon keeps its TCP stream open and silent
+  const HEALTH_TIMEOUT_MS = 2500;  // a healthy gateway answers in milliseconds; this is a stopped one
+  const STALE_AFTER_MS = 5000;     // "a few seconds" without fresh data: say so, grey every figure out
+  const Sound = window.EdgeSound, Text = window.EdgeText;
   const $ = (id) => document.getElementById(id);
   const S = {
     token: sessionStorage.getItem("edge.token") || "",
     lang: localStorage.getItem("edge.lang") || "zh",
-    status: null, devices: [], lastSeq: null, stream: null, sound: true, audio: null,
-    eventsCursor: null, refreshTimer: null, beepTimer: null,
+    status: null, devices: [], lastSeq: null, stream: null,
+    eventsCursor: null, refreshTimer: null, chimed: new Set(),
+    healthOkAt: Date.now(), dataAt: null, streamDownSince: null, stale: false, recovering: false,
   };
 
   // ---- text -------------------------------------------------------------------------------
@@ -26,7 +30,7 @@
     document.title = t("title");
     document.querySelectorAll("[data-i18n]").forEach((n) => { n.textContent = t(n.dataset.i18n); });
     $("lang").textContent = S.lang === "zh" ? "EN" : "中文";
-    $("sound").textContent = t(S.sound ? "sound_on" : "sound_off");
+    renderSound();
     if (S.status) renderAll();
   }
   function el(tag, attrs, ...kids) {
@@ -78,12 +82,12 @@
   function logout(msg) {
     S.token = ""; S.me = null; sessionStorage.removeItem("edge.token");
     if (S.stream) S.stream.abort();
-    S.stream = null; stopBeep(); showLogin(msg);
+    S.stream = null; Sound.panicOff(); S.stale = false; renderStale(); showLogin(msg);
   }
   async function login(ev) {
     ev.preventDefault();
     S.token = $("token").value.trim();
-    unlockAudio();
+    Sound.unlock();
     const r = await fetch(API + "/status", { headers: { Authorization: `Bearer ${S.token}` } });
     if (!r.ok) { $("login-error").textContent = t(r.status === 429 ? "too_many" : "bad_token"); return; }
     sessionStorage.setItem("edge.token", S.token);
@@ -92,35 +96,47 @@
   }
   async function start() {
     $("login").hidden = true; $("app").hidden = false;
+    Sound.context(); // suspended after a reload until a gesture: the sound bar asks for one
+    S.healthOkAt = Date.now(); renderSound();
     await refresh(true);
     openStream();
   }
 
-  // ---- sound: a WebAudio beep, no audio file --------------------------------------------
-  function unlockAudio() {
-    const Ctx = window.AudioContext || window.webkitAudioContext;
-    if (!S.audio && Ctx) S.audio = new Ctx();
-    if (S.audio && S.audio.state === "suspended") S.audio.resume();
+  // ---- sound: armed only after a gesture (see sound.js); the page says so until it is -----
+  function renderSound() {
+    const armed = Sound.armed(), wanted = Sound.wanted();
+    $("sound").textContent = t(!wanted ? "sound_off" : (armed ? "sound_on" : "sound_unarmed"));
+    $("sound").dataset.armed = String(armed && wanted);
+    $("sound-bar").hidden = !wanted || armed || $("app").hidden;
   }
-  function beep() {
-    if (!S.sound || !S.audio) return;
-    const o = S.audio.createOscillator(), g = S.audio.createGain(), now = S.audio.currentTime;
-    o.type = "square"; o.frequency.setValueAtTime(880, now); o.frequency.setValueAtTime(660, now + 0.25);
-    g.gain.setValueAtTime(0.15, now); g.gain.exponentialRampToValueAtTime(0.001, now + 0.5);
-    o.connect(g).connect(S.audio.destination); o.start(now); o.stop(now + 0.5);
-    document.body.dataset.beeps = String(Number(document.body.dataset.beeps || 0) + 1); // for tests and kiosks
-  }
-  function startBeep() { if (!S.beepTimer) { beep(); S.beepTimer = setInterval(beep, BEEP_EVERY_MS); } }
-  function stopBeep() { clearInterval(S.beepTimer); S.beepTimer = null; }
+  Sound.onChange(() => { renderSound(); if (S.status) renderAlarms(); });
 
   // ---- data -------------------------------------------------------------------------------
   async function refresh(withEvents) {
     if (!S.me) S.me = await getJSON("/me");
-    const [status, devices, summary] = await Promise.all([
-      getJSON("/status"), getJSON("/devices"), getJSON("/summary")]);
-    S.status = status; S.devices = devices; S.summary = summary;
+    const [status, devices, summary, patrol, plans] = await Promise.all([
+      getJSON("/status"), getJSON("/devices"), getJSON("/summary"), patrolDay(), getJSON("/floorplans")]);
+    S.status = status; S.devices = devices; S.summary = summary; S.patrol = patrol; S.floorplans = plans;
+    S.dataAt = Date.now();
     renderAll();
     if (withEvents) await loadEvents(false);
+  }
+  // A site without a patrol section answers 404: the card stays hidden.
+  async function patrolDay() {
+    const r = await api("/patrol");
+    return r.ok ? r.json() : null;
+  }
+  function renderMap() {
+    EMap.render({ api, t, el, me: S.me, refresh: () => scheduleRefresh(false) }, S.floorplans || [], S.devices || [],
+      S.status.open_alarms);
+  }
+  function renderPatrol() {
+    $("patrol").hidden = !S.patrol;
+    if (!S.patrol) return;
+    $("patrol-date").textContent = S.patrol.date;
+    const tz = S.status ? S.status.site.timezone : undefined;
+    const hm = (iso) => new Date(iso).toLocaleTimeString("zh-CN", { hour12: false, hour: "2-digit", minute: "2-digit", timeZone: tz });
+    PatrolPanel.render($("patrol-plans"), S.patrol, t, hm);
   }
   function scheduleRefresh(withEvents) {
     S.pendingEvents = S.pendingEvents || withEvents;
@@ -142,6 +158,7 @@
       if (r.status === 401) { logout(t("bad_token")); return; }
       if (!r.ok || !r.body) throw new Error(String(r.status));
       setLive(true);
+      if (S.recovering) scheduleRefresh(true);
       const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
       let buf = "";
       for (;;) {
@@ -169,35 +186,95 @@
     scheduleRefresh(type === "event");
   }
   function setLive(on) {
-    $("live-dot").className = on ? "dot live" : "dot down";
-    $("live-dot").title = t(on ? "live" : "offline_conn");
+    S.live = on;
+    if (on) S.streamDownSince = null; else if (S.streamDownSince === null) S.streamDownSince = Date.now();
+    checkStale();
+  }
+
+  // ---- stale data: a dead stream or a /healthz that stops answering greys everything out ----
+  async function pollHealth() {
+    if (!S.token) return;
+    const ctl = new AbortController(), timer = setTimeout(() => ctl.abort(), HEALTH_TIMEOUT_MS);
+    try {
+      const r = await fetch("/healthz", { cache: "no-store", signal: ctl.signal });
+      if (r.ok) S.healthOkAt = Date.now();
+    } catch (e) { /* no answer: the age of healthOkAt grows */ }
+    clearTimeout(timer);
+    checkStale();
+  }
+  function checkStale() {
+    const now = Date.now();
+    const down = now - S.healthOkAt > STALE_AFTER_MS || (S.streamDownSince !== null && now - S.streamDownSince > STALE_AFTER_MS);
+    if (down && !S.stale) {
+      S.stale = true; S.recovering = false;
+      S.staleSince = Math.min(S.healthOkAt, S.streamDownSince === null ? Infinity : S.streamDownSince);
+    }
+    if (!down && S.stale && !S.recovering) {
+      // the gateway answers again: the figures stay grey until a refresh has really brought new ones
+      S.recovering = true;
+      refresh(true).then(() => { S.stale = false; S.recovering = false; renderStale(); }, () => { S.recovering = false; });
+    }
+    renderStale();
+  }
+  function renderStale() {
+    const ok = S.live && !S.stale; // a frozen gateway keeps the stream open: the dot must not stay green
+    $("live-dot").className = ok ? "dot live" : "dot down";
+    $("live-dot").title = t(ok ? "live" : "offline_conn");
+    document.body.classList.toggle("stale", S.stale);
+    $("stale-banner").hidden = !S.stale;
+    if (!S.stale) return;
+    $("stale-since").textContent =
+      `· ${t("stale_since")} ${fmtTime(new Date(S.staleSince).toISOString())} (${t("stale_ago")} ${fmtAge((Date.now() - S.staleSince) / 1000)})`;
   }
 
   // ---- rendering ----------------------------------------------------------------------------
   function renderAll() {
     $("site-name").textContent = S.status.site.name || S.status.site.id;
-    renderAlarms(); renderPolice(); renderSummary(); renderBoard(); renderCameras(); renderFilters();
+    renderAlarms(); renderPolice(); renderSummary(); renderBoard(); renderMap(); renderPatrol(); renderCameras(); renderFilters();
     const who = S.me ? ` · ${S.me.name} (${S.me.role})` : "";
     $("footer").textContent = `edge ${S.status.version} · ${t("uptime")} ${fmtAge(S.status.uptime_s)}${who}`;
   }
+  // Panics (priority 1) have their own list above everything, open ones first: nothing that
+  // arrives later, of any priority, can push an open panic down. Faults (2) and notices (3) share
+  // the quieter list below; only a new fault chimes (once), notices never sound.
+  const byState = (a, b) => (a.state === "open" ? 0 : 1) - (b.state === "open" ? 0 : 1);
+  const newestFirst = (a, b) => Date.parse(b.opened_at) - Date.parse(a.opened_at);
   function renderAlarms() {
-    const list = $("alarm-list"), alarms = S.status.open_alarms.slice().reverse();
-    list.replaceChildren(...alarms.map(alarmRow));
-    const open = alarms.filter((a) => a.state === "open").length;
-    $("no-alarms").hidden = alarms.length > 0;
-    $("alarm-count").textContent = alarms.length ? String(alarms.length) : "";
+    const all = S.status.open_alarms;
+    const panics = all.filter((a) => a.priority === 1).sort((a, b) => byState(a, b) || newestFirst(a, b));
+    const rest = all.filter((a) => a.priority !== 1).sort((a, b) => a.priority - b.priority || byState(a, b) || newestFirst(a, b));
+    $("alarm-list").replaceChildren(...panics.map(alarmRow));
+    $("fault-list").replaceChildren(...rest.map(alarmRow));
+    const open = panics.filter((a) => a.state === "open").length;
+    $("no-alarms").hidden = panics.length > 0;
+    $("alarm-count").textContent = panics.length ? String(panics.length) : "";
+    $("no-faults").hidden = rest.length > 0;
+    $("fault-count").textContent = rest.length ? String(rest.length) : "";
     $("alarms").classList.toggle("alerting", open > 0);
-    if (open > 0) startBeep(); else stopBeep();
+    $("faults").classList.toggle("has-faults", rest.some((a) => a.priority === 2 && a.state === "open"));
+    if (open > 0) Sound.panicOn(); else Sound.panicOff();
+    const fresh = rest.filter((a) => a.priority === 2 && a.state === "open" && !S.chimed.has(a.id));
+    if (fresh.length && Sound.armed()) { fresh.forEach((a) => S.chimed.add(a.id)); Sound.fault(); }
+  }
+  function whatText(a) {
+    const what = t(a.what, "what"), reason = a.reason ? t(a.reason, "reasons") : "";
+    if (!reason) return what;
+    return S.lang === "zh" ? `${what}（${reason}）` : `${what} (${reason})`;
   }
   function alarmRow(a) {
     const canAct = S.me && S.me.role !== "viewer"; // the server enforces roles; this only hides what would fail
-    return el("div", { class: `alarm ${a.state}${a.test ? " test" : ""}`, "data-id": a.id, "data-state": a.state },
+    const escalated = a.escalated_at ? el("span", { class: "tag esc", title: fmtTime(a.escalated_at) },
+      `${t("escalated")} → ${t(a.severity, "severity")}`) : null;
+    return el("div", { class: `alarm p${a.priority} ${a.state}${a.test ? " test" : ""}`, "data-id": a.id,
+      "data-state": a.state, "data-priority": String(a.priority) },
       el("div", { class: "a-main" },
+        el("div", { class: "a-what" }, el("span", { class: `prio p${a.priority}` }, t(a.priority, "prio")), " ",
+          el("strong", { class: "what" }, whatText(a)), escalated),
         el("div", { class: "a-loc" }, a.location || "—"),
         el("div", { class: "a-dev" }, a.device_name || a.device_id, a.zone ? ` · #${a.zone}` : "",
           a.test ? el("span", { class: "tag" }, t("test")) : null)),
       el("div", { class: "a-time" },
-        el("div", {}, `${t("opened")} ${fmtTime(a.opened_at)}`),
+        el("div", {}, `${t("since")} ${fmtTime(a.opened_at)}`),
         el("div", { class: "elapsed", "data-since": a.opened_at }, `${t("elapsed")} ${fmtAge((Date.now() - Date.parse(a.opened_at)) / 1000)}`)),
       el("div", { class: "a-state" },
         el("span", { class: `badge ${a.state}` }, t(a.state, "state")),
@@ -238,17 +315,33 @@
     if (d.maintenance_until) rs.push(`→ ${fmtTime(d.maintenance_until)}`);
     return rs.join("，") || t(d.state, "state");
   }
+  // Problems: anything a guard should look at; maintenance is a technician's deliberate state.
+  const isProblem = (d) => d.state !== "online" && d.state !== "maintenance";
+  function boardOptions(boardDevices) {
+    const b = $("b-building").value, f = $("b-floor").value;
+    const places = boardDevices.map((d) => Text.place(d.location));
+    const buildings = [...new Set(places.map((p) => p.building))].filter(Boolean).sort(Text.compareLocations);
+    const floors = [...new Set(places.filter((p) => !b || p.building === b).map((p) => p.floor).filter(Boolean))].sort(Text.compareFloors);
+    $("b-building").replaceChildren(option("", t("all_buildings")), ...buildings.map((x) => option(x, x, x === b)));
+    $("b-floor").replaceChildren(option("", t("all_floors")), ...floors.map((x) => option(x, x, x === f)));
+    $("b-floor").hidden = floors.length === 0;
+  }
   function renderBoard() {
     $("legend").replaceChildren(...["online", "degraded", "offline", "maintenance", "unknown"].map((s) =>
       el("span", { class: `chip ${s}` }, t(s, "state"))));
+    // buses and receivers are shown with the police link / technician pages
+    const boardDevices = S.devices.filter((d) => d.type !== "bus" && d.type !== "receiver");
+    boardOptions(boardDevices);
+    const problems = $("b-problems").checked, building = $("b-building").value, floor = $("b-floor").value;
     const groups = new Map();
-    for (const d of S.devices) {
-      if (d.type === "bus" || d.type === "receiver") continue; // shown with the police link / technician pages
+    for (const d of boardDevices) {
+      const p = Text.place(d.location);
+      if ((problems && !isProblem(d)) || (building && p.building !== building) || (floor && p.floor !== floor)) continue;
       if (!groups.has(d.location)) groups.set(d.location, []);
       groups.get(d.location).push(d);
     }
-    const blocks = [...groups.entries()].sort((a, b) => a[0].localeCompare(b[0], "zh-CN")).map(([loc, ds]) =>
-      el("div", { class: "group" }, el("h3", {}, loc || "—"),
+    const blocks = [...groups.entries()].sort((a, b) => Text.compareLocations(a[0], b[0])).map(([loc, ds]) =>
+      el("div", { class: "group", "data-location": loc }, el("h3", {}, loc || "—"),
         el("div", { class: "tiles" }, ds.map((d) => {
           const reason = reasonText(d);
           return el("button", { type: "button", class: `tile ${d.state}`, title: reason, "data-id": d.id,
@@ -257,6 +350,18 @@
           el("span", { class: "r" }, reason));
         }))));
     $("board").replaceChildren(...blocks);
+    $("board-empty").hidden = blocks.length > 0;
+  }
+  function saveBoardFilters() {
+    localStorage.setItem("edge.board", JSON.stringify({ problems: $("b-problems").checked, building: $("b-building").value, floor: $("b-floor").value }));
+  }
+  function loadBoardFilters() {
+    try {
+      const f = JSON.parse(localStorage.getItem("edge.board") || "{}");
+      $("b-problems").checked = Boolean(f.problems);
+      // the options arrive with the devices; keep the wish until then
+      for (const [id, v] of [["b-building", f.building], ["b-floor", f.floor]]) if (v) $(id).replaceChildren(option(v, v, true));
+    } catch (e) { /* a broken saved filter is just forgotten */ }
   }
   function verdictEl(label, verdict, extra) {
     const cls = verdict === "pass" ? "okv" : (verdict ? "badv" : "muted");
@@ -319,7 +424,7 @@
     await refresh(false);
   }
   async function ackAlarm(a) {
-    unlockAudio();
+    Sound.unlock();
     const note = await ask(t("ack_title"), `${a.location} · ${a.device_name || a.device_id} — ${t("ack_text")}`, false);
     if (note !== null) await act(`/alarms/${encodeURIComponent(a.id)}/ack`, { note });
   }
@@ -334,7 +439,7 @@
     const keep = (id) => $(id).value;
     const k = keep("f-kind"), l = keep("f-location"), d = keep("f-device");
     $("f-kind").replaceChildren(option("", t("all_kinds")), ...Object.keys(window.I18N.zh.kinds).map((x) => option(x, t(x, "kinds"), x === k)));
-    const locs = [...new Set(S.devices.map((x) => x.location))].sort();
+    const locs = [...new Set(S.devices.map((x) => x.location))].sort(Text.compareLocations);
     $("f-location").replaceChildren(option("", t("all_locations")), ...locs.map((x) => option(x, x, x === l)));
     $("f-device").replaceChildren(option("", t("all_devices")), ...S.devices.map((x) => option(x.id, x.name, x.id === d)));
   }
@@ -353,7 +458,7 @@
     const names = new Map(S.devices.map((d) => [d.id, d]));
     const rows = page.items.map((e) => {
       const d = names.get(e.device_id);
-      const detail = Object.entries(e.payload).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") : (typeof v === "object" ? JSON.stringify(v) : v)}`).join(" ");
+      const detail = Text.describe(e, d ? d.name : e.device_id, t);
       return el("tr", { class: e.kind.startsWith("alarm") ? "hot" : "" },
         el("td", {}, fmtTime(e.time)), el("td", {}, d ? d.name : e.device_id), el("td", {}, d ? d.location : ""),
         el("td", {}, t(e.kind, "kinds"), e.test ? el("span", { class: "tag" }, t("test")) : null), el("td", { class: "small" }, detail));
@@ -367,13 +472,27 @@
   $("login-form").addEventListener("submit", (e) => { login(e).catch(() => { $("login-error").textContent = t("bad_token"); }); });
   $("logout").addEventListener("click", () => logout(""));
   $("lang").addEventListener("click", () => { S.lang = S.lang === "zh" ? "en" : "zh"; localStorage.setItem("edge.lang", S.lang); applyLang(); loadEvents(false).catch(() => {}); });
-  $("sound").addEventListener("click", () => { S.sound = !S.sound; unlockAudio(); applyLang(); });
+  $("sound").addEventListener("click", () => {
+    // unarmed: this click arms it (the bar's job too); armed: it toggles mute
+    if (Sound.wanted() && !Sound.armed()) Sound.unlock(); else { Sound.setWanted(!Sound.wanted()); Sound.unlock(); }
+  });
+  $("sound-bar").addEventListener("click", () => { Sound.setWanted(true); Sound.unlock(); });
+  // any touch of the page is a gesture the browser accepts to start audio
+  document.addEventListener("pointerdown", () => { if (!Sound.armed()) Sound.unlock(); }, true);
+  document.addEventListener("keydown", () => { if (!Sound.armed()) Sound.unlock(); }, true);
+  setInterval(() => { pollHealth(); }, HEALTH_EVERY_MS);
+  EMap.wire();
+  for (const id of ["b-problems", "b-building", "b-floor"]) {
+    $(id).addEventListener("change", () => { if (id === "b-building") $("b-floor").value = ""; saveBoardFilters(); if (S.status) renderBoard(); });
+  }
+  loadBoardFilters();
   $("filters").addEventListener("submit", (e) => { e.preventDefault(); loadEvents(false).catch(() => {}); });
   $("f-reset").addEventListener("click", () => { $("filters").reset(); loadEvents(false).catch(() => {}); });
   $("more").addEventListener("click", () => loadEvents(true).catch(() => {}));
   setInterval(() => {
     $("clock").textContent = fmtTime(new Date().toISOString());
     document.querySelectorAll(".elapsed").forEach((n) => { n.textContent = `${t("elapsed")} ${fmtAge((Date.now() - Date.parse(n.dataset.since)) / 1000)}`; });
+    if (S.stale) renderStale();
   }, 1000);
   applyLang();
   if (S.token) start().catch(() => {}); else showLogin("");
