@@ -20,7 +20,7 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
-@pytest.mark.parametrize("path", ["/docs", "/", "/static/index.html"])
+@pytest.mark.parametrize("path", ["/docs", "/", "/static/index.html", "/patrol/scan"])
 def test_pages_load_without_csp_violations(browser: Browser, site: Site, path: str) -> None:
     with LiveServer(site.state) as live:
         page = browser.new_page()
