@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.api.tokens import Role, TokenStore, create_token, load_entries
+from edge.api import tokens
+from edge.api.tokens import Role, TokenStore, create_token, load_entries, revoke_token
 from edge.cli import main
 
 CONFIG = """site: {{id: s1}}
@@ -73,3 +74,42 @@ def test_a_broken_tokens_file_rejects_everything_without_crashing(tmp_path: Path
 def test_no_file_means_no_access(tmp_path: Path) -> None:
     assert TokenStore(tmp_path / "missing.yaml").verify("edge_a_b") is None
     assert TokenStore(None).verify("edge_a_b") is None
+
+
+def test_verified_tokens_survive_a_file_change_and_revocation_is_precise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "t.yaml"
+    keep = create_token(path, "keep", Role.OPERATOR, cost=2**10)
+    gone = create_token(path, "gone", Role.VIEWER, cost=2**10)
+    store = TokenStore(path)
+    keep_p, gone_p = store.verify(keep), store.verify(gone)
+    assert keep_p is not None and gone_p is not None and keep_p.kid == keep.split("_")[1]
+    assert revoke_token(path, "gone")
+    assert store.stale()
+    store.refresh()
+    assert not store.stale()
+    hashes: list[int] = []
+    real_hash = tokens._hash
+    monkeypatch.setattr(tokens, "_hash", lambda *a: hashes.append(1) or real_hash(*a))
+    assert store.cached(keep, refresh=False) == keep_p  # no re-hash after the file changed
+    assert store.cached(gone, refresh=False) is None
+    assert store.still_valid(keep_p) and not store.still_valid(gone_p)
+    assert hashes == []
+    assert store.verify(gone) is None and hashes == [1]  # an unknown key id still costs one hash
+
+
+def test_an_unknown_key_id_costs_a_hash_at_the_files_usual_cost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "t.yaml"
+    token = create_token(path, "a", Role.VIEWER, cost=2**11)
+    store = TokenStore(path)
+    costs: list[int] = []
+    real_hash = tokens._hash
+    monkeypatch.setattr(tokens, "_hash", lambda s, salt, n=tokens.SCRYPT_N: costs.append(n) or real_hash(s, salt, n))
+    _, kid, secret = token.split("_", 2)
+    assert store.verify(f"edge_{kid}_{secret}x") is None  # known id, wrong secret
+    assert store.verify(f"edge_ffffffffffff_{secret}") is None  # unknown id
+    assert costs == [2**11, 2**11]
+    assert store.verify("not-a-token") is None and len(costs) == 2  # nothing to hash
