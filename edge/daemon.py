@@ -9,8 +9,10 @@ import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from edge.api.routes_session import flush_sessions
 from edge.api.server import EmbeddedServer
 from edge.api.serving import uvicorn_config
+from edge.api.sessions import TOUCH_EVERY_MS
 from edge.api.state import AppState
 from edge.config import Config, ConfigError, load_config
 from edge.drivers.base import Driver, DriverContext
@@ -26,6 +28,7 @@ from edge.store.alarms import open_alarms
 from edge.store.devices import devices_with_state, sync_devices
 from edge.store.events import last_levels, purge_events
 from edge.store.misc import put_snapshot
+from edge.store.sessions import load_sessions
 from edge.supervisor import Supervisor
 from edge.systemd import Notifier
 
@@ -50,7 +53,8 @@ class Daemon:
         self.app_state = AppState(self.config, self.db, self.hub, runtime=self.runtime)
         self.app_state.status_providers["daemon"] = lambda: {"units": self.supervisor.status()}
         # Long-running parts that live across reloads (the rule clock), each supervised by name.
-        self.services: dict[str, Service] = {"rules": self.runtime.run}
+        self.services: dict[str, Service] = {"rules": self.runtime.run, "sessions": self._sessions}
+        self.app_state.sessions.load(load_sessions(self.db))  # logins survive a restart
         self.relay: Relay | None = None
         self.runtime.after_commit.append(self._notify_relay)
         self.app_state.status_providers["police"] = self._police_status
@@ -152,6 +156,12 @@ class Daemon:
         if self.config.patrol is not None and self.config.patrol.plans:
             units["patrol-watch"] = PatrolWatch(self.config, self.db, self.runtime.emit).run
         return units
+
+    async def _sessions(self) -> None:
+        """Login sessions' last use, written once a minute (not at every request)."""
+        while True:
+            await asyncio.sleep(TOUCH_EVERY_MS / 1000)
+            await flush_sessions(self.app_state)
 
     def _notify_relay(self) -> None:
         if self.relay is not None:

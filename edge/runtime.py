@@ -428,18 +428,38 @@ class Runtime:
             self._after([])
         return added
 
-    # --- e-map ------------------------------------------------------------------------------------
-    async def map_command(self, change: Callable[[sqlite3.Connection, int], T], actor: str, action: str, ref: str) -> T:
-        """A floor-plan or position change (edge.store.emap owns those rows), audited with its author and
-        queued with every other write so it never races a commit."""
-        return await self._queued(self._map_now, change, actor, action, ref)
+    # --- rows with no rules behind them (e-map, sessions) -----------------------------------------
+    async def command(
+        self,
+        change: Callable[[sqlite3.Connection, int], T],
+        *,
+        actor: str,
+        action: str,
+        ref: str,
+        feed: str | None = None,
+        audited: bool = True,
+    ) -> T:
+        """A write the rules take no part in (a floor plan, a login), queued with every other write so it
+        never races a commit; audited with its author, and announced on the change feed as `feed`."""
+        return await self._queued(self._command_now, change, actor, action, ref, feed, audited)
 
-    def _map_now(self, change: Callable[[sqlite3.Connection, int], T], actor: str, action: str, ref: str) -> T:
+    def _command_now(
+        self,
+        change: Callable[[sqlite3.Connection, int], T],
+        actor: str,
+        action: str,
+        ref: str,
+        feed: str | None,
+        audited: bool,
+    ) -> T:
         with self.db.tx() as conn:
             result = change(conn, self.clock())
-            audit(conn, actor, action, ref, {})
-            changes.record_change(conn, changes.MAP, ref, {"action": action, "by": actor})
-        self._after([])
+            if audited:
+                audit(conn, actor, action, ref, {})
+            if feed is not None:
+                changes.record_change(conn, feed, ref, {"action": action, "by": actor})
+        if feed is not None:
+            self._after([])
         return result
 
     # --- plumbing ---------------------------------------------------------------------------------

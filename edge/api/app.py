@@ -16,6 +16,7 @@ from edge.api import (
     routes_emap,
     routes_events,
     routes_patrol,
+    routes_session,
     routes_status,
     sse,
 )
@@ -59,7 +60,8 @@ def create_app(state: AppState) -> FastAPI:
             return JSONResponse({"ok": True, "status": "degraded", "store": "fault", "fault": fault}, status_code=200)
         return JSONResponse({"ok": ok, "store": "ok" if ok else "error"}, status_code=200 if ok else 503)
 
-    routers = (routes_status, routes_devices, routes_alarms, routes_events, routes_patrol, routes_emap, sse, metrics)
+    routers = [routes_status, routes_devices, routes_alarms, routes_events, routes_patrol, routes_emap, routes_session]
+    routers += [sse, metrics]
     for module in routers:
         app.include_router(module.router, prefix=PREFIX, responses=AUTH_RESPONSES)
     docs_csp = add_docs(app)

@@ -21,9 +21,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import Counter
 
 from edge.api.deps import get_state
+from edge.api.sessions import COOKIE, CSRF_HEADER
 from edge.api.state import AppState
 from edge.api.tokens import Principal, Role
 from edge.api.verifier import VerifierBusy
+from edge.events import now_ms
 from edge.metrics import bad_input
 
 log = logging.getLogger(__name__)
@@ -49,7 +51,7 @@ def _unauthorized(request: Request, reason: str) -> HTTPException:
     bad_input(log, "api-auth", reason, f"from {_client(request)} {request.method} {request.url.path}")
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED,
-        detail="需要有效的访问令牌 / a valid bearer token is required",
+        detail="需要登录或有效的访问令牌 / log in or send a valid bearer token",
         headers={"WWW-Authenticate": "Bearer"},
     )
 
@@ -96,11 +98,36 @@ async def fresh_tokens(state: AppState) -> None:
         await asyncio.get_running_loop().run_in_executor(None, state.tokens.refresh)
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def _session(request: Request, state: AppState, session_id: str) -> Principal:
+    """A person's login: no hash per request, but the account must still be enabled and every write
+    must carry the session's CSRF token (SameSite=Strict is the first line, this the second)."""
+    if state.users.stale():
+        await asyncio.get_running_loop().run_in_executor(None, state.users.refresh)
+    s = state.sessions.get(session_id, now_ms())
+    if s is None:
+        raise _unauthorized(request, "session_expired")
+    role = state.users.active(s.username)
+    if role is None:  # disabled or removed since the login
+        state.sessions.drop(s.id_hash)
+        raise _unauthorized(request, "user_disabled")
+    if request.method not in SAFE_METHODS and not state.sessions.csrf_ok(s, request.headers.get(CSRF_HEADER)):
+        AUTH_FAILURES.labels(reason="csrf").inc()
+        bad_input(log, "api-auth", "csrf", f"from {_client(request)} {request.method} {request.url.path}")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="缺少或错误的 CSRF 令牌 / missing or wrong CSRF token")
+    return Principal(name=s.username, role=role, session=s.id_hash)
+
+
 async def authenticate(
     request: Request, state: AppState, creds: HTTPAuthorizationCredentials | None, *, allow_scrape: bool = False
 ) -> Principal:
     token = creds.credentials.strip() if creds is not None else ""
     if not token:
+        session_id = request.cookies.get(COOKIE)
+        if session_id:
+            return await _session(request, state, session_id)
         raise _unauthorized(request, "missing")
     if allow_scrape and state.tokens.is_scrape_token(token):
         return Principal(name="scrape", role=Role.VIEWER)

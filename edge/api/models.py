@@ -198,3 +198,5 @@ class Summary(BaseModel):
 class Me(BaseModel):
     name: str
     role: Literal["viewer", "guard", "operator", "technician", "admin"]
+    via: Literal["token", "session"] = "token"
+    csrf: str | None = Field(None, description="For a login session: send it as X-CSRF-Token on every write")

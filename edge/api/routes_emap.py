@@ -19,7 +19,7 @@ from edge.api.state import AppState
 from edge.api.tokens import Principal
 from edge.emap.image import MAX_IMAGE_BYTES, ImageError, inspect_image
 from edge.events import iso_ms
-from edge.store import emap
+from edge.store import changes, emap
 from edge.store.devices import device_ids
 
 router = APIRouter(tags=["e-map"])
@@ -107,13 +107,14 @@ async def put_floorplan(
             str(exc) if isinstance(exc, ImageError) else "图片不是 base64 / image is not base64",
         ) from None
     image = (data, content_type, width, height)
-    await runtime_of(state).map_command(
+    await runtime_of(state).command(
         lambda conn, now: emap.put_floorplan(
             conn, plan_id, body.name, body.building, body.floor, image, body.sort, now
         ),
-        who.name,
-        "floorplan.put",
-        plan_id,
+        actor=who.name,
+        action="floorplan.put",
+        ref=plan_id,
+        feed=changes.MAP,
     )
     state.hub.ring()
     return next(_plan_json(p) for p in emap.floorplans(state.db) if p["id"] == plan_id)
@@ -125,8 +126,12 @@ async def delete_floorplan(
     state: AppState = Depends(get_state),  # noqa: B008
     who: Principal = Depends(auth.technician),  # noqa: B008
 ) -> Response:
-    removed = await runtime_of(state).map_command(
-        lambda conn, _now: emap.delete_floorplan(conn, plan_id), who.name, "floorplan.delete", plan_id
+    removed = await runtime_of(state).command(
+        lambda conn, _now: emap.delete_floorplan(conn, plan_id),
+        actor=who.name,
+        action="floorplan.delete",
+        ref=plan_id,
+        feed=changes.MAP,
     )
     if not removed:
         raise HTTPException(status.HTTP_404_NOT_FOUND, _NOT_FOUND)
@@ -151,8 +156,12 @@ async def put_positions(
     if unknown:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"没有这个设备 / unknown device {unknown[0]!r}")
     points = {d: (p.x, p.y) if p is not None else None for d, p in body.positions.items()}
-    await runtime_of(state).map_command(
-        lambda conn, now: emap.put_positions(conn, plan_id, points, now), who.name, "floorplan.positions", plan_id
+    await runtime_of(state).command(
+        lambda conn, now: emap.put_positions(conn, plan_id, points, now),
+        actor=who.name,
+        action="floorplan.positions",
+        ref=plan_id,
+        feed=changes.MAP,
     )
     state.hub.ring()
     return next(_plan_json(p) for p in emap.floorplans(state.db) if p["id"] == plan_id)

@@ -138,6 +138,13 @@ def get_summary(state: AppState = Depends(get_state), _: Principal = Depends(aut
 
 
 @router.get("/me", response_model=Me)
-def whoami(who: Principal = Depends(auth.viewer)) -> Me:  # noqa: B008
-    """The token's name and role: the dashboard shows the buttons the role may use."""
-    return Me(name=who.name, role=who.role.label)
+def whoami(
+    state: AppState = Depends(get_state),  # noqa: B008
+    who: Principal = Depends(auth.viewer),  # noqa: B008
+) -> Me:
+    """The caller's name and role (the dashboard shows the buttons the role may use); a login session
+    also gets its CSRF token back, so a reloaded page can go on writing."""
+    if who.session is None:
+        return Me(name=who.name, role=who.role.label)
+    csrf = state.sessions.csrf_of(who.session)
+    return Me(name=who.name, role=who.role.label, via="session", csrf=csrf)

@@ -31,6 +31,13 @@ from edge.store.changes import changes_after, last_seq
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["stream"])
 
+
+def _session_alive(state: AppState, who: Principal) -> bool:
+    """A login's stream ends with the login: logged out, timed out elsewhere, or the account disabled."""
+    if who.session is None:
+        return True
+    return state.sessions.alive(who.session) and state.users.active(who.name) is not None
+
 # The hub rings on every commit in this process; polling at 1 s as well keeps the "within 1 s" promise
 # for commits it cannot hear (another process or thread writing the same database).
 POLL_S = 1.0
@@ -81,9 +88,9 @@ async def _changes(state: AppState, who: Principal, after: int, reset: bool) -> 
         while not state.closing.is_set():
             # Checked every round (at most POLL_S apart): a revoked token's stream ends within a second.
             await auth.fresh_tokens(state)
-            if not state.tokens.still_valid(who, refresh=False):
+            if not state.tokens.still_valid(who, refresh=False) or not _session_alive(state, who):
                 STREAMS_REVOKED.inc()
-                log.info("api: stream of %s ended: its token was revoked", who.name)
+                log.info("api: stream of %s ended: its token was revoked or its login ended", who.name)
                 yield "event: revoked\ndata: {}\n\n"
                 return
             rows = changes_after(state.db, after, BATCH)

@@ -12,12 +12,17 @@ from prometheus_client import CollectorRegistry
 
 from edge.api.collector import store_registry
 from edge.api.ratelimit import FailureLimiter
+from edge.api.sessions import SessionStore
 from edge.api.tokens import TokenStore
+from edge.api.users import UserStore
 from edge.api.verifier import Verifier
 from edge.config import Config, read_secret
 from edge.hub import Hub
 from edge.runtime import Runtime
 from edge.store import Database
+
+# A person mistypes a password a few times, not twenty: after 5 failures an account's logins are slowed.
+LOGIN_FAIL_LIMIT = 5
 
 
 @dataclass
@@ -33,6 +38,10 @@ class AppState:
     tokens: TokenStore = field(default=None)  # type: ignore[assignment]
     auth_limiter: FailureLimiter = field(default=None)  # type: ignore[assignment]
     verifier: Verifier = field(default=None)  # type: ignore[assignment]
+    users: UserStore = field(default=None)  # type: ignore[assignment]
+    sessions: SessionStore = field(default=None)  # type: ignore[assignment]
+    # Failed logins per account name (per address they share auth_limiter with the tokens).
+    login_limiter: FailureLimiter = field(default=None)  # type: ignore[assignment]
     # The daemon's running rule engine: maintenance on/off through it takes effect at once.
     runtime: Runtime | None = None
     metrics_registry: CollectorRegistry = field(init=False, repr=False)
@@ -46,6 +55,13 @@ class AppState:
             self.auth_limiter = FailureLimiter()
         if self.verifier is None:
             self.verifier = Verifier(self.tokens)
+        if self.users is None:
+            self.users = UserStore(self.config.api.users_path)
+        if self.sessions is None:
+            api = self.config.api
+            self.sessions = SessionStore(api.session_idle_minutes * 60_000, api.kiosk_days * 86_400_000)
+        if self.login_limiter is None:
+            self.login_limiter = FailureLimiter(limit=LOGIN_FAIL_LIMIT)
         self.metrics_registry = store_registry(self.db, lambda: self.uptime_s)
 
     @property

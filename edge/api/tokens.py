@@ -68,6 +68,7 @@ class Principal:
     name: str
     role: Role
     kid: str | None = None  # the token's key id, to end its live streams when it is revoked
+    session: str | None = None  # a person's login: the session's id hash (its CSRF token is checked)
 
 
 class TokenFileError(Exception):

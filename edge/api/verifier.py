@@ -12,11 +12,15 @@ import asyncio
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from prometheus_client import Counter, Histogram
 
 from edge.api.tokens import Principal, TokenStore
+
+T = TypeVar("T")
 
 # One hash thread per core but one: on the 2-core gateway the alarm path always has a core.
 WORKERS = max(1, min(4, (os.cpu_count() or 2) - 1))
@@ -44,6 +48,12 @@ class Verifier:
         self._lock = threading.Lock()
 
     async def verify(self, token: str) -> Principal | None:
+        principal = await self.run(self.tokens.verify, token)
+        CHECKS.labels(outcome="ok" if principal is not None else "failed").inc()
+        return principal
+
+    async def run(self, check: Callable[..., T], *args: Any) -> T:
+        """Any expensive credential check (a token, a login's password) on the same bounded pool."""
         with self._lock:
             if self._pending >= self.max_pending:
                 CHECKS.labels(outcome="busy").inc()
@@ -51,13 +61,11 @@ class Verifier:
             self._pending += 1
         started = time.monotonic()
         try:
-            principal = await asyncio.get_running_loop().run_in_executor(self._pool, self.tokens.verify, token)
+            return await asyncio.get_running_loop().run_in_executor(self._pool, check, *args)
         finally:
             with self._lock:
                 self._pending -= 1
             CHECK_SECONDS.observe(time.monotonic() - started)
-        CHECKS.labels(outcome="ok" if principal is not None else "failed").inc()
-        return principal
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

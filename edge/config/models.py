@@ -45,6 +45,11 @@ class Api(Strict):
     tls_cert_file: ConfigPath | None = None
     tls_key_file: ConfigPath | None = None
     scrape_token_file: ConfigPath | None = Field(None, description="Optional token that may read /metrics only")
+    users_file: ConfigPath | None = Field(
+        None, description="People's accounts (`edge user`); default: users.yaml beside tokens_file"
+    )
+    session_idle_minutes: int = Field(30, ge=1, le=24 * 60, description="An unused login session ends after this")
+    kiosk_days: int = Field(30, ge=1, le=365, description="A duty-screen (kiosk) session ends after this unused")
 
     @field_validator("listen")
     @classmethod
@@ -59,6 +64,12 @@ class Api(Strict):
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
             raise ValueError("tls_cert_file and tls_key_file go together: set both or neither")
         return self
+
+    @property
+    def users_path(self) -> Path | None:
+        if self.users_file is not None:
+            return self.users_file
+        return self.tokens_file.with_name("users.yaml") if self.tokens_file is not None else None
 
     @property
     def host(self) -> str:

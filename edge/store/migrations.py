@@ -72,4 +72,13 @@ MIGRATIONS: list[tuple[int, str]] = [
             x REAL NOT NULL, y REAL NOT NULL, updated_ms INTEGER NOT NULL);
         """,
     ),
+    (
+        4,
+        """
+        CREATE TABLE sessions (
+            id_hash TEXT PRIMARY KEY, username TEXT NOT NULL, kiosk INTEGER NOT NULL DEFAULT 0,
+            csrf TEXT NOT NULL, created_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL, source TEXT NOT NULL DEFAULT '');
+        CREATE INDEX sessions_user ON sessions (username);
+        """,
+    ),
 ]
