@@ -13,6 +13,7 @@ from edge.commands import patrol as patrol_cmd
 from edge.commands import report as report_cmd
 from edge.commands import run as run_cmd
 from edge.commands import token
+from edge.commands import user as user_cmd
 from edge.config import ConfigError, load_config
 
 Handler = Callable[[argparse.Namespace], int]
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("version", help="print the version")
     p.set_defaults(handler=_version)
     token.register(sub)
+    user_cmd.register(sub)
     demo_cmd.register(sub)
     commission_cmd.register(sub)
     patrol_cmd.register(sub)

@@ -1,0 +1,89 @@
+"""`edge user add|list|passwd|disable|enable -c FILE`: people's accounts (hashes only) in api.users_file."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from pathlib import Path
+
+from edge.api.tokens import Role
+from edge.api.users import UserFileError, add_user, check_password_rules, list_users, set_disabled, set_password
+from edge.config import ConfigError, load_config
+
+
+def _users_file(args: argparse.Namespace) -> Path | None:
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(issue, file=sys.stderr)
+        return None
+    path = config.api.users_path
+    if path is None:
+        print(
+            f"{args.config}: set api.users_file (or api.tokens_file) first / 请先配置 api.users_file", file=sys.stderr
+        )
+    return path
+
+
+def _password(args: argparse.Namespace) -> str:
+    """From stdin with --password-stdin (scripts), else asked twice without echo."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("密码 / password: ")
+    check_password_rules(first)
+    if getpass.getpass("再输入一次 / again: ") != first:
+        raise ValueError("the two passwords differ / 两次输入的密码不一致")
+    return first
+
+
+def _run(args: argparse.Namespace, action: str) -> int:
+    path = _users_file(args)
+    if path is None:
+        return 2
+    try:
+        if action == "add":
+            add_user(path, args.name, Role.parse(args.role), _password(args))
+            print(f"已添加用户 {args.name}（{args.role}）/ user added")
+        elif action == "passwd":
+            set_password(path, args.name, _password(args))
+            print(f"已修改 {args.name} 的密码 / password changed")
+        elif action in ("disable", "enable"):
+            set_disabled(path, args.name, action == "disable")
+            done = "已停用 / disabled (logged out at the next request)" if action == "disable" else "已启用 / enabled"
+            print(f"{args.name}: {done}")
+        else:
+            for u in list_users(path):
+                print(f"{u.name}\t{u.role.label}\t{'disabled' if u.disabled else 'active'}\t{u.created}")
+    except (ValueError, UserFileError, OSError, EOFError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _name(value: str) -> str:
+    if not value or len(value) > 64 or not value.isprintable():
+        raise argparse.ArgumentTypeError("a printable name of 1-64 characters")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    user = subparsers.add_parser("user", help="people's accounts / 用户账号")
+    sub = user.add_subparsers(dest="user_command", required=True)
+    for action, helptext in (
+        ("add", "add a person (asks for the password)"),
+        ("passwd", "set a new password"),
+        ("disable", "stop a person logging in (ends their sessions)"),
+        ("enable", "allow a disabled person again"),
+        ("list", "names, roles, state"),
+    ):
+        p = sub.add_parser(action, help=helptext)
+        if action != "list":
+            p.add_argument("--name", required=True, type=_name)
+        if action == "add":
+            p.add_argument("--role", required=True, choices=[r.label for r in Role])
+        if action in ("add", "passwd"):
+            p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+        p.add_argument("-c", "--config", required=True)
+        p.set_defaults(handler=lambda a, act=action: _run(a, act))
