@@ -60,8 +60,17 @@
   const pct = (x) => (x === null || x === undefined) ? "—" : `${Math.round(x * 1000) / 10}%`;
 
   // ---- HTTP -------------------------------------------------------------------------------
+  // A token (machines, or pasted) goes as a bearer header; a person's login is the HttpOnly cookie,
+  // and every write carries the session's CSRF token.
+  const authed = () => !!(S.token || S.csrf);
+  function authHeaders(method) {
+    const h = {};
+    if (S.token) h.Authorization = `Bearer ${S.token}`;
+    else if (S.csrf && method && !["GET", "HEAD"].includes(method.toUpperCase())) h["X-CSRF-Token"] = S.csrf;
+    return h;
+  }
   async function api(path, opts = {}) {
-    const headers = Object.assign({ Authorization: `Bearer ${S.token}` }, opts.headers || {});
+    const headers = Object.assign(authHeaders(opts.method), opts.headers || {});
     if (opts.body) headers["Content-Type"] = "application/json";
     const r = await fetch(API + path, Object.assign({}, opts, { headers }));
     if (r.status === 401) { logout(t("bad_token")); throw new Error("401"); }
@@ -77,21 +86,45 @@
   // ---- login ------------------------------------------------------------------------------
   function showLogin(msg) {
     $("app").hidden = true; $("login").hidden = false; $("login-error").textContent = msg || "";
-    $("token").focus();
+    $("username").focus();
+  }
+  async function userLogout() {
+    if (S.csrf) await fetch(API + "/session", { method: "DELETE", headers: authHeaders("DELETE") }).catch(() => {});
+    logout("");
   }
   function logout(msg) {
-    S.token = ""; S.me = null; sessionStorage.removeItem("edge.token");
+    if (S.csrf && msg) msg = t("session_ended");
+    S.token = ""; S.csrf = ""; S.me = null; sessionStorage.removeItem("edge.token");
     if (S.stream) S.stream.abort();
     S.stream = null; Sound.panicOff(); S.stale = false; renderStale(); showLogin(msg);
   }
   async function login(ev) {
     ev.preventDefault();
-    S.token = $("token").value.trim();
     Sound.unlock();
+    if (!$("token").value.trim()) return loginPassword();
+    S.token = $("token").value.trim();
     const r = await fetch(API + "/status", { headers: { Authorization: `Bearer ${S.token}` } });
     if (!r.ok) { $("login-error").textContent = t(r.status === 429 ? "too_many" : "bad_token"); return; }
     sessionStorage.setItem("edge.token", S.token);
     $("token").value = "";
+    start();
+  }
+  async function loginPassword() {
+    const body = { username: $("username").value.trim(), password: $("password").value, kiosk: $("kiosk").checked };
+    if (!body.username || !body.password) { $("login-error").textContent = t("need_login"); return; }
+    const r = await fetch(API + "/session", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    if (!r.ok) { $("login-error").textContent = t(r.status === 429 ? "too_many" : "bad_login"); return; }
+    S.csrf = (await r.json()).csrf;
+    $("password").value = "";
+    start();
+  }
+  // After a reload: a login cookie may still be good (the page cannot read it, /me tells).
+  async function resume() {
+    const r = await fetch(API + "/me", { cache: "no-store" }).catch(() => null);
+    if (!r || !r.ok) { showLogin(""); return; }
+    const me = await r.json();
+    if (me.via !== "session" || !me.csrf) { showLogin(""); return; }
+    S.csrf = me.csrf; S.me = me;
     start();
   }
   async function start() {
@@ -151,7 +184,7 @@
   async function openStream() {
     if (S.stream) S.stream.abort();
     const ctl = new AbortController(); S.stream = ctl;
-    const headers = { Authorization: `Bearer ${S.token}`, Accept: "text/event-stream" };
+    const headers = Object.assign(authHeaders("GET"), { Accept: "text/event-stream" });
     if (S.lastSeq !== null) headers["Last-Event-ID"] = String(S.lastSeq);
     try {
       const r = await fetch(API + "/stream", { headers, signal: ctl.signal, cache: "no-store" });
@@ -169,9 +202,9 @@
         while ((cut = buf.indexOf("\n\n")) >= 0) { onFrame(buf.slice(0, cut)); buf = buf.slice(cut + 2); }
       }
     } catch (e) { if (ctl.signal.aborted) return; }
-    if (S.stream !== ctl || !S.token) return;
+    if (S.stream !== ctl || !authed()) return;
     setLive(false);
-    setTimeout(() => { if (S.stream === ctl && S.token) { openStream(); scheduleRefresh(true); } }, RECONNECT_MS);
+    setTimeout(() => { if (S.stream === ctl && authed()) { openStream(); scheduleRefresh(true); } }, RECONNECT_MS);
   }
   function onFrame(frame) {
     let id = null, type = "message", data = "";
@@ -193,7 +226,7 @@
 
   // ---- stale data: a dead stream or a /healthz that stops answering greys everything out ----
   async function pollHealth() {
-    if (!S.token) return;
+    if (!authed()) return;
     const ctl = new AbortController(), timer = setTimeout(() => ctl.abort(), HEALTH_TIMEOUT_MS);
     try {
       const r = await fetch("/healthz", { cache: "no-store", signal: ctl.signal });
@@ -470,7 +503,7 @@
 
   // ---- wiring ----------------------------------------------------------------------------
   $("login-form").addEventListener("submit", (e) => { login(e).catch(() => { $("login-error").textContent = t("bad_token"); }); });
-  $("logout").addEventListener("click", () => logout(""));
+  $("logout").addEventListener("click", () => { userLogout().catch(() => {}); });
   $("lang").addEventListener("click", () => { S.lang = S.lang === "zh" ? "en" : "zh"; localStorage.setItem("edge.lang", S.lang); applyLang(); loadEvents(false).catch(() => {}); });
   $("sound").addEventListener("click", () => {
     // unarmed: this click arms it (the bar's job too); armed: it toggles mute
@@ -495,5 +528,5 @@
     if (S.stale) renderStale();
   }, 1000);
   applyLang();
-  if (S.token) start().catch(() => {}); else showLogin("");
+  if (S.token) start().catch(() => {}); else resume().catch(() => showLogin(""));
 })();
