@@ -146,6 +146,7 @@ class UserStore:
         self._stamp: tuple[int, int, int] | None = None
         self._loaded = False
         self._by_name: dict[str, dict[str, Any]] = {}
+        self._dummy_n = PASSWORD_N
 
     def _stat(self) -> tuple[int, int, int] | None:
         if self.path is None:
@@ -170,6 +171,8 @@ class UserStore:
                 log.error("api: %s; nobody can log in until it is fixed", exc)
                 entries = []
             self._by_name = {str(e.get("name")): e for e in entries}
+            costs = sorted(int(e["n"]) for e in entries if isinstance(e.get("n"), int) and MIN_N <= e["n"] <= MAX_N)
+            self._dummy_n = costs[len(costs) // 2] if costs else PASSWORD_N  # the file's usual cost
             self._stamp, self._loaded = stamp, True
 
     def active(self, name: str) -> Role | None:
@@ -188,14 +191,15 @@ class UserStore:
         self.refresh()
         with self._lock:
             entry = self._by_name.get(name)
+            dummy_n = self._dummy_n
         if entry is None or entry.get("disabled") or len(password) > MAX_PASSWORD:
-            hash_password(password[:MAX_PASSWORD], DUMMY_SALT)
+            hash_password(password[:MAX_PASSWORD], DUMMY_SALT, dummy_n)  # as dear as a wrong password
             return None
         try:
             salt, expected = bytes.fromhex(str(entry["salt"])), bytes.fromhex(str(entry["hash"]))
             actual = hash_password(password, salt, int(entry.get("n", PASSWORD_N)))
         except (KeyError, ValueError, TypeError):
             log.error("api: user %r in %s is malformed; ignored", name, self.path)
-            hash_password(password, DUMMY_SALT)
+            hash_password(password, DUMMY_SALT, dummy_n)
             return None
         return self.active(name) if hmac.compare_digest(actual, expected) else None

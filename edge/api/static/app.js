@@ -121,6 +121,7 @@
   // After a reload: a login cookie may still be good (the page cannot read it, /me tells).
   async function resume() {
     const r = await fetch(API + "/me", { cache: "no-store" }).catch(() => null);
+    if (r && !r.ok) await r.text().catch(() => ""); // read to the end: an unread body keeps the request open
     if (!r || !r.ok) { showLogin(""); return; }
     const me = await r.json();
     if (me.via !== "session" || !me.csrf) { showLogin(""); return; }
