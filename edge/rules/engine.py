@@ -44,10 +44,19 @@ class Engine:
 
     # --- events -------------------------------------------------------------------------------
     def mark_test(self, st: EngineState, event: Event, now_ms: int) -> Event:
-        """The event as it must be stored: `test` when its device is in maintenance."""
+        """The event as it must be stored: `test` when its device is in maintenance, and the release of
+        a press that was a test (the police saw a 1601 for it, so a 3120 restore would be false) even
+        when maintenance ended while the button was still held."""
+        if event.test:
+            return event
         track = st.devices.get(event.device_id)
-        in_maintenance = track is not None and track.in_maintenance(max(st.now_ms, now_ms))
-        return replace(event, test=True) if in_maintenance and not event.test else event
+        if track is None:
+            return event
+        test = track.in_maintenance(max(st.now_ms, now_ms))
+        if not test and event.kind is EventKind.ALARM_RELEASE:
+            held = track.conditions.get(ALARM_KEY)
+            test = held is not None and held.active and bool((held.event or {}).get("test"))
+        return replace(event, test=True) if test else event
 
     def on_event(self, st: EngineState, event: Event, now_ms: int) -> tuple[EngineState, list[Action]]:
         if event.kind is EventKind.GATEWAY_STALL:
