@@ -70,6 +70,30 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         },
     },
     {
+        "name": "default-camera-quality-unchecked",
+        "description": "The quality check could not be made (no stream, no frame): a quiet note, not a failure",
+        "when": {"kind": "camera.quality", "payload": {"verdict": "unknown"}},
+        "then": {
+            "flag": {
+                "severity": "info",
+                "message": "图像质量无法检查：{name}（{location}）",
+                "message_en": "Image quality could not be checked: {name} ({location})",
+            }
+        },
+    },
+    {
+        "name": "default-camera-retention-unchecked",
+        "description": "The recorder could not be asked (unreachable, refused, no such recording): not a shortfall",
+        "when": {"kind": "camera.retention", "payload": {"verdict": "unknown"}},
+        "then": {
+            "flag": {
+                "severity": "info",
+                "message": "录像保存无法检查：{name}（{location}）",
+                "message_en": "Video retention could not be checked: {name} ({location})",
+            }
+        },
+    },
+    {
         "name": "default-camera-quality",
         "description": "Image quality failed on device_states.quality_failures consecutive checks",
         "when": {"kind": "camera.quality"},

@@ -18,7 +18,17 @@ from edge.rules.match import DeviceInfo, Outcome, evaluate
 from edge.rules.model import EscalationWebhook, Rule
 from edge.rules.settings import AlarmSettings, DeviceStateSettings
 from edge.rules.signals import Signal, classify
-from edge.rules.state import ALARM_KEY, Condition, EngineState, Pending
+from edge.rules.state import (
+    ALARM_KEY,
+    CHECKS,
+    OFFLINE_KEYS,
+    UNCHECKED,
+    Condition,
+    EngineState,
+    Pending,
+    is_quiet,
+    unchecked_key,
+)
 from edge.rules.step import Context, Step, derived_id, event_from_dict
 from edge.store.alarms import ACKNOWLEDGED
 
@@ -68,6 +78,12 @@ class Engine:
         event = self.mark_test(EngineState(now_ms=step.now, devices=step.devices), event, step.now)
         step.seen(dev_id, event.ts_ms)
         signal = classify(event)
+        if signal is not None and signal.key in CHECKS and unchecked_key(signal.key) in step.device(dev_id).conditions:
+            # a real result: the check could be made again, so "could not check" is over
+            self._update_condition(step, dev_id, Signal(unchecked_key(signal.key), raising=False), event)
+        if signal is not None and is_quiet(signal.key) and self._known_otherwise(step, dev_id, signal.key):
+            step.refresh(dev_id)
+            return step.finish()
         if signal is not None:
             self._update_condition(step, dev_id, signal, event)
         if signal is None or signal.matchable:
@@ -80,11 +96,19 @@ class Engine:
         step.refresh(dev_id)
         return step.finish()
 
+    @staticmethod
+    def _known_otherwise(step: Step, dev_id: str, key: str) -> bool:
+        """"Could not check" adds nothing while the check's last real failure or an offline stands:
+        that flag already tells the operator, and one device has one open flag per cause."""
+        check = key.removesuffix(UNCHECKED)
+        return any(step.condition(dev_id, k).active for k in (check, *OFFLINE_KEYS))
+
     def _update_condition(self, step: Step, dev_id: str, signal: Signal, event: Event) -> None:
         cond = step.condition(dev_id, signal.key)
         if signal.raising:
             streak = cond.streak + 1
-            need = self.ctx.device_states.quality_failures if signal.key == "quality" else 1
+            quality = signal.key in ("quality", unchecked_key("quality"))
+            need = self.ctx.device_states.quality_failures if quality else 1
             if cond.active:
                 cond = replace(cond, streak=streak, reasons=signal.reasons, clear_at_ms=None)
             elif streak >= need:
