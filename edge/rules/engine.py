@@ -98,7 +98,7 @@ class Engine:
 
     @staticmethod
     def _known_otherwise(step: Step, dev_id: str, key: str) -> bool:
-        """"Could not check" adds nothing while the check's last real failure or an offline stands:
+        """ "Could not check" adds nothing while the check's last real failure or an offline stands:
         that flag already tells the operator, and one device has one open flag per cause."""
         check = key.removesuffix(UNCHECKED)
         return any(step.condition(dev_id, k).active for k in (check, *OFFLINE_KEYS))
