@@ -51,8 +51,9 @@ from edge.rules.persist import load_state, maintenance_rows, open_alarm_states, 
 from edge.rules.registry import engine_from_config
 from edge.rules.state import EngineState
 from edge.rules.step import derived_id
+from edge.states import AlarmCategory
 from edge.store import Database, changes
-from edge.store.alarms import ALARM, acknowledge_in, close_in
+from edge.store.alarms import acknowledge_in, close_in
 from edge.store.devices import touch
 from edge.store.events import insert_event
 from edge.store.misc import put_check
@@ -278,7 +279,7 @@ class Runtime:
                 derived_id(event.id, "fail-safe", "alarm"),
                 event.id,
                 event.device_id,
-                ALARM,
+                AlarmCategory.ALARM,
                 str(event.kind),
                 "critical",
                 f"一键报警：{info.name}",

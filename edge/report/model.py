@@ -10,8 +10,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-# Device states on a timeline. Maintenance wins over the others; unknown = no state known yet.
-ONLINE, OFFLINE, MAINTENANCE, UNKNOWN = "online", "offline", "maintenance", "unknown"
+from edge.states import DeviceState
+
+# Device states on a timeline (degraded counts as online). Maintenance wins over the others;
+# unknown = no state known yet.
+ONLINE: str = DeviceState.ONLINE
+OFFLINE: str = DeviceState.OFFLINE
+MAINTENANCE: str = DeviceState.MAINTENANCE
+UNKNOWN: str = DeviceState.UNKNOWN
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from edge.rules.state import (
     unchecked_key,
 )
 from edge.rules.step import Context, Step, derived_id, event_from_dict
-from edge.store.alarms import ACKNOWLEDGED
+from edge.states import AlarmState
 
 
 class Engine:
@@ -260,7 +260,7 @@ class Engine:
         for alarm_id, track in st.alarms.items():
             if alarm_id not in open_states:
                 continue  # closed by an operator
-            acked = open_states[alarm_id] == ACKNOWLEDGED
+            acked = open_states[alarm_id] == AlarmState.ACKNOWLEDGED
             alarms[alarm_id] = replace(track, acked=True) if acked and not track.acked else track
         if len(alarms) == len(st.alarms) and all(alarms[k] is st.alarms[k] for k in alarms):
             return st

@@ -25,7 +25,6 @@ from edge.rules.state import (
     CHECKS,
     AlarmTrack,
     Condition,
-    DeviceState,
     DeviceTrack,
     EngineState,
     Pending,
@@ -34,8 +33,8 @@ from edge.rules.state import (
     unchecked_key,
 )
 from edge.rules.step import next_severity
+from edge.states import AlarmCategory, AlarmState, DeviceState
 from edge.store import Database
-from edge.store.alarms import ACKNOWLEDGED, ALARM, CLOSED
 from edge.store.misc import set_meta
 
 log = logging.getLogger(__name__)
@@ -119,7 +118,7 @@ KIND_CONDITIONS = {
 
 
 def _condition_of(row: dict[str, Any], track: DeviceTrack | None) -> str | None:
-    key = KIND_CONDITIONS.get(row["kind"]) if row["category"] != ALARM else None
+    key = KIND_CONDITIONS.get(row["kind"]) if row["category"] != AlarmCategory.ALARM else None
     if key in CHECKS and track is not None:
         own = [r for r in track.reasons if r.startswith(key + "_")]
         if own and all(r == unchecked_key(key) for r in own):
@@ -150,8 +149,8 @@ def _relink(devices: dict[str, DeviceTrack], device_id: str, key: str, alarm_id:
 def rebuild(db: Database, settings: AlarmSettings) -> EngineState:
     devices = {r["device_id"]: _track(r) for r in db.query("SELECT * FROM device_state")}
     alarms: dict[str, AlarmTrack] = {}
-    for r in db.query("SELECT * FROM alarms WHERE state != ? AND test = 0 ORDER BY opened_ms", (CLOSED,)):
-        pending = r["escalated_ms"] is None and r["state"] != ACKNOWLEDGED
+    for r in db.query("SELECT * FROM alarms WHERE state != ? AND test = 0 ORDER BY opened_ms", (AlarmState.CLOSED,)):
+        pending = r["escalated_ms"] is None and r["state"] != AlarmState.ACKNOWLEDGED
         key = _condition_of(r, devices.get(r["device_id"]))
         if key is not None:
             _relink(devices, r["device_id"], key, r["id"], r["opened_ms"])
@@ -163,7 +162,7 @@ def rebuild(db: Database, settings: AlarmSettings) -> EngineState:
             opened_ms=r["opened_ms"],
             kind=r["kind"],
             message=r["message"],
-            acked=r["state"] == ACKNOWLEDGED,
+            acked=r["state"] == AlarmState.ACKNOWLEDGED,
             latched=True,  # the condition it tracked is not known any more: leave closing to a person
             escalate_at_ms=r["opened_ms"] + int(settings.escalate_after * 1000) if pending else None,
             escalate_to=next_severity(r["severity"]) if pending else None,
@@ -171,7 +170,7 @@ def rebuild(db: Database, settings: AlarmSettings) -> EngineState:
                 {"url": h.url, "secret_file": str(h.secret_file) if h.secret_file else None}
                 for h in settings.escalation
             )
-            if r["category"] == ALARM
+            if r["category"] == AlarmCategory.ALARM
             else (),
         )
     return EngineState(devices=devices, alarms=alarms)
@@ -179,7 +178,7 @@ def rebuild(db: Database, settings: AlarmSettings) -> EngineState:
 
 def open_alarm_states(conn: sqlite3.Connection) -> dict[str, str]:
     """Every not-closed alarm's state, for `Engine.sync_alarms` (the alarms_state index serves it)."""
-    rows = conn.execute("SELECT id, state FROM alarms WHERE state != ?", (CLOSED,)).fetchall()
+    rows = conn.execute("SELECT id, state FROM alarms WHERE state != ?", (AlarmState.CLOSED,)).fetchall()
     return {str(r[0]): str(r[1]) for r in rows}
 
 

@@ -8,17 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from enum import StrEnum
 from typing import Any
 
-
-class DeviceState(StrEnum):
-    ONLINE = "online"
-    DEGRADED = "degraded"
-    OFFLINE = "offline"
-    MAINTENANCE = "maintenance"
-    UNKNOWN = "unknown"
-
+from edge.states import DeviceState
 
 # Condition keys whose activation makes a device offline; every other active condition degrades it.
 OFFLINE_KEYS = frozenset({"offline", "link"})
