@@ -37,18 +37,18 @@ from prometheus_client import Counter
 
 from edge.clock import LOOP_STALLS, StallWatch
 from edge.config import Config
+from edge.core.apply import PoliceSink, apply_actions
+from edge.core.maintenance import MaintenanceError, check_minutes, record
+from edge.core.notify import Notifier
+from edge.core.persist import load_state, maintenance_rows, open_alarm_states, rebuild, save_state
+from edge.core.registry import engine_from_config
 from edge.events import GATEWAY_DEVICE_ID, Event, EventKind, iso_ms, now_ms
 from edge.hub import Hub
 from edge.relay.memory import MemoryQueue
 from edge.relay.message import PoliceCode, PoliceMessage
 from edge.rules.actions import Action, Notify, OpenAlarm, Relay
-from edge.rules.apply import PoliceSink, apply_actions
 from edge.rules.effects import police_message
 from edge.rules.engine import Engine
-from edge.rules.maintenance import MaintenanceError, check_minutes, record
-from edge.rules.notify import Notifier
-from edge.rules.persist import load_state, maintenance_rows, open_alarm_states, rebuild, save_state
-from edge.rules.registry import engine_from_config
 from edge.rules.state import EngineState
 from edge.rules.step import derived_id
 from edge.states import AlarmCategory

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import HTTPException, status
 
-from edge.rules.maintenance import MaintenanceError
+from edge.core.maintenance import MaintenanceError
 from edge.store.queries import device_exists
 
 if TYPE_CHECKING:

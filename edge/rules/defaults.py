@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from edge.rules.model import Rule
+from edge.config.rules import Rule
 
 DEFAULT_RULES: list[dict[str, Any]] = [
     {

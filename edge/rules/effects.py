@@ -9,15 +9,15 @@ from dataclasses import replace
 from string import Formatter
 from typing import Any
 
+from edge.config.rule_types import SEVERITIES
+from edge.config.rules import EscalateSpec, FlagSpec
 from edge.events import Event, EventKind
 from edge.relay.message import PoliceCode, PoliceMessage
 from edge.rules.actions import CloseFlag, EscalateAlarm, OpenAlarm, Relay
 from edge.rules.match import DeviceInfo, Outcome
-from edge.rules.model import EscalateSpec, FlagSpec
 from edge.rules.signals import Signal, reason_zh
 from edge.rules.state import ALARM_KEY, AlarmTrack, Condition
 from edge.rules.step import Context, Step, derived_id, next_severity
-from edge.rules.types import SEVERITIES
 from edge.states import AlarmCategory
 
 RESTORES = {

@@ -11,12 +11,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
+from edge.config.alarms import AlarmSettings, DeviceStateSettings
+from edge.config.rules import EscalationWebhook, Rule
 from edge.events import Event, EventKind
 from edge.rules.actions import Action, EscalateAlarm, Notify
 from edge.rules.effects import act, clear_condition, send_restore
 from edge.rules.match import DeviceInfo, Outcome, evaluate
-from edge.rules.model import EscalationWebhook, Rule
-from edge.rules.settings import AlarmSettings, DeviceStateSettings
 from edge.rules.signals import Signal, classify
 from edge.rules.state import (
     ALARM_KEY,

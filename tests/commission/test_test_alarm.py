@@ -130,8 +130,8 @@ async def test_release_after_the_ack_goes_out_as_a_test(site: Site, capsys: pyte
     rc, _ = await asyncio.gather(asyncio.to_thread(main, argv), _hold_until_acked_then_release(site))
     out = capsys.readouterr().out
     assert rc == 0, out
-    assert out.index("police receiver ACKed the test report") < out.index("back at rest") < out.index(
-        "test mode cleared"
+    assert (
+        out.index("police receiver ACKed the test report") < out.index("back at rest") < out.index("test mode cleared")
     )
     await asyncio.sleep(1.0)  # anything the release caused has had time to reach the receiver
     names = [r.name for r in site.receiver.reports if r.name]

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from edge.rules.model import TimeWindow
+from edge.config.rules import TimeWindow
 from tests.rules.sim import (
     TZ,
     Sim,

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from edge.config import Config, parse_config
+from edge.core.maintenance import MaintenanceError
 from edge.events import Event, EventKind
 from edge.hub import Hub
 from edge.inventory import config_devices
-from edge.rules.maintenance import MaintenanceError
 from edge.runtime import Runtime
 from edge.store import Database
 from edge.store.alarms import AlarmStateError, get_alarm, list_alarms

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
-from edge.rules.settings import AlarmSettings
+from edge.config.alarms import AlarmSettings
 from edge.rules.state import (
     CHECKS,
     AlarmTrack,
