@@ -35,3 +35,16 @@ def test_the_engine_package_does_no_io() -> None:
         if found:
             bad[path.name] = sorted(found)
     assert bad == {}
+
+
+EDGE = RULES.parent
+
+
+def test_maintenance_has_one_writer_and_no_import_circle() -> None:
+    """The runtime is the only writer of maintenance state: the maintenance module opens no store of its
+    own (no `Database`) and imports neither the runtime nor the API, so nothing imports back in a circle."""
+    core = _imports(EDGE / "core" / "maintenance.py")
+    assert not {m for m in core if m.startswith(("edge.runtime", "edge.api", "edge.store.db"))}, core
+    assert "Database" not in (EDGE / "core" / "maintenance.py").read_text(encoding="utf-8")
+    runtime = _imports(EDGE / "runtime.py")
+    assert not {m for m in runtime if m.startswith("edge.api")}, runtime
