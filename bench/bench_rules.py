@@ -26,10 +26,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from edge.config import parse_config
+from edge.core.registry import engine_from_config
 from edge.events import Event, EventKind
 from edge.hub import Hub
 from edge.inventory import config_devices
-from edge.rules.registry import engine_from_config
 from edge.rules.state import EngineState
 from edge.runtime import Runtime
 from edge.store import Database

@@ -37,23 +37,24 @@ from prometheus_client import Counter
 
 from edge.clock import LOOP_STALLS, StallWatch
 from edge.config import Config
+from edge.core.apply import PoliceSink, apply_actions
+from edge.core.maintenance import MaintenanceError, check_minutes, record
+from edge.core.notify import Notifier
+from edge.core.persist import load_state, maintenance_rows, open_alarm_states, rebuild, save_state
+from edge.core.registry import engine_from_config
 from edge.events import GATEWAY_DEVICE_ID, Event, EventKind, iso_ms, now_ms
 from edge.hub import Hub
 from edge.patrol.checkin import Checkin
 from edge.relay.memory import MemoryQueue
 from edge.relay.message import PoliceCode, PoliceMessage
 from edge.rules.actions import Action, Notify, OpenAlarm, Relay
-from edge.rules.apply import PoliceSink, apply_actions
 from edge.rules.effects import police_message
 from edge.rules.engine import Engine
-from edge.rules.maintenance import MaintenanceError, check_minutes, record
-from edge.rules.notify import Notifier
-from edge.rules.persist import load_state, maintenance_rows, open_alarm_states, rebuild, save_state
-from edge.rules.registry import engine_from_config
 from edge.rules.state import EngineState
 from edge.rules.step import derived_id
+from edge.states import AlarmCategory
 from edge.store import Database, changes
-from edge.store.alarms import ALARM, acknowledge_in, close_in
+from edge.store.alarms import acknowledge_in, close_in
 from edge.store.devices import touch
 from edge.store.events import insert_event
 from edge.store.misc import audit, put_check
@@ -280,7 +281,7 @@ class Runtime:
                 derived_id(event.id, "fail-safe", "alarm"),
                 event.id,
                 event.device_id,
-                ALARM,
+                AlarmCategory.ALARM,
                 str(event.kind),
                 "critical",
                 f"一键报警：{info.name}",

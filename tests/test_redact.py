@@ -152,3 +152,13 @@ def test_install_covers_loggers_and_handlers_added_later() -> None:
         undo()
     assert logging.getLogRecordFactory() is logging.LogRecord
     assert "SECRET4" not in stream.getvalue() and "token=***&x=1" in stream.getvalue()
+
+
+def test_config_errors_do_not_print_the_secrets_they_quote() -> None:
+    from edge.config import ConfigError, parse_config  # noqa: PLC0415 - this test only
+
+    text = "site: {id: s1}\nstorage: {path: /tmp/x.db}\npolice: {account: '1234', receivers: ['http://u:hunter2@h:1/?token=tk9']}\n"
+    with pytest.raises(ConfigError) as err:
+        parse_config(text, "bad.yaml")
+    shown = "\n".join(map(str, err.value.issues))
+    assert "receivers" in shown and "hunter2" not in shown and "tk9" not in shown

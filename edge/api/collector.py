@@ -13,9 +13,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from edge.events import now_ms
-from edge.store import Database, outbox
-
-_STATES = ("online", "degraded", "offline", "maintenance", "unknown")
+from edge.states import AlarmCategory, AlarmState, DeviceState
+from edge.store import Database, outbox, queries
 
 
 class StoreCollector(Collector):
@@ -26,23 +25,16 @@ class StoreCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         db = self.db
         devices = GaugeMetricFamily("edge_devices", "Devices by type and state", labels=["type", "state"])
-        counts = {
-            (r["type"], r["state"] or "unknown"): r["n"]
-            for r in db.query(
-                "SELECT d.type, s.state, COUNT(*) AS n FROM devices d "
-                "LEFT JOIN device_state s ON s.device_id = d.id GROUP BY d.type, s.state"
-            )
-        }
+        counts = queries.device_state_counts(db)
         for dtype in sorted({t for t, _ in counts}):
-            for st in _STATES:  # every state, zeros too, so alerts on `== 0` and rate() work
-                devices.add_metric([dtype, st], counts.get((dtype, st), 0))
+            for dev_state in DeviceState:  # every state, zeros too, so alerts on `== 0` and rate() work
+                devices.add_metric([dtype, dev_state], counts.get((dtype, dev_state), 0))
         yield devices
         alarms = GaugeMetricFamily("edge_alarms_open", "Alarms not yet closed", labels=["category", "state"])
-        rows = db.query("SELECT category, state, COUNT(*) AS n FROM alarms WHERE state != 'closed' GROUP BY 1, 2")
-        found = {(r["category"], r["state"]): r["n"] for r in rows}
-        for cat in ("alarm", "flag"):
-            for st in ("open", "acknowledged"):
-                alarms.add_metric([cat, st], found.get((cat, st), 0))
+        found = queries.open_alarm_counts(db)
+        for cat in AlarmCategory:
+            for alarm_state in (AlarmState.OPEN, AlarmState.ACKNOWLEDGED):
+                alarms.add_metric([cat, alarm_state], found.get((cat, alarm_state), 0))
         yield alarms
         queue = outbox.status(db, now_ms())
         yield GaugeMetricFamily("edge_outbox_depth", "Reports waiting for a receiver ACK", value=queue["depth"])

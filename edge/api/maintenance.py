@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import HTTPException, status
 
-from edge.rules.maintenance import MaintenanceError
+from edge.core.maintenance import MaintenanceError
+from edge.store.queries import device_exists
 
 if TYPE_CHECKING:
     from edge.api.state import AppState
@@ -27,7 +28,7 @@ def runtime_of(state: AppState) -> Runtime:
 
 
 def _exists(state: AppState, device_id: str) -> bool:
-    return bool(state.db.query("SELECT 1 AS x FROM devices WHERE id = ?", (device_id,)))
+    return device_exists(state.db, device_id)
 
 
 async def start(state: AppState, device_id: str, minutes: int, actor: str) -> dict[str, Any]:

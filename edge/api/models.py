@@ -6,9 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from edge.states import AlarmCategory, AlarmState, DeviceState
+
 DeviceType = Literal["button", "camera", "bus", "receiver"]
-DeviceState = Literal["online", "degraded", "offline", "maintenance", "unknown"]
-AlarmState = Literal["open", "acknowledged", "closed"]
 
 
 class RetentionCheck(BaseModel):
@@ -67,7 +67,7 @@ class Alarm(BaseModel):
     zone: int | None
     location: str
     kind: str
-    category: str = Field(description="alarm (police-worthy) or flag (for the duty operator)")
+    category: AlarmCategory = Field(description="alarm (police-worthy) or flag (for the duty operator)")
     severity: str
     message: str
     state: AlarmState

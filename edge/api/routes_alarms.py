@@ -7,7 +7,7 @@ engine takes an ack in at once (its escalation stops), and the commit happens of
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, status
 
@@ -18,7 +18,9 @@ from edge.api.models import AckBody, Alarm, AlarmPage, CloseBody
 from edge.api.state import AppState
 from edge.api.tokens import Principal
 from edge.api.views import to_alarms
+from edge.states import AlarmCategory, AlarmState
 from edge.store import alarms as store
+from edge.store.queries import AlarmFilter, alarm_page
 
 router = APIRouter(tags=["alarms"])
 
@@ -35,27 +37,18 @@ CURSOR = r"^[0-9]{1,18}:.+$"
 def list_alarms(
     state: AppState = Depends(get_state),  # noqa: B008
     _: Principal = Depends(auth.viewer),  # noqa: B008
-    alarm_state: Annotated[Literal["open", "acknowledged", "closed"] | None, Query(alias="state")] = None,
-    category: Literal["alarm", "flag"] | None = None,
+    alarm_state: Annotated[AlarmState | None, Query(alias="state")] = None,
+    category: AlarmCategory | None = None,
     device: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(pattern=CURSOR, description="next_cursor of the previous page")] = None,
 ) -> AlarmPage:
     """Newest first. `next_cursor` continues with older alarms."""
-    where: list[str] = ["1=1"]
-    params: list[str | int] = []
-    for clause, value in (("state = ?", alarm_state), ("category = ?", category), ("device_id = ?", device)):
-        if value is not None:
-            where.append(clause)
-            params.append(value)
+    before = None
     if cursor is not None:
         ms, _sep, alarm_id = cursor.partition(":")
-        where.append("(opened_ms, id) < (?, ?)")
-        params.extend([int(ms), alarm_id])
-    rows = state.db.query(
-        f"SELECT * FROM alarms WHERE {' AND '.join(where)} ORDER BY opened_ms DESC, id DESC LIMIT ?",  # noqa: S608
-        (*params, limit + 1),
-    )
+        before = (int(ms), alarm_id)
+    rows = alarm_page(state.db, AlarmFilter(alarm_state, category, device, before), limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = f"{rows[-1]['opened_ms']}:{rows[-1]['id']}" if more else None

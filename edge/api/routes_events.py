@@ -15,6 +15,7 @@ from edge.api.state import AppState
 from edge.api.tokens import Principal
 from edge.api.views import relays_for
 from edge.events import EventKind, iso_ms
+from edge.store.queries import EventFilter, event_page
 
 router = APIRouter(tags=["events"])
 
@@ -47,29 +48,16 @@ def list_events(
         str | None, Query(pattern=r"^[0-9]{1,18}$", description="next_cursor of the previous page")
     ] = None,
 ) -> EventPage:
-    where, params = ["1=1"], []
-    since_ms, until_ms = _ms(since), _ms(until)
-    for clause, value in (
-        ("e.ts_ms >= ?", since_ms),
-        ("e.ts_ms < ?", until_ms),
-        ("e.device_id = ?", device),
-        ("d.location = ?", location),
-        ("e.test = ?", None if test is None else int(test)),
-    ):
-        if value is not None:
-            where.append(clause)
-            params.append(value)
-    if kind:
-        where.append(f"e.kind IN ({','.join('?' * len(kind))})")
-        params.extend(str(k) for k in kind)
-    if cursor is not None:
-        where.append("e.seq < ?")
-        params.append(int(cursor))
-    rows = state.db.query(
-        "SELECT e.* FROM events e LEFT JOIN devices d ON d.id = e.device_id "  # noqa: S608 - clauses are ours
-        f"WHERE {' AND '.join(where)} ORDER BY e.seq DESC LIMIT ?",
-        (*params, limit + 1),
+    query = EventFilter(
+        since_ms=_ms(since),
+        until_ms=_ms(until),
+        kinds=tuple(str(k) for k in kind or ()),
+        device_id=device,
+        location=location,
+        test=test,
+        before_seq=int(cursor) if cursor is not None else None,
     )
+    rows = event_page(state.db, query, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     relays = relays_for(state.db, [r["id"] for r in rows])

@@ -15,9 +15,10 @@ from edge.api.deps import get_state
 from edge.api.models import Me, PoliceLink, PoliceStatus, SiteInfo, Status, StoreInfo, Summary
 from edge.api.state import AppState
 from edge.api.tokens import Principal
-from edge.api.views import DEVICE_STATES, iso, load_devices, to_alarms
+from edge.api.views import iso, load_devices, to_alarms
 from edge.events import now_ms
-from edge.store import outbox
+from edge.states import AlarmState, DeviceState
+from edge.store import outbox, queries
 from edge.store.alarms import open_alarms
 
 log = logging.getLogger(__name__)
@@ -60,13 +61,9 @@ def _provider(state: AppState, name: str) -> dict[str, Any] | None:
 def get_status(state: AppState = Depends(get_state), _: Principal = Depends(auth.viewer)) -> Status:  # noqa: B008
     counts: dict[str, int] = {}
     by_type: dict[str, dict[str, int]] = {}
-    for row in state.db.query(
-        "SELECT d.type, COALESCE(s.state, 'unknown') AS state, COUNT(*) AS n FROM devices d "
-        "LEFT JOIN device_state s ON s.device_id = d.id GROUP BY 1, 2"
-    ):
-        st = row["state"] if row["state"] in DEVICE_STATES else "unknown"
-        counts[st] = counts.get(st, 0) + row["n"]
-        by_type.setdefault(row["type"], {})[st] = by_type.get(row["type"], {}).get(st, 0) + row["n"]
+    for (dtype, st), n in queries.device_state_counts(state.db).items():
+        counts[st] = counts.get(st, 0) + n
+        by_type.setdefault(dtype, {})[st] = by_type.get(dtype, {}).get(st, 0) + n
     alarms = to_alarms(state.db, open_alarms(state.db))
     queue = outbox.status(state.db, now_ms())
     link = _provider(state, "police")
@@ -81,8 +78,8 @@ def get_status(state: AppState = Depends(get_state), _: Principal = Depends(auth
         devices=counts,
         devices_by_type=by_type,
         alarms={
-            "open": sum(a.state == "open" for a in alarms),
-            "acknowledged": sum(a.state == "acknowledged" for a in alarms),
+            AlarmState.OPEN: sum(a.state is AlarmState.OPEN for a in alarms),
+            AlarmState.ACKNOWLEDGED: sum(a.state is AlarmState.ACKNOWLEDGED for a in alarms),
         },
         open_alarms=alarms,
         police=PoliceStatus(
@@ -114,26 +111,21 @@ def get_summary(state: AppState = Depends(get_state), _: Principal = Depends(aut
     devices = load_devices(state.db)
     rate: dict[str, float | None] = {}
     for kind in ("button", "camera", "receiver", "bus"):
-        of_kind = [d for d in devices if d.type == kind and d.state != "maintenance"]
-        up = sum(d.state in {"online", "degraded"} for d in of_kind)
+        of_kind = [d for d in devices if d.type == kind and d.state is not DeviceState.MAINTENANCE]
+        up = sum(d.state in (DeviceState.ONLINE, DeviceState.DEGRADED) for d in of_kind)
         rate[kind] = round(up / len(of_kind), 3) if of_kind else None
     cams = [d for d in devices if d.type == "camera"]
     ret = [d.checks.retention for d in cams if d.checks.retention is not None]
     qual = [d.checks.quality for d in cams if d.checks.quality is not None]
-    counts = state.db.query(
-        "SELECT (SELECT COUNT(*) FROM alarms WHERE opened_ms >= ? AND test = 0) AS alarms, "
-        "(SELECT COUNT(*) FROM alarms WHERE opened_ms >= ? AND test = 1) AS tests, "
-        "(SELECT COUNT(*) FROM events WHERE ts_ms >= ?) AS events",
-        (start_ms, start_ms, start_ms),
-    )[0]
+    today_counts = queries.counts_since(state.db, start_ms)
     return Summary(
         date=today.date().isoformat(),
         online_rate=rate,
         retention_compliance=round(sum(r.verdict == "pass" for r in ret) / len(ret), 3) if ret else None,
         quality_compliance=round(sum(q.verdict == "pass" for q in qual) / len(qual), 3) if qual else None,
-        alarms_today=int(counts["alarms"]),
-        tests_today=int(counts["tests"]),
-        events_today=int(counts["events"]),
+        alarms_today=today_counts.alarms,
+        tests_today=today_counts.tests,
+        events_today=today_counts.events,
     )
 
 

@@ -16,11 +16,10 @@ from edge.api.models import (
     RetentionCheck,
 )
 from edge.events import iso_ms
-from edge.store import Database
+from edge.states import DeviceState
+from edge.store import Database, queries
 from edge.store.devices import devices_with_state
 from edge.store.events import payloads
-
-DEVICE_STATES = frozenset({"online", "degraded", "offline", "maintenance", "unknown"})
 
 
 def iso(ts_ms: int | None) -> str | None:
@@ -57,17 +56,11 @@ def _checks(rows: list[dict[str, Any]]) -> DeviceChecks:
 def load_devices(db: Database, device_id: str | None = None) -> list[Device]:
     rows = devices_with_state(db, device_id)
     ids = [r["id"] for r in rows]
-    checks: dict[str, list[dict[str, Any]]] = {}
-    snaps: dict[str, int] = {}
-    if ids:
-        marks = ",".join("?" * len(ids))
-        for c in db.query(f"SELECT * FROM check_results WHERE device_id IN ({marks})", tuple(ids)):  # noqa: S608
-            checks.setdefault(c["device_id"], []).append(c)
-        for s in db.query(f"SELECT device_id, ts_ms FROM snapshots WHERE device_id IN ({marks})", tuple(ids)):  # noqa: S608
-            snaps[s["device_id"]] = s["ts_ms"]
+    checks = queries.check_rows(db, ids)
+    snaps = queries.snapshot_times(db, ids)
     out = []
     for r in rows:
-        state = r["state"] if r["state"] in DEVICE_STATES else "unknown"
+        state = queries.device_state(r["state"])
         out.append(
             Device(
                 id=r["id"],
@@ -79,7 +72,7 @@ def load_devices(db: Database, device_id: str | None = None) -> list[Device]:
                 reasons=json.loads(r["reasons"]) if r["reasons"] else [],
                 since=iso(r["since_ms"]),
                 last_seen=iso(r["last_seen_ms"]),
-                maintenance_until=iso(r["maintenance_until_ms"]) if state == "maintenance" else None,
+                maintenance_until=iso(r["maintenance_until_ms"]) if state is DeviceState.MAINTENANCE else None,
                 checks=_checks(checks.get(r["id"], [])),
                 snapshot_at=iso(snaps.get(r["id"])),
             )
@@ -89,16 +82,8 @@ def load_devices(db: Database, device_id: str | None = None) -> list[Device]:
 
 def _relays(db: Database, event_ids: list[str]) -> dict[str, RelayInfo]:
     """One relay summary per event: the police (DC-09) row first, else any transport's."""
-    if not event_ids:
-        return {}
-    marks = ",".join("?" * len(event_ids))
-    rows = db.query(
-        f"SELECT event_id, transport, state, receiver, acked_ms, attempts FROM outbox "  # noqa: S608
-        f"WHERE event_id IN ({marks}) ORDER BY (transport != 'dc09'), seq",
-        tuple(event_ids),
-    )
     out: dict[str, RelayInfo] = {}
-    for r in rows:
+    for r in queries.relay_rows(db, event_ids):
         out.setdefault(
             r["event_id"],
             RelayInfo(state=r["state"], receiver=r["receiver"], acked_at=iso(r["acked_ms"]), attempts=r["attempts"]),
@@ -113,7 +98,7 @@ def relays_for(db: Database, event_ids: list[str]) -> dict[str, RelayInfo]:
 
 def to_alarms(db: Database, rows: list[dict[str, Any]]) -> list[Alarm]:
     relays = _relays(db, [r["event_id"] for r in rows])
-    devices = {d["id"]: d for d in db.query("SELECT id, name, type FROM devices")} if rows else {}
+    devices = queries.device_kinds(db) if rows else {}
     triggers = payloads(db, [r["event_id"] for r in rows])
     out = []
     for r in rows:

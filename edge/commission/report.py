@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from edge.config import Config
+from edge.states import DeviceState
 
 CAMERA_CHECKS = ("clock", "quality", "retention")
 CHECK_LABELS = {
@@ -129,7 +130,7 @@ class ReportBuilder:
             label = CHECK_LABELS.get(r["check_name"], r["check_name"])
             row.checks.append((label, text, self.when(r["ts_ms"])))
         if results:
-            ok = all(r["verdict"] in ("pass", "ok") for r in results) and row.state == "online"
+            ok = all(r["verdict"] in ("pass", "ok") for r in results) and row.state == DeviceState.ONLINE
             row.verdict = PASS if ok else FAIL
         return row
 

@@ -2,7 +2,10 @@
 
 Puts the button in maintenance (so its press is a test: CID 1601 / SIA RX to the police, no alarm),
 waits for the technician's press, shows it arriving at the daemon and the police receiver's ACK of
-the test report with the measured latency, then always takes the button out of maintenance.
+the test report with the measured latency, waits for the button to be back at rest (its release is
+then stored as a test too, so no real PANIC_RESTORE goes to the police for a press they saw as a test),
+then always takes the button out of maintenance. The rule engine keeps the release of a test press a
+test even when maintenance ends while the button is held (an interrupted run, a window running out).
 Everything goes through the daemon's API with a technician token.
 """
 
@@ -36,6 +39,7 @@ class TestResult:
     receiver: str | None
     acked_at: str | None
     latency_ms: float | None  # press -> receiver ACK
+    released_at: str | None = None  # the release (button back at rest), stored as a test
 
     @property
     def passed(self) -> bool:
@@ -73,16 +77,22 @@ class TestAlarm:
             raise TestAlarmError(f"API {method} {path}: {r.status_code} {r.text[:200]}")
         return r.json()
 
-    def _press(self, since: str) -> dict[str, Any] | None:
-        page = self._call("GET", "/events", params={"device": self.button, "kind": "alarm.press", "since": since})
+    def _first_test(self, kind: str, since: str) -> dict[str, Any] | None:
+        page = self._call("GET", "/events", params={"device": self.button, "kind": kind, "since": since})
         items = [e for e in page["items"] if e.get("test")]
-        return items[-1] if items else None  # newest first: the last is the first press since `since`
+        return items[-1] if items else None  # newest first: the last is the first one since `since`
+
+    def _press(self, since: str) -> dict[str, Any] | None:
+        return self._first_test("alarm.press", since)
+
+    def _release(self, since: str) -> dict[str, Any] | None:
+        return self._first_test("alarm.release", since)
 
     def _event(self, event_id: str, since: str) -> dict[str, Any] | None:
         page = self._call("GET", "/events", params={"device": self.button, "since": since, "limit": 1000})
         return next((e for e in page["items"] if e["id"] == event_id), None)
 
-    def run(self, wait_press_s: float = 120.0, wait_ack_s: float = 30.0) -> TestResult:
+    def run(self, wait_press_s: float = 120.0, wait_ack_s: float = 30.0, wait_release_s: float = 60.0) -> TestResult:
         dev = self._call("GET", f"/devices/{self.button}")
         if dev.get("type") != "button":
             raise TestAlarmError(f"{self.button} 不是报警按钮 / is a {dev.get('type')}, not a button")
@@ -102,10 +112,29 @@ class TestAlarm:
                 f"接警中心已确认测试报告 / police receiver ACKed the test report: {relay['receiver']} "
                 f"at {relay['acked_at']}，延迟 latency {latency:.0f} ms"
             )
-            return TestResult(self.button, press["time"], relay["state"], relay["receiver"], relay["acked_at"], latency)
+            released = self._at_rest(press["time"], wait_release_s)
+            return TestResult(
+                self.button, press["time"], relay["state"], relay["receiver"], relay["acked_at"], latency, released
+            )
         finally:
             self._call("DELETE", f"/devices/{self.button}/maintenance")
             self.say("已退出测试模式 / test mode cleared")
+
+    def _at_rest(self, pressed_at: str, within: float) -> str | None:
+        """Test mode lasts until the button is released: its restore must reach the police as a test."""
+        release = self._release(pressed_at)
+        if release is None:
+            self.say(f"请松开或复位按钮（{within:.0f} 秒内）/ release or reset the button (within {within:.0f} s)")
+            try:
+                release = self._wait(lambda: self._release(pressed_at), within, "")
+            except TestAlarmError:
+                self.say(
+                    "按钮仍处于按下状态；其复位仍按测试上报 / the button is still held; "
+                    "its release will still be reported as a test"
+                )
+                return None
+        self.say(f"按钮已复位（测试）/ the button is back at rest at {release['time']} (test={release['test']})")
+        return str(release["time"])
 
     def _acked(self, event_id: str, since: str) -> dict[str, Any] | None:
         event = self._event(event_id, since)

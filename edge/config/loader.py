@@ -13,6 +13,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from edge.config.models import Config
+from edge.redact import redact_text
 
 Loc = tuple[str | int, ...]
 
@@ -25,7 +26,8 @@ class ConfigIssue:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.path}: {self.message}"
+        # Validators quote the offending value; a URL there may carry a token or password.
+        return f"{self.file}:{self.line}: {self.path}: {redact_text(self.message)}"
 
 
 class ConfigError(Exception):

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from edge.config.alarms import AlarmSettings, DeviceStateSettings
 from edge.config.base import ConfigPath, Identifier, Seconds, Strict
 from edge.config.devices import Button, Camera, MqttButton, SerialBus, SerialButton
 from edge.config.patrol import Patrol
 from edge.config.police import Police
-from edge.rules.model import Rule
-from edge.rules.settings import AlarmSettings, DeviceStateSettings
+from edge.config.rules import Rule
 
 
 class Site(Strict):

@@ -93,6 +93,23 @@ def availability(
     )
 
 
+def _commit_order(timed: list[tuple[int, Transition]]) -> list[Transition]:
+    """One device's transitions in the order the gateway committed them (seq), which is the order its
+    state changed in. A driver stamps an event when it receives it, so an event received just before
+    another was stamped may be committed after it (after a stall: a heartbeat read by the MQTT thread
+    while the loop already declared the button offline). Sorted by time, that online would come before
+    its offline and the button would show "offline, ongoing"; a later commit is taken as no earlier
+    than the one before it instead."""
+    out: list[Transition] = []
+    for _, t in sorted(timed, key=lambda x: x[0]):
+        out.append(t if not out or t.ts_ms >= out[-1].ts_ms else Transition(out[-1].ts_ms, t.state, t.reason))
+    return out
+
+
+def _seq(ev: dict[str, Any]) -> int:
+    return int(ev.get("seq") or 0)
+
+
 def _reason(payload: dict[str, Any]) -> str:
     reason = payload.get("reason", "")
     return reason if isinstance(reason, str) else str(reason)
@@ -101,11 +118,12 @@ def _reason(payload: dict[str, Any]) -> str:
 def device_availability(
     inp: ReportInput, events: list[dict[str, Any]], start_ms: int, end_ms: int
 ) -> tuple[Availability, ...]:
-    transitions: dict[str, list[Transition]] = defaultdict(list)
+    timed: dict[str, list[tuple[int, Transition]]] = defaultdict(list)
     for ev in events:
         state = STATE_KINDS.get(ev["kind"])
         if state is not None:
-            transitions[ev["device_id"]].append(Transition(int(ev["ts_ms"]), state, _reason(ev["payload"])))
+            timed[ev["device_id"]].append((_seq(ev), Transition(int(ev["ts_ms"]), state, _reason(ev["payload"]))))
+    transitions = {k: _commit_order(v) for k, v in timed.items()}
     windows = maintenance_windows(inp.device_changes, end_ms)
     rated = [d for d in inp.devices if d.get("type") in RATED_TYPES]
     rated.sort(key=lambda d: (RATED_TYPES.index(d["type"]), d["id"]))
@@ -120,14 +138,15 @@ def link_availability(
     """Police receivers, keyed by their device id when the registry knows them, else by the payload's receiver."""
     receivers = {d["id"]: d for d in inp.devices if d.get("type") == "receiver"}
     by_url = {d.get("location"): d["id"] for d in receivers.values()}
-    transitions: dict[str, list[Transition]] = defaultdict(list)
+    timed: dict[str, list[tuple[int, Transition]]] = defaultdict(list)
     for ev in events:
         state = LINK_STATES.get(str(ev["payload"].get("state"))) if ev["kind"] == "relay.link" else None
         if state is None:
             continue
         url = ev["payload"].get("receiver")
         key = ev["device_id"] if ev["device_id"] in receivers else by_url.get(url) or str(url or ev["device_id"])
-        transitions[key].append(Transition(int(ev["ts_ms"]), state, _reason(ev["payload"])))
+        timed[key].append((_seq(ev), Transition(int(ev["ts_ms"]), state, _reason(ev["payload"]))))
+    transitions = {k: _commit_order(v) for k, v in timed.items()}
     keys = sorted(set(receivers) | set(transitions))
     return tuple(
         availability(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from edge.states import AlarmCategory, AlarmState, DeviceState
+
 VERDICTS = {
     "pass": "合格 pass",
     "short": "不足 short",
@@ -22,13 +24,13 @@ FAILURES = {
     "colour_cast": "偏色 colour cast",
 }
 TYPES = {"button": "一键报警 button", "camera": "摄像机 camera", "receiver": "接警链路 police link"}
-STATES = {
-    "online": "在线 online",
-    "offline": "离线 offline",
-    "maintenance": "维护 maintenance",
-    "unknown": "未知 unknown",
+STATES: dict[str, str] = {
+    DeviceState.ONLINE: "在线 online",
+    DeviceState.OFFLINE: "离线 offline",
+    DeviceState.MAINTENANCE: "维护 maintenance",
+    DeviceState.UNKNOWN: "未知 unknown",
 }
-CATEGORIES = {"alarm": "报警 alarm", "flag": "提示 flag"}
+CATEGORIES: dict[str, str] = {AlarmCategory.ALARM: "报警 alarm", AlarmCategory.FLAG: "提示 flag"}
 GROUPS = {"regular": "一般部位 (30 天) regular", "key_area": "重点部位 (90 天) key area", "all": "合计 all"}
 KINDS = {
     "alarm.press": "紧急报警 press",
@@ -41,7 +43,11 @@ KINDS = {
     "camera.clock": "时钟 clock",
     "relay.link": "接警链路 link",
 }
-ALARM_STATES = {"open": "未处理 open", "acknowledged": "已确认 acknowledged", "closed": "已关闭 closed"}
+ALARM_STATES: dict[str, str] = {
+    AlarmState.OPEN: "未处理 open",
+    AlarmState.ACKNOWLEDGED: "已确认 acknowledged",
+    AlarmState.CLOSED: "已关闭 closed",
+}
 NO_DATA = "无数据 no data"
 ONGOING = "持续中 ongoing"
 

@@ -11,10 +11,15 @@ from datetime import date
 from typing import Any
 
 from edge.patrol.rounds import PlanDay
+from edge.states import DeviceState
 from edge.store.patrol import StoredCheckin
 
-# Device states on a timeline. Maintenance wins over the others; unknown = no state known yet.
-ONLINE, OFFLINE, MAINTENANCE, UNKNOWN = "online", "offline", "maintenance", "unknown"
+# Device states on a timeline (degraded counts as online). Maintenance wins over the others;
+# unknown = no state known yet.
+ONLINE: str = DeviceState.ONLINE
+OFFLINE: str = DeviceState.OFFLINE
+MAINTENANCE: str = DeviceState.MAINTENANCE
+UNKNOWN: str = DeviceState.UNKNOWN
 
 
 @dataclass(frozen=True, slots=True)

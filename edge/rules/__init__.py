@@ -1,5 +1,4 @@
-"""The rule engine: what an event means (relay, flag, escalate, suppress), device states, alarm lifecycle.
-
-Kept free of imports at package level: `edge.config` imports `edge.rules.model`, so this package must
-not pull in anything that imports `edge.config` back while it initialises.
+"""The rule engine, pure: what an event means (relay, flag, escalate, suppress), device states, alarm
+lifecycle, as functions of (state, input, clock) -> (new state, actions). No I/O here: the rule
+config models are in edge/config (rules, rule_types, alarms), carrying the actions out is edge/core's.
 """

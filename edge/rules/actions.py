@@ -1,12 +1,12 @@
-"""What the engine decides; `edge.rules.apply` carries each out inside the event's transaction."""
+"""What the engine decides; `edge.core.apply` carries each out inside the event's transaction."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from edge.config.rules import EscalationWebhook
 from edge.relay.message import PoliceMessage
-from edge.rules.model import EscalationWebhook
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from edge.rules.model import Rule
+from edge.config.rules import Rule
 
 DEFAULT_RULES: list[dict[str, Any]] = [
     {
@@ -66,6 +66,30 @@ DEFAULT_RULES: list[dict[str, Any]] = [
                 "severity": "warning",
                 "message": "摄像机离线：{name}（{location}），原因：{reason}",
                 "message_en": "Camera offline: {name} ({location}), reason: {reason}",
+            }
+        },
+    },
+    {
+        "name": "default-camera-quality-unchecked",
+        "description": "The quality check could not be made (no stream, no frame): a quiet note, not a failure",
+        "when": {"kind": "camera.quality", "payload": {"verdict": "unknown"}},
+        "then": {
+            "flag": {
+                "severity": "info",
+                "message": "图像质量无法检查：{name}（{location}）",
+                "message_en": "Image quality could not be checked: {name} ({location})",
+            }
+        },
+    },
+    {
+        "name": "default-camera-retention-unchecked",
+        "description": "The recorder could not be asked (unreachable, refused, no such recording): not a shortfall",
+        "when": {"kind": "camera.retention", "payload": {"verdict": "unknown"}},
+        "then": {
+            "flag": {
+                "severity": "info",
+                "message": "录像保存无法检查：{name}（{location}）",
+                "message_en": "Video retention could not be checked: {name} ({location})",
             }
         },
     },

@@ -9,16 +9,16 @@ from dataclasses import replace
 from string import Formatter
 from typing import Any
 
+from edge.config.rule_types import SEVERITIES
+from edge.config.rules import EscalateSpec, FlagSpec
 from edge.events import Event, EventKind
 from edge.relay.message import PoliceCode, PoliceMessage
 from edge.rules.actions import CloseFlag, EscalateAlarm, OpenAlarm, Relay
 from edge.rules.match import DeviceInfo, Outcome
-from edge.rules.model import EscalateSpec, FlagSpec
 from edge.rules.signals import Signal, reason_zh
 from edge.rules.state import ALARM_KEY, AlarmTrack, Condition
 from edge.rules.step import Context, Step, derived_id, next_severity
-from edge.rules.types import SEVERITIES
-from edge.store.alarms import ALARM, FLAG
+from edge.states import AlarmCategory
 
 RESTORES = {
     PoliceCode.PANIC: PoliceCode.PANIC_RESTORE,
@@ -100,7 +100,7 @@ def act(ctx: Context, step: Step, event: Event, outcome: Outcome, signal: Signal
 def _escalation(ctx: Context, outcome: Outcome, category: str) -> EscalateSpec | None:
     if outcome.escalate is not None:
         return outcome.escalate[0]
-    return EscalateSpec() if category == ALARM or ctx.alarms.flags_escalate else None
+    return EscalateSpec() if category == AlarmCategory.ALARM or ctx.alarms.flags_escalate else None
 
 
 def _flag(
@@ -115,7 +115,7 @@ def _flag(
 ) -> Condition | None:
     assert outcome.flag is not None
     spec, rule = outcome.flag
-    category = ALARM if event.kind is EventKind.ALARM_PRESS else FLAG
+    category = AlarmCategory.ALARM if event.kind is EventKind.ALARM_PRESS else AlarmCategory.FLAG
     esc = _escalation(ctx, outcome, category)
     open_ids = [i for i in (cond.flagged if cond else ()) if i in step.alarms]
     if open_ids:  # already flagged for this activation: a stricter rule may only raise it
@@ -149,7 +149,7 @@ def _flag(
         opened_ms=step.now,
         kind=str(event.kind),
         message=render(spec.message, info, event, spec.severity),
-        latched=spec.latch or category == ALARM,
+        latched=spec.latch or category == AlarmCategory.ALARM,
         **_escalation_fields(ctx, step, spec.severity, esc),
     )
     return None if cond is None else replace(cond, flagged=(*cond.flagged, alarm_id))

@@ -11,16 +11,26 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
+from edge.config.alarms import AlarmSettings, DeviceStateSettings
+from edge.config.rules import EscalationWebhook, Rule
 from edge.events import Event, EventKind
 from edge.rules.actions import Action, EscalateAlarm, Notify
 from edge.rules.effects import act, clear_condition, send_restore
 from edge.rules.match import DeviceInfo, Outcome, evaluate
-from edge.rules.model import EscalationWebhook, Rule
-from edge.rules.settings import AlarmSettings, DeviceStateSettings
 from edge.rules.signals import Signal, classify
-from edge.rules.state import ALARM_KEY, Condition, EngineState, Pending
+from edge.rules.state import (
+    ALARM_KEY,
+    CHECKS,
+    OFFLINE_KEYS,
+    UNCHECKED,
+    Condition,
+    EngineState,
+    Pending,
+    is_quiet,
+    unchecked_key,
+)
 from edge.rules.step import Context, Step, derived_id, event_from_dict
-from edge.store.alarms import ACKNOWLEDGED
+from edge.states import AlarmState
 
 
 class Engine:
@@ -44,10 +54,19 @@ class Engine:
 
     # --- events -------------------------------------------------------------------------------
     def mark_test(self, st: EngineState, event: Event, now_ms: int) -> Event:
-        """The event as it must be stored: `test` when its device is in maintenance."""
+        """The event as it must be stored: `test` when its device is in maintenance, and the release of
+        a press that was a test (the police saw a 1601 for it, so a 3120 restore would be false) even
+        when maintenance ended while the button was still held."""
+        if event.test:
+            return event
         track = st.devices.get(event.device_id)
-        in_maintenance = track is not None and track.in_maintenance(max(st.now_ms, now_ms))
-        return replace(event, test=True) if in_maintenance and not event.test else event
+        if track is None:
+            return event
+        test = track.in_maintenance(max(st.now_ms, now_ms))
+        if not test and event.kind is EventKind.ALARM_RELEASE:
+            held = track.conditions.get(ALARM_KEY)
+            test = held is not None and held.active and bool((held.event or {}).get("test"))
+        return replace(event, test=True) if test else event
 
     def on_event(self, st: EngineState, event: Event, now_ms: int) -> tuple[EngineState, list[Action]]:
         if event.kind is EventKind.GATEWAY_STALL:
@@ -59,6 +78,12 @@ class Engine:
         event = self.mark_test(EngineState(now_ms=step.now, devices=step.devices), event, step.now)
         step.seen(dev_id, event.ts_ms)
         signal = classify(event)
+        if signal is not None and signal.key in CHECKS and unchecked_key(signal.key) in step.device(dev_id).conditions:
+            # a real result: the check could be made again, so "could not check" is over
+            self._update_condition(step, dev_id, Signal(unchecked_key(signal.key), raising=False), event)
+        if signal is not None and is_quiet(signal.key) and self._known_otherwise(step, dev_id, signal.key):
+            step.refresh(dev_id)
+            return step.finish()
         if signal is not None:
             self._update_condition(step, dev_id, signal, event)
         if signal is None or signal.matchable:
@@ -71,11 +96,19 @@ class Engine:
         step.refresh(dev_id)
         return step.finish()
 
+    @staticmethod
+    def _known_otherwise(step: Step, dev_id: str, key: str) -> bool:
+        """ "Could not check" adds nothing while the check's last real failure or an offline stands:
+        that flag already tells the operator, and one device has one open flag per cause."""
+        check = key.removesuffix(UNCHECKED)
+        return any(step.condition(dev_id, k).active for k in (check, *OFFLINE_KEYS))
+
     def _update_condition(self, step: Step, dev_id: str, signal: Signal, event: Event) -> None:
         cond = step.condition(dev_id, signal.key)
         if signal.raising:
             streak = cond.streak + 1
-            need = self.ctx.device_states.quality_failures if signal.key == "quality" else 1
+            quality = signal.key in ("quality", unchecked_key("quality"))
+            need = self.ctx.device_states.quality_failures if quality else 1
             if cond.active:
                 cond = replace(cond, streak=streak, reasons=signal.reasons, clear_at_ms=None)
             elif streak >= need:
@@ -227,7 +260,7 @@ class Engine:
         for alarm_id, track in st.alarms.items():
             if alarm_id not in open_states:
                 continue  # closed by an operator
-            acked = open_states[alarm_id] == ACKNOWLEDGED
+            acked = open_states[alarm_id] == AlarmState.ACKNOWLEDGED
             alarms[alarm_id] = replace(track, acked=True) if acked and not track.acked else track
         if len(alarms) == len(st.alarms) and all(alarms[k] is st.alarms[k] for k in alarms):
             return st

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from edge.config.rules import EscalateSpec, FlagSpec, Rule, When
 from edge.events import Event
 from edge.relay.message import PoliceCode
-from edge.rules.model import EscalateSpec, FlagSpec, Rule, When
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from edge.events import Event, EventKind
-from edge.rules.state import ALARM_KEY
+from edge.rules.state import ALARM_KEY, unchecked_key
 
 # Reasons become device-state reasons and API text: keep them short identifiers.
 _SAFE = re.compile(r"[^a-z0-9_]+")
@@ -37,6 +37,14 @@ REASON_ZH = {
     "patrol_late": "巡查迟到",
     "patrol_incomplete": "巡查漏点",
     "patrol_missed": "未按时巡查",
+    "quality_unchecked": "图像质量无法检查",
+    "retention_unchecked": "录像保存无法检查",
+    "clock_unchecked": "时钟无法检查",
+    "unknown": "无法检查",
+    # retention verdicts, as a retention flag's {reason}
+    "short": "保存天数不足",
+    "stalled": "录像已停止",
+    "unverifiable": "无法核验",
 }
 
 
@@ -66,8 +74,15 @@ def _restore(key: str) -> Signal:
     return Signal(key, raising=False, matchable=False)
 
 
+def _unchecked(check: str) -> Signal:
+    """The check could not be carried out: its own quiet condition, never the check's failure."""
+    key = unchecked_key(check)
+    return Signal(key, raising=True, reasons=(key,))
+
+
 def classify(event: Event) -> Signal | None:
-    """None when the event says nothing about a condition (e.g. verdict 'unknown')."""
+    """None when the event says nothing about a condition. A camera check that could not be carried
+    out (verdict 'unknown', or none) raises `<check>_unchecked` instead."""
     p = event.payload
     match event.kind:
         case EventKind.ALARM_PRESS:
@@ -89,7 +104,7 @@ def classify(event: Event) -> Signal | None:
             if verdict == "pass":
                 return _restore("quality")
             if verdict != "fail":
-                return None
+                return _unchecked("quality")
             names = failures if isinstance(failures, list) and failures else ["fail"]
             return Signal("quality", raising=True, reasons=tuple(f"quality_{reason_id(f, 'fail')}" for f in names))
         case EventKind.CAMERA_RETENTION:
@@ -98,14 +113,14 @@ def classify(event: Event) -> Signal | None:
                 return _restore("retention")
             if verdict in ("short", "stalled", "unverifiable"):
                 return Signal("retention", raising=True, reasons=(f"retention_{verdict}",))
-            return None
+            return _unchecked("retention")
         case EventKind.CAMERA_CLOCK:
             verdict = _verdict(event)
             if verdict in ("pass", "ok"):
                 return _restore("clock")
             if verdict in ("fail", "drift"):
                 return Signal("clock", raising=True, reasons=("clock_drift",))
-            return None
+            return _unchecked("clock")
         case EventKind.RELAY_LINK:
             state = str(p.get("state", "")).lower()
             if state == "up":

@@ -8,22 +8,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from enum import StrEnum
 from typing import Any
 
-
-class DeviceState(StrEnum):
-    ONLINE = "online"
-    DEGRADED = "degraded"
-    OFFLINE = "offline"
-    MAINTENANCE = "maintenance"
-    UNKNOWN = "unknown"
-
+from edge.states import DeviceState
 
 # Condition keys whose activation makes a device offline; every other active condition degrades it.
 OFFLINE_KEYS = frozenset({"offline", "link"})
 # The button's own pressed/released condition: tracked for `for:` rules, never a device fault.
 ALARM_KEY = "alarm"
+# Camera checks whose result can be "could not check" (unreachable, no stream, no answer): that is its
+# own quiet condition `<check>_unchecked`, never the check's failure, and it leaves the state alone.
+CHECKS = frozenset({"quality", "retention", "clock"})
+UNCHECKED = "_unchecked"
+
+
+def unchecked_key(check: str) -> str:
+    return check + UNCHECKED
+
+
+def is_quiet(key: str) -> bool:
+    """A condition that is shown (reason, an info flag) but does not make the device degraded."""
+    return key.endswith(UNCHECKED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +138,8 @@ def derive_state(track: DeviceTrack, now_ms: int) -> tuple[DeviceState, tuple[st
         return DeviceState.MAINTENANCE, reasons
     if any(k in OFFLINE_KEYS for k in active):
         return DeviceState.OFFLINE, reasons
-    if active:
+    if any(not is_quiet(k) for k in active):
         return DeviceState.DEGRADED, reasons
     if track.last_seen_ms is not None or track.conditions:
-        return DeviceState.ONLINE, ()
+        return DeviceState.ONLINE, reasons  # only quiet conditions: "could not check" reasons, if any
     return DeviceState.UNKNOWN, ()

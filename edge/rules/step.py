@@ -9,13 +9,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from edge.config.alarms import AlarmSettings, DeviceStateSettings
+from edge.config.rule_types import SEVERITIES
+from edge.config.rules import Rule
 from edge.events import Event, EventKind
 from edge.rules.actions import Action, SetDeviceState
 from edge.rules.match import DeviceInfo
-from edge.rules.model import Rule
-from edge.rules.settings import AlarmSettings, DeviceStateSettings
 from edge.rules.state import AlarmTrack, Condition, DeviceTrack, EngineState, Pending, derive_state
-from edge.rules.types import SEVERITIES
 
 # Fixed namespace so ids derived from an event id are the same on every run (the engine is pure).
 _NS = uuid.UUID("6f1c8e52-4b0e-4d7f-9a55-0c2b7d3e9a10")

@@ -6,12 +6,10 @@ import sqlite3
 from typing import Any
 
 from edge.events import now_ms
+from edge.states import AlarmState
 from edge.store import changes
 from edge.store.db import Database
 from edge.store.misc import audit
-
-OPEN, ACKNOWLEDGED, CLOSED = "open", "acknowledged", "closed"
-ALARM, FLAG = "alarm", "flag"  # categories: police-worthy alarms, and conditions for the duty operator
 
 
 class AlarmStateError(Exception):
@@ -45,7 +43,7 @@ def open_alarm(
         "location": location,
         "severity": severity,
         "message": message,
-        "state": OPEN,
+        "state": AlarmState.OPEN,
         "test": int(test),
         "opened_ms": opened_ms,
         "updated_ms": opened_ms,
@@ -54,7 +52,7 @@ def open_alarm(
         f"INSERT INTO alarms ({','.join(row)}) VALUES ({','.join('?' * len(row))})",  # noqa: S608
         tuple(row.values()),
     )
-    feed = {"state": OPEN, "device_id": device_id, "kind": kind, "category": category, "severity": severity}
+    feed = {"state": AlarmState.OPEN, "device_id": device_id, "kind": kind, "category": category, "severity": severity}
     changes.record_change(conn, changes.ALARM, alarm_id, {**feed, "message": message, **(extra or {})})
     return row
 
@@ -73,14 +71,14 @@ def acknowledge_in(conn: sqlite3.Connection, alarm_id: str, actor: str, note: st
     row = _get(conn, alarm_id)
     if row is None:
         return None
-    if row["state"] != OPEN:
+    if row["state"] != AlarmState.OPEN:
         raise AlarmStateError(f"alarm is {row['state']}, not open")
     conn.execute(
         "UPDATE alarms SET state=?, acked_ms=?, acked_by=?, ack_note=?, updated_ms=? WHERE id=?",
-        (ACKNOWLEDGED, ts, actor, note, ts, alarm_id),
+        (AlarmState.ACKNOWLEDGED, ts, actor, note, ts, alarm_id),
     )
     audit(conn, actor, "alarm.ack", alarm_id, {"note": note})
-    changes.record_change(conn, changes.ALARM, alarm_id, {"state": ACKNOWLEDGED, "by": actor})
+    changes.record_change(conn, changes.ALARM, alarm_id, {"state": AlarmState.ACKNOWLEDGED, "by": actor})
     return _get(conn, alarm_id)
 
 
@@ -89,14 +87,14 @@ def close_in(conn: sqlite3.Connection, alarm_id: str, actor: str, reason: str, t
     row = _get(conn, alarm_id)
     if row is None:
         return None
-    if row["state"] == CLOSED:
+    if row["state"] == AlarmState.CLOSED:
         raise AlarmStateError("alarm is already closed")
     conn.execute(
         "UPDATE alarms SET state=?, closed_ms=?, closed_by=?, close_reason=?, updated_ms=? WHERE id=?",
-        (CLOSED, ts, actor, reason, ts, alarm_id),
+        (AlarmState.CLOSED, ts, actor, reason, ts, alarm_id),
     )
     audit(conn, actor, "alarm.close", alarm_id, {"reason": reason})
-    changes.record_change(conn, changes.ALARM, alarm_id, {"state": CLOSED, "by": actor})
+    changes.record_change(conn, changes.ALARM, alarm_id, {"state": AlarmState.CLOSED, "by": actor})
     return _get(conn, alarm_id)
 
 
@@ -115,9 +113,11 @@ def close(db: Database, alarm_id: str, actor: str, reason: str) -> dict[str, Any
 def escalate(conn: sqlite3.Connection, alarm_id: str, severity: str, ts_ms: int) -> None:
     conn.execute(
         "UPDATE alarms SET severity=?, escalated_ms=?, updated_ms=? WHERE id=? AND state=?",
-        (severity, ts_ms, ts_ms, alarm_id, OPEN),
+        (severity, ts_ms, ts_ms, alarm_id, AlarmState.OPEN),
     )
-    changes.record_change(conn, changes.ALARM, alarm_id, {"state": OPEN, "severity": severity, "escalated": True})
+    changes.record_change(
+        conn, changes.ALARM, alarm_id, {"state": AlarmState.OPEN, "severity": severity, "escalated": True}
+    )
 
 
 def get_alarm(db: Database, alarm_id: str) -> dict[str, Any] | None:
@@ -148,4 +148,4 @@ def list_alarms(
 
 
 def open_alarms(db: Database) -> list[dict[str, Any]]:
-    return db.query("SELECT * FROM alarms WHERE state != ? ORDER BY opened_ms", (CLOSED,))
+    return db.query("SELECT * FROM alarms WHERE state != ? ORDER BY opened_ms", (AlarmState.CLOSED,))

@@ -111,6 +111,62 @@ async def test_press_reaches_police_as_a_test_report(site: Site, capsys: pytest.
     assert rc == 0 and text.startswith("<!doctype html>") and "宿舍A一键报警" in text and "class='pass'" in text
 
 
+async def _hold_until_acked_then_release(site: Site) -> None:
+    """The technician holds the button past the police ACK of the test report, then lets go."""
+    headers = {"Authorization": f"Bearer {site.viewer}"}
+    async with httpx.AsyncClient(base_url=site.url, headers=headers) as client, asyncio.timeout(15):
+        while (await client.get("/api/v1/devices/dorm-a")).json()["state"] != "maintenance":
+            await asyncio.sleep(0.05)
+        await asyncio.to_thread(site.button.press)
+        while not any(r.name == PoliceCode.TEST_MANUAL.name for r in site.receiver.reports):
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.5)  # well past the ACK: the old command had ended test mode by now
+        await asyncio.to_thread(site.button.release)
+
+
+async def test_release_after_the_ack_goes_out_as_a_test(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 12 item 7: test mode lasts until the button is at rest; no real 3120 for a test press."""
+    argv = ["commission", "test-alarm", "dorm-a", "-c", str(site.cfg), "--token", site.technician, "--wait", "10"]
+    rc, _ = await asyncio.gather(asyncio.to_thread(main, argv), _hold_until_acked_then_release(site))
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert (
+        out.index("police receiver ACKed the test report") < out.index("back at rest") < out.index("test mode cleared")
+    )
+    await asyncio.sleep(1.0)  # anything the release caused has had time to reach the receiver
+    names = [r.name for r in site.receiver.reports if r.name]
+    assert PoliceCode.PANIC_RESTORE.name not in names, names
+    assert PoliceCode.PANIC.name not in names
+    headers = {"Authorization": f"Bearer {site.viewer}"}
+    async with httpx.AsyncClient(base_url=site.url, headers=headers) as client:
+        page = (await client.get("/api/v1/events", params={"device": "dorm-a", "kind": "alarm.release"})).json()
+    assert [e["test"] for e in page["items"]] == [True]
+
+
+async def test_release_after_test_mode_was_cleared_is_still_a_test(site: Site) -> None:
+    """Test mode ended (window ran out, DELETE) while the button was held: its release is still a test."""
+    tech = {"Authorization": f"Bearer {site.technician}"}
+    async with httpx.AsyncClient(base_url=site.url, headers=tech) as client, asyncio.timeout(15):
+        assert (await client.post("/api/v1/devices/dorm-a/maintenance", json={"minutes": 5})).status_code < 300
+        await asyncio.to_thread(site.button.press)
+        while not any(r.name == PoliceCode.TEST_MANUAL.name for r in site.receiver.reports):
+            await asyncio.sleep(0.05)
+        assert (await client.delete("/api/v1/devices/dorm-a/maintenance")).status_code < 300
+        await asyncio.to_thread(site.button.release)
+        while not (await client.get("/api/v1/events", params={"device": "dorm-a", "kind": "alarm.release"})).json()[
+            "items"
+        ]:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.0)
+        release = (await client.get("/api/v1/events", params={"device": "dorm-a", "kind": "alarm.release"})).json()
+        assert release["items"][0]["test"] is True
+        names = [r.name for r in site.receiver.reports if r.name]
+        assert names == [PoliceCode.TEST_MANUAL.name], names
+        await asyncio.to_thread(site.button.press)  # the next press is a real alarm again
+        while PoliceCode.PANIC.name not in [r.name for r in site.receiver.reports]:
+            await asyncio.sleep(0.05)
+
+
 async def test_nobody_presses(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["commission", "test-alarm", "dorm-a", "-c", str(site.cfg), "--token", site.technician, "--wait", "0.5"]
     rc = await asyncio.to_thread(main, argv)

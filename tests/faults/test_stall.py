@@ -92,12 +92,28 @@ async def _stall(tmp_path: Path, stall_s: float) -> None:
         assert stalls[0]["device_id"] == "gateway"
         assert stall_s - 1 <= stalls[0]["payload"]["seconds"] <= stall_s + 3
 
+        # Events in the right order: per device, state changes committed in time order, and the stall
+        # before the offline it led to.
+        rows = store_rows(
+            site.db_path,
+            "SELECT seq, ts_ms, device_id, kind FROM events WHERE kind IN ('device.online', 'device.offline', "
+            "'gateway.stall') ORDER BY seq",
+        )
+        for dev in {str(r["device_id"]) for r in rows}:
+            times = [int(str(r["ts_ms"])) for r in rows if r["device_id"] == dev]
+            assert times == sorted(times), (dev, rows)
+        kinds = [(r["device_id"], r["kind"]) for r in rows]
+        assert kinds.index(("gateway", "gateway.stall")) < kinds.index(("mqtt-3", "device.offline")), kinds
+
         # The day's report: the beating buttons had no outage; the silent one is offline, ongoing.
         config = load_config(site.config_path)
         today = datetime.now(ZoneInfo(config.site.timezone)).date()
         report = build(config, today, now_ms())
         outages = {d.device_id: d.outages for d in report.devices}
         assert outages["mqtt-1"] == () and outages["mqtt-2"] == () and outages["rs485-1"] == ()
+        for d in report.devices:
+            if d.device_id in ("mqtt-1", "mqtt-2", "rs485-1"):
+                assert d.offline_ms == 0 and d.segments[-1].state == "online", d
         [silent_outage] = outages["mqtt-3"]
         assert silent_outage.end_ms is None and silent_outage.start_ms == flagged["ts_ms"]
     finally:

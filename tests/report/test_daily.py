@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edge.events import Event, EventKind
 from edge.report import fmt
 from edge.report.model import Availability, DailyReport
+from edge.store import Database
+from edge.store.devices import sync_devices
+from edge.store.events import insert_event
 from tests.report import scripted
 from tests.report.conftest import report_for
 
@@ -126,3 +130,26 @@ def test_segments_cover_the_day_exactly(report: DailyReport) -> None:
 
 def test_reproducible(store: Path) -> None:
     assert report_for(store) == report_for(store)
+
+
+def test_state_changes_in_commit_order_after_a_stall(tmp_path: Path) -> None:
+    """Issue 12 item 6: after a stall the loop declared a button offline (committed first) while the MQTT
+    thread had already stamped the heartbeat that brings it back (committed second, earlier time). The
+    report follows the commit order: the button was briefly offline and is back, not "offline, ongoing"."""
+    path = tmp_path / "edge.db"
+    db = Database(path)
+    sync_devices(db, [{"id": "btn-s", "type": "button", "name": "食堂一键报警", "location": "食堂", "zone": 4}])
+    resumed = scripted.at(10)
+    with db.tx() as conn:
+        for kind, ts, payload in (
+            ("device.online", scripted.at(8), {}),
+            ("device.offline", resumed + 2, {"reason": "heartbeat_timeout"}),
+            ("device.online", resumed + 1, {}),  # stamped before the offline, committed after it
+        ):
+            insert_event(conn, Event(EventKind(kind), "btn-s", payload, ts_ms=ts, site="sch-0001"))
+    db.close()
+    report = report_for(path)
+    [outage] = report.outages
+    assert (outage.device_id, outage.start_ms, outage.end_ms) == ("btn-s", resumed + 2, resumed + 2)
+    dev = _dev(report, "btn-s")
+    assert dev.segments[-1].state == "online" and dev.offline_ms == 0

@@ -7,13 +7,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from edge.config.alarms import AlarmSettings, DeviceStateSettings
+from edge.config.rules import Rule
 from edge.events import Event, EventKind
 from edge.rules.actions import Action, CloseFlag, EscalateAlarm, Notify, OpenAlarm, Relay, SetDeviceState
 from edge.rules.defaults import default_rules
 from edge.rules.engine import Engine
 from edge.rules.match import DeviceInfo
-from edge.rules.model import Rule
-from edge.rules.settings import AlarmSettings, DeviceStateSettings
 from edge.rules.state import EngineState
 
 TZ = ZoneInfo("Asia/Shanghai")

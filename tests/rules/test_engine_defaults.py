@@ -212,3 +212,53 @@ def test_police_link_flag_clears_when_the_link_is_back() -> None:
     sim.event("relay.link", "police-receiver-1", 5, receiver="dc09://127.0.0.1:1", state="up")
     assert [c.alarm_id for c in closed(sim.log)] == [opened(sim.log)[0].alarm_id]
     assert str(sim.state.devices["police-receiver-1"].state) == "online"
+
+
+UNKNOWN_QUALITY = {"verdict": "unknown", "failures": [], "error": "stream:open_failed"}
+
+
+def test_could_not_check_quality_is_one_quiet_flag_not_a_failure() -> None:
+    """Issue 12 item 9: 'unknown' results (5 per camera in 90 s before) open one info flag, worded as such."""
+    sim = Sim(make_engine())
+    for i in range(6):
+        sim.event("camera.quality", "cam-yard", i * 15, **UNKNOWN_QUALITY)
+    flags = opened(sim.log)
+    assert [(f.severity, f.message) for f in flags] == [("info", "图像质量无法检查：操场球机（操场）")]
+    assert flags[0].message_en == "Image quality could not be checked: 操场球机 (操场)"
+    assert "不达标" not in flags[0].message and "异常" not in flags[0].message
+    track = sim.state.devices["cam-yard"]
+    assert (str(track.state), track.reasons) == ("online", ("quality_unchecked",))  # quieter: not degraded
+    sim.event("camera.quality", "cam-yard", 200, verdict="pass")  # checked again: the note closes itself
+    assert [c.alarm_id for c in closed(sim.log)] == [flags[0].alarm_id]
+    assert (str(sim.state.devices["cam-yard"].state), sim.state.devices["cam-yard"].reasons) == ("online", ())
+
+
+def test_one_unknown_quality_result_is_not_enough() -> None:
+    sim = Sim(make_engine())
+    sim.event("camera.quality", "cam-yard", 0, **UNKNOWN_QUALITY)
+    sim.event("camera.quality", "cam-yard", 15, verdict="pass")
+    sim.event("camera.quality", "cam-yard", 30, **UNKNOWN_QUALITY)
+    assert opened(sim.log) == []
+
+
+def test_could_not_check_beside_a_real_failure_opens_nothing() -> None:
+    sim = Sim(make_engine())
+    sim.event("camera.retention", "cam-gate", 0, verdict="short", retained_days=12, required_days=90)
+    for i in range(1, 4):
+        sim.event("camera.retention", "cam-gate", i * 60, verdict="unknown", detail="GetRecordingSummary: timeout")
+    assert [f.message for f in opened(sim.log)] == ["录像保存不达标：南门枪机（南门）：保存天数不足"]
+    sim.event("device.offline", "cam-yard", 0, reason="unreachable")
+    for i in range(4):
+        sim.event("camera.quality", "cam-yard", 10 + i, **UNKNOWN_QUALITY)
+    assert [f.kind for f in opened(sim.log)] == ["camera.retention", "device.offline"]  # the offline says why
+
+
+def test_retention_could_not_check_is_not_a_shortfall() -> None:
+    sim = Sim(make_engine())
+    sim.event("camera.retention", "cam-gate", 0, verdict="unknown", detail="GetRecordingSummary: timeout")
+    sim.event("camera.retention", "cam-gate", 86_400, verdict="unknown", detail="GetRecordingSummary: timeout")
+    [flag] = opened(sim.log)
+    assert (flag.severity, flag.message) == ("info", "录像保存无法检查：南门枪机（南门）")
+    sim.event("camera.retention", "cam-gate", 2 * 86_400, verdict="short", retained_days=12, required_days=90)
+    assert [f.message for f in opened(sim.log)][1:] == ["录像保存不达标：南门枪机（南门）：保存天数不足"]
+    assert [c.alarm_id for c in closed(sim.log)] == [flag.alarm_id]  # one open flag per device and cause

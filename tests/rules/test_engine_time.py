@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from edge.rules.model import TimeWindow
+from edge.config.rules import TimeWindow
 from tests.rules.sim import (
     TZ,
     Sim,
@@ -177,6 +177,30 @@ def test_maintenance_marks_tests_and_expires() -> None:
     assert str(sim.state.devices["gate-south"].state) == "degraded"
     sim.event("alarm.press", "gate-south", 700)
     assert relays(sim.log)[-1] == ("PANIC", 1, False)
+
+
+def test_release_of_a_test_press_stays_a_test_after_maintenance_ends() -> None:
+    """Issue 12 item 7: the police saw a 1601 for the press, so its release must not be a real 3120."""
+    sim = Sim(make_engine())
+    sim.maintenance("gate-south", 0, minutes=10)
+    sim.event("alarm.press", "gate-south", 5)
+    sim.state, actions = sim.engine.end_maintenance(sim.state, "gate-south", sim.at(6))
+    sim.log += actions
+    sim.event("alarm.release", "gate-south", 8)  # still held when test mode ended
+    assert relays(sim.log) == [("TEST_MANUAL", 1, True)]
+    assert opened(sim.log) == []
+    sim.event("alarm.press", "gate-south", 20)  # the next press is real again, and so is its release
+    sim.event("alarm.release", "gate-south", 21)
+    assert relays(sim.log)[1:] == [("PANIC", 1, False), ("PANIC_RESTORE", 1, False)]
+
+
+def test_release_after_a_maintenance_window_ran_out_stays_a_test() -> None:
+    sim = Sim(make_engine())
+    sim.maintenance("dorm-a", 0, minutes=1)
+    sim.event("alarm.press", "dorm-a", 50)
+    sim.tick(60)
+    sim.event("alarm.release", "dorm-a", 70)
+    assert relays(sim.log) == [("TEST_MANUAL", 2, True)]
 
 
 def test_maintenance_holds_offline_flags_and_owes_restores() -> None:

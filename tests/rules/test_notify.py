@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from edge.config.rules import EscalationWebhook
+from edge.core.notify import ATTEMPTS, Notifier, signature
 from edge.rules.actions import Notify
-from edge.rules.model import EscalationWebhook
-from edge.rules.notify import ATTEMPTS, Notifier, signature
 
 
 class Gateway:

@@ -9,10 +9,10 @@ import pytest
 from ruamel.yaml import YAML
 
 from edge.config import ConfigError, parse_config
+from edge.config.rule_types import parse_duration
+from edge.config.rules import Rule
+from edge.core.registry import engine_from_config
 from edge.rules.defaults import default_rules
-from edge.rules.model import Rule
-from edge.rules.registry import engine_from_config
-from edge.rules.types import parse_duration
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 RULES_SECTION = "## Rules, device states and alarms"

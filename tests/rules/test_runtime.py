@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from edge.config import Config, parse_config
+from edge.core.maintenance import MaintenanceError
 from edge.events import Event, EventKind
 from edge.hub import Hub
 from edge.inventory import config_devices
-from edge.rules.maintenance import MaintenanceError
 from edge.runtime import Runtime
 from edge.store import Database
 from edge.store.alarms import AlarmStateError, get_alarm, list_alarms
@@ -338,3 +338,39 @@ async def test_camera_check_events_keep_the_latest_result(tmp_path: Path, db: Da
     await rt.emit(ev("camera.retention", "cam-gate", clock, verdict="pass", retained_days=31.0, required_days=30))
     got = checks_for(db, "cam-gate")
     assert (got["retention"]["verdict"], got["retention"]["ts_ms"]) == ("pass", clock.now)  # replaced, not added
+
+
+SHORT = {"verdict": "short", "retained_days": 12.0, "required_days": 30, "shortfall_days": 18.0}
+UNKNOWN = {"verdict": "unknown", "required_days": 30, "detail": "GetRecordingSummary: timeout"}
+
+
+def _open_flags(db: Database, device: str) -> list[str]:
+    return [a["message"] for a in list_alarms(db, category="flag", state="open") if a["device_id"] == device]
+
+
+@pytest.mark.parametrize("saved", [True, False], ids=["saved-state", "rebuilt-from-tables"])
+async def test_restart_opens_no_second_retention_flag(tmp_path: Path, clock: Clock, saved: bool) -> None:
+    """Issue 12 item 9: one open flag per device and cause, across a restart (whether or not the engine's
+    saved state could be read) and whatever the first check after it answers."""
+    path = tmp_path / "edge.db"
+    db = Database(path)
+    rt = start(make_config(tmp_path), db, clock)
+    await rt.emit(ev("camera.retention", "cam-gate", clock, **SHORT))
+    assert _open_flags(db, "cam-gate") == ["录像保存不达标：南门枪机（南门）：保存天数不足"]
+    rt.close()
+    if not saved:
+        with db.tx() as conn:
+            conn.execute("UPDATE meta SET value = 'not json' WHERE key = 'rules.dev.cam-gate'")
+    db.close()
+
+    clock.advance(60)
+    db2 = Database(path)
+    rt2 = start(make_config(tmp_path), db2, clock)
+    await rt2.emit(ev("camera.retention", "cam-gate", clock, **UNKNOWN))  # the recorder not up yet
+    clock.advance(86_400)
+    await rt2.emit(ev("camera.retention", "cam-gate", clock, **SHORT))
+    clock.advance(86_400)
+    await rt2.emit(ev("camera.retention", "cam-gate", clock, **UNKNOWN))
+    assert _open_flags(db2, "cam-gate") == ["录像保存不达标：南门枪机（南门）：保存天数不足"]
+    rt2.close()
+    db2.close()

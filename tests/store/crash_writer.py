@@ -7,8 +7,9 @@ import uuid
 from pathlib import Path
 
 from edge.events import Event, EventKind, now_ms
+from edge.states import AlarmCategory
 from edge.store import Database
-from edge.store.alarms import ALARM, open_alarm
+from edge.store.alarms import open_alarm
 from edge.store.events import insert_event
 
 
@@ -23,7 +24,7 @@ def main() -> None:
                 alarm_id=str(uuid.uuid4()),
                 event_id=event.id,
                 device_id="gate-south",
-                category=ALARM,
+                category=AlarmCategory.ALARM,
                 kind=str(event.kind),
                 severity="critical",
                 message="一键报警",

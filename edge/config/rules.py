@@ -9,9 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from edge.events import EventKind
-from edge.relay.message import PoliceCode
-from edge.rules.types import (
+from edge.config.rule_types import (
     DeviceType,
     Duration,
     OneOrMany,
@@ -20,6 +18,8 @@ from edge.rules.types import (
     RulesStrict,
     Severity,
 )
+from edge.events import EventKind
+from edge.relay.message import PoliceCode
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -1,4 +1,4 @@
-"""Field types shared by the rule and alarm config models (no `edge.config` import: see package doc)."""
+"""Field types of the rule and alarm config models (durations, severities, one-or-many lists)."""
 
 from __future__ import annotations
 

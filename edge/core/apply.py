@@ -16,6 +16,7 @@ from prometheus_client import Counter
 from edge.events import iso_ms
 from edge.relay.message import PoliceMessage
 from edge.rules.actions import Action, CloseFlag, EscalateAlarm, Notify, OpenAlarm, Relay, SetDeviceState
+from edge.states import AlarmCategory, AlarmState
 from edge.store import alarms, changes
 from edge.store.devices import set_state
 from edge.store.misc import audit
@@ -39,19 +40,19 @@ def close_flag(conn: sqlite3.Connection, action: CloseFlag) -> None:
         "UPDATE alarms SET state=?, closed_ms=?, closed_by=?, close_reason=?, updated_ms=? "
         "WHERE id=? AND category=? AND state!=?",
         (
-            alarms.CLOSED,
+            AlarmState.CLOSED,
             action.ts_ms,
             SYSTEM_ACTOR,
             action.reason,
             action.ts_ms,
             action.alarm_id,
-            alarms.FLAG,
-            alarms.CLOSED,
+            AlarmCategory.FLAG,
+            AlarmState.CLOSED,
         ),
     )
     if cur.rowcount:
         audit(conn, SYSTEM_ACTOR, "flag.clear", action.alarm_id, {"reason": action.reason})
-        changes.record_change(conn, changes.ALARM, action.alarm_id, {"state": alarms.CLOSED, "by": SYSTEM_ACTOR})
+        changes.record_change(conn, changes.ALARM, action.alarm_id, {"state": AlarmState.CLOSED, "by": SYSTEM_ACTOR})
 
 
 def _open(conn: sqlite3.Connection, a: OpenAlarm) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from edge.rules.model import EscalationWebhook
-from edge.rules.types import Duration, PositiveDuration, RulesStrict, Severity
+from edge.config.rule_types import Duration, PositiveDuration, RulesStrict, Severity
+from edge.config.rules import EscalationWebhook
 
 
 class AlarmSettings(RulesStrict):

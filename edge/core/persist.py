@@ -7,7 +7,8 @@ changed are written: the engine replaces what it changes and keeps the rest, so 
 changes, and an event costs a few hundred bytes instead of the whole state.
 
 If nothing was saved (or the shape changed), the state is rebuilt from the alarms and device_state
-tables: open alarms, device states and maintenance survive; per-condition detail starts afresh.
+tables: open alarms, device states and maintenance survive, and every open flag is tied to its
+condition again (one open flag per device and cause); other per-condition detail starts afresh.
 """
 
 from __future__ import annotations
@@ -19,19 +20,21 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
-from edge.rules.settings import AlarmSettings
+from edge.config.alarms import AlarmSettings
 from edge.rules.state import (
+    CHECKS,
     AlarmTrack,
-    DeviceState,
+    Condition,
     DeviceTrack,
     EngineState,
     Pending,
     alarm_from_json,
     track_from_json,
+    unchecked_key,
 )
 from edge.rules.step import next_severity
+from edge.states import AlarmCategory, AlarmState, DeviceState
 from edge.store import Database
-from edge.store.alarms import ACKNOWLEDGED, ALARM, CLOSED
 from edge.store.misc import set_meta
 
 log = logging.getLogger(__name__)
@@ -103,20 +106,63 @@ def _track(row: dict[str, Any]) -> DeviceTrack:
     )
 
 
+# The condition a flag of each event kind stands for (edge.rules.signals.classify).
+KIND_CONDITIONS = {
+    "device.offline": "offline",
+    "device.tamper": "tamper",
+    "camera.quality": "quality",
+    "camera.retention": "retention",
+    "camera.clock": "clock",
+    "relay.link": "link",
+}
+
+
+def _condition_of(row: dict[str, Any], track: DeviceTrack | None) -> str | None:
+    key = KIND_CONDITIONS.get(row["kind"]) if row["category"] != AlarmCategory.ALARM else None
+    if key in CHECKS and track is not None:
+        own = [r for r in track.reasons if r.startswith(key + "_")]
+        if own and all(r == unchecked_key(key) for r in own):
+            return unchecked_key(key)  # a "could not check" note, not the check's failure
+    return key
+
+
+def _relink(devices: dict[str, DeviceTrack], device_id: str, key: str, alarm_id: str, opened_ms: int) -> None:
+    """The flag's condition is active again, so the next report of it raises this flag, not a second one."""
+    track = devices.get(device_id) or DeviceTrack()
+    check = key.removesuffix("_unchecked")
+    if check in CHECKS:
+        reasons = tuple(r for r in track.reasons if r.startswith(check + "_"))
+    else:
+        reasons = tuple(r for r in track.reasons if not any(r.startswith(c + "_") for c in CHECKS))
+    cond = track.conditions.get(key) or Condition(True, reasons, opened_ms, 1)
+    conditions = {**track.conditions, key: Condition(**{**asdict(cond), "flagged": (*cond.flagged, alarm_id)})}
+    devices[device_id] = DeviceTrack(
+        state=track.state,
+        reasons=track.reasons,
+        since_ms=track.since_ms,
+        last_seen_ms=track.last_seen_ms,
+        maintenance_until_ms=track.maintenance_until_ms,
+        conditions=conditions,
+    )
+
+
 def rebuild(db: Database, settings: AlarmSettings) -> EngineState:
     devices = {r["device_id"]: _track(r) for r in db.query("SELECT * FROM device_state")}
     alarms: dict[str, AlarmTrack] = {}
-    for r in db.query("SELECT * FROM alarms WHERE state != ? AND test = 0", (CLOSED,)):
-        pending = r["escalated_ms"] is None and r["state"] != ACKNOWLEDGED
+    for r in db.query("SELECT * FROM alarms WHERE state != ? AND test = 0 ORDER BY opened_ms", (AlarmState.CLOSED,)):
+        pending = r["escalated_ms"] is None and r["state"] != AlarmState.ACKNOWLEDGED
+        key = _condition_of(r, devices.get(r["device_id"]))
+        if key is not None:
+            _relink(devices, r["device_id"], key, r["id"], r["opened_ms"])
         alarms[r["id"]] = AlarmTrack(
             device_id=r["device_id"],
             category=r["category"],
-            condition=None,
+            condition=key,
             severity=r["severity"],
             opened_ms=r["opened_ms"],
             kind=r["kind"],
             message=r["message"],
-            acked=r["state"] == ACKNOWLEDGED,
+            acked=r["state"] == AlarmState.ACKNOWLEDGED,
             latched=True,  # the condition it tracked is not known any more: leave closing to a person
             escalate_at_ms=r["opened_ms"] + int(settings.escalate_after * 1000) if pending else None,
             escalate_to=next_severity(r["severity"]) if pending else None,
@@ -124,7 +170,7 @@ def rebuild(db: Database, settings: AlarmSettings) -> EngineState:
                 {"url": h.url, "secret_file": str(h.secret_file) if h.secret_file else None}
                 for h in settings.escalation
             )
-            if r["category"] == ALARM
+            if r["category"] == AlarmCategory.ALARM
             else (),
         )
     return EngineState(devices=devices, alarms=alarms)
@@ -132,7 +178,7 @@ def rebuild(db: Database, settings: AlarmSettings) -> EngineState:
 
 def open_alarm_states(conn: sqlite3.Connection) -> dict[str, str]:
     """Every not-closed alarm's state, for `Engine.sync_alarms` (the alarms_state index serves it)."""
-    rows = conn.execute("SELECT id, state FROM alarms WHERE state != ?", (CLOSED,)).fetchall()
+    rows = conn.execute("SELECT id, state FROM alarms WHERE state != ?", (AlarmState.CLOSED,)).fetchall()
     return {str(r[0]): str(r[1]) for r in rows}
 
 
