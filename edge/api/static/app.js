@@ -296,7 +296,7 @@
     return S.lang === "zh" ? `${what}（${reason}）` : `${what} (${reason})`;
   }
   function alarmRow(a) {
-    const canAct = S.me && S.me.role !== "viewer"; // the server enforces roles; this only hides what would fail
+    const canAct = S.me && ["operator", "technician", "admin"].includes(S.me.role); // the server enforces roles; this only hides what would fail
     const escalated = a.escalated_at ? el("span", { class: "tag esc", title: fmtTime(a.escalated_at) },
       `${t("escalated")} → ${t(a.severity, "severity")}`) : null;
     return el("div", { class: `alarm p${a.priority} ${a.state}${a.test ? " test" : ""}`, "data-id": a.id,
