@@ -23,6 +23,7 @@ from typing import TextIO
 import httpx
 
 from edge.api.tokens import Role, create_token, revoke_token
+from edge.api.users import add_user, list_users, set_disabled, set_password
 from edge.commands.patrol import qr_sheet_html, scan_url
 from edge.config import ConfigError, load_config
 from edge.demo.maps import upload_maps
@@ -61,6 +62,40 @@ def _write_secret(path: Path, text: str) -> None:
 def _token(path: Path, name: str, role: Role) -> str:
     revoke_token(path, name)  # a re-run in the same state dir replaces the demo's own tokens
     return create_token(path, name, role)
+
+
+# People of the demo school, who log in with a name and a password (printed in the banner).
+DEMO_USERS = (
+    ("guard", Role.GUARD, "值班保安"),
+    ("operator", Role.OPERATOR, "值班员"),
+    ("tech", Role.TECHNICIAN, "技术员"),
+)
+
+
+def _credentials(state: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The demo's API tokens (machines, scripts) and its people's passwords."""
+    tokens_file = state / "tokens.yaml"
+    tokens = {
+        "operator": _token(tokens_file, "demo-operator", Role.OPERATOR),
+        "technician": _token(tokens_file, "demo-technician", Role.TECHNICIAN),
+        "guard": _token(tokens_file, "值班保安 王师傅", Role.GUARD),
+    }
+    return tokens, _users(state / "users.yaml")
+
+
+def _users(path: Path) -> dict[str, str]:
+    """Fresh passwords for the demo's accounts on every start (a re-run replaces them)."""
+    passwords = {}
+    known = {u.name for u in list_users(path)}
+    for name, role, _label in DEMO_USERS:
+        password = secrets.token_urlsafe(9)
+        if name in known:
+            set_password(path, name, password)
+            set_disabled(path, name, False)
+        else:
+            add_user(path, name, role, password)
+        passwords[name] = password
+    return passwords
 
 
 async def _wait_ready(url: str, daemon: Child) -> None:
@@ -138,12 +173,7 @@ async def run_demo(port: int, scenario: bool, state: Path, log_level: str = "war
             for issue in exc.issues:
                 say(str(issue))
             return 2
-        tokens_file = state / "tokens.yaml"
-        tokens = {
-            "operator": _token(tokens_file, "demo-operator", Role.OPERATOR),
-            "technician": _token(tokens_file, "demo-technician", Role.TECHNICIAN),
-            "guard": _token(tokens_file, "值班保安 王师傅", Role.GUARD),
-        }
+        tokens, passwords = _credentials(state)
         daemon = Child(
             "edge daemon",
             [sys.executable, "-m", "edge", "run", "-c", str(config_path), "--log-level", log_level],
@@ -160,6 +190,7 @@ async def run_demo(port: int, scenario: bool, state: Path, log_level: str = "war
         await upload_maps(url, tokens["technician"])
         _patrol_sheet(config_path, url, info)
         (state / "demo.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
+        info["logins"] = "  ".join(f"{label} {n} / {passwords[n]}" for n, _r, label in DEMO_USERS)
         _banner(info, tokens, site.broker.kind, scenario)
         if scenario:
             tasks.append(asyncio.create_task(Scenario(site, lambda t: say(f"[场景 scenario] {t}")).run()))
@@ -205,6 +236,7 @@ def _banner(info: dict[str, object], tokens: dict[str, str], broker: str, scenar
     say(
         "\n演示学校已启动 / demo school running\n"
         f"  仪表盘 dashboard:          {info['dashboard']}\n"
+        f"  登录 logins (user / password): {info['logins']}\n"
         f"  操作员令牌 operator token: {tokens['operator']}\n"
         f"  技术员令牌 technician token (for `edge commission test-alarm`): {tokens['technician']}\n"
         f"  值班保安令牌 guard token (patrol phone page): {tokens['guard']}\n"

@@ -180,6 +180,17 @@ def test_every_device_of_the_demo_is_on_its_map(demo: Demo) -> None:
     assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
 
 
+def test_people_log_in_with_the_printed_passwords(demo: Demo) -> None:
+    line = next(x for x in demo.banner if "logins (user / password)" in x)
+    found = re.findall(r"(\w+) / (\S+)", line.split(":", 1)[1])
+    assert [name for name, _ in found] == ["guard", "operator", "tech"]
+    url = f"http://127.0.0.1:{demo.port}/api/v1/session"
+    for name, password in found:
+        r = httpx.post(url, json={"username": name, "password": password})
+        assert r.status_code == 200, r.text
+    assert httpx.post(url, json={"username": "guard", "password": "not-the-password"}).status_code == 401
+
+
 def test_sigint_stops_everything(demo: Demo) -> None:
     below = _descendants(demo.proc.pid)
     assert len(below) >= 2  # the daemon and the broker at least (plus socat per bus where installed)

@@ -22,6 +22,7 @@ from tests.helpers import daemon_process, edge_cmd, free_port
 from tests.peers.mosquitto import Mosquitto
 
 CHROMIUM = Path("/usr/bin/chromium")
+GUARD_PASSWORD = "zhangsan-patrol-1"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 CONFIG = """\
@@ -55,6 +56,8 @@ def gateway(tmp_path: Path) -> Iterator[dict[str, Any]]:
         cfg = tmp_path / "edge.yaml"
         cfg.write_text(CONFIG.format(dir=tmp_path, port=port, mqtt=broker.url), encoding="utf-8")
         tokens = {"guard": _token(cfg, "张三", "guard"), "viewer": _token(cfg, "看板", "viewer")}
+        add = edge_cmd("user", "add", "--name", "张三", "--role", "guard", "--password-stdin", "-c", str(cfg))
+        subprocess.run(add, input=GUARD_PASSWORD + "\n", text=True, check=True, capture_output=True)
         with daemon_process(cfg, port):
             yield {"cfg": cfg, "port": port, "broker": broker, "tokens": tokens, "base": f"http://127.0.0.1:{port}"}
 
@@ -127,15 +130,21 @@ def test_reader_api_and_phone(gateway: dict[str, Any], tmp_path: Path) -> None:
 
             phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
             phone.goto(scanned)
-            phone.fill("#token", g["tokens"]["guard"])
-            phone.click("#save-token")
+            phone.fill("#username", "张三")
+            phone.fill("#password", "wrong-password")
+            phone.click("#log-in")
+            phone.wait_for_selector("#result.err")
+            phone.fill("#password", GUARD_PASSWORD)
+            phone.click("#log-in")
+            phone.wait_for_selector("#confirm:visible")
             phone.fill("#note", "实验楼东侧消防通道堆放杂物")
             phone.click("#confirm")
             phone.wait_for_selector("#result.ok", timeout=10_000)
             assert "已打卡" in phone.inner_text("#result") and "实验楼" in phone.inner_text("#result")
             phone.screenshot(path=str(ARTIFACTS / "patrol-phone.png"), full_page=True)
             phone.reload()  # the next checkpoint: the guard stays logged in on this phone
-            assert phone.is_visible("#confirm") and not phone.is_visible("#token")
+            phone.wait_for_selector("#confirm:visible")
+            assert not phone.is_visible("#password")
 
             # The duty screen's patrol card: the round, who walked it, the problem noted.
             duty = browser.new_page(viewport={"width": 1400, "height": 1000})
