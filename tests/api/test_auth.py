@@ -131,7 +131,7 @@ def test_no_secret_appears_in_any_response(client: TestClient, site: Site) -> No
 def test_me(client: TestClient, site: Site) -> None:
     for role in Role:
         assert client.get(f"{A}/me", headers=bearer(site.tokens[role.label])).json() == {
-            "name": f"{role.label}-duty", "role": role.label
+            "name": f"{role.label}-duty", "role": role.label, "via": "token", "csrf": None
         }  # fmt: skip
 
 

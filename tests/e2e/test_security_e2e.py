@@ -98,7 +98,7 @@ def test_a_revoked_tokens_stream_ends_on_the_daemon(secure: tuple[Site, Intake])
         subprocess.run(revoke, cwd=REPO, check=True, capture_output=True, env={**os.environ})
         rest = list(lines)  # ends when the daemon closes the stream (old code: read timeout)
         assert "event: revoked" in rest
-        assert time.monotonic() - t0 < REVOKE_BAR_S + 1  # the CLI's own start-up included
+        assert time.monotonic() - t0 < REVOKE_BAR_S + 3  # the CLI's own start-up (a Python process) included
     assert httpx.get(f"{site.url}/api/v1/status", headers=h, timeout=5).status_code == 401
     assert site.api("GET", "/status", Role.OPERATOR).status_code == 200
 
