@@ -81,6 +81,20 @@ def _test_alarm(args: argparse.Namespace) -> int:
     return 0 if res.passed else 1
 
 
+def _mqtt(args: argparse.Namespace) -> int:
+    from edge.commission.mqtt_check import FAIL, WARN, check_broker  # noqa: PLC0415
+
+    config = load_config(Path(args.config))
+    if config.mqtt is None:
+        print("配置中没有 mqtt 段 / the config has no mqtt section: nothing to check")
+        return 0
+    lines = check_broker(config.mqtt, args.timeout)
+    print(f"MQTT broker {config.mqtt.url}")
+    for line in lines:
+        print("  " + line.render())
+    return 1 if any(line.status in (FAIL, WARN) for line in lines) else 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from edge.commission.report import commissioning_report  # noqa: PLC0415
 
@@ -155,6 +169,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--wait", type=float, default=120.0, help="seconds to wait for the press")
     p.add_argument("--minutes", type=int, default=10, help="maintenance window if this tool is interrupted")
     p.set_defaults(handler=_guard(_test_alarm))
+
+    p = cs.add_parser("mqtt", help="check the MQTT broker: gateway login, anonymous button events refused")
+    p.add_argument("-c", "--config", required=True)
+    p.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for each answer")
+    p.set_defaults(handler=_guard(_mqtt))
 
     p = cs.add_parser("report", help="commissioning (acceptance) report for the whole site")
     p.add_argument("-c", "--config", required=True)
