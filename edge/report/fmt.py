@@ -41,6 +41,22 @@ KINDS = {
     "camera.clock": "时钟 clock",
     "relay.link": "接警链路 link",
 }
+DELIVERY_STATES = {
+    "pending": "待发送 pending",
+    "sending": "发送中 sending",
+    "delivered": "已送达 delivered",
+    "failed": "发送失败 failed",
+    "rejected": "被拒绝 rejected",
+    "none": "未发送 not relayed",
+}
+# Event payload fields a report may show, in words (everything else stays internal).
+FIELDS = {
+    "input": "输入 input",
+    "reason": "原因 reason",
+    "verdict": "结论 verdict",
+    "source": "来源 source",
+}
+TEST_RESULTS = {"pass": "通过 PASS", "fail": "不通过 FAIL"}
 ALARM_STATES = {"open": "未处理 open", "acknowledged": "已确认 acknowledged", "closed": "已关闭 closed"}
 NO_DATA = "无数据 no data"
 ONGOING = "持续中 ongoing"
