@@ -25,7 +25,7 @@ def _discover(args: argparse.Namespace) -> int:
     if args.details and found:
         password = read_secret(Path(args.password_file)) if args.password_file else None
         asyncio.run(add_details(found, config, args.username, password))
-    print(format_table(found))
+    print(format_table(found, compared=config is not None))
     return 0 if found else 1
 
 
@@ -99,13 +99,15 @@ def _report(args: argparse.Namespace) -> int:
     from edge.commission.report import commissioning_report  # noqa: PLC0415
 
     config = load_config(Path(args.config))
-    text = commissioning_report(config, args.format)
+    text, failed = commissioning_report(config, args.format)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"已写入 written: {args.output}")
     else:
         print(text)
-    return 0
+    if failed:
+        print("有设备不通过验收 / some devices failed: see the FAIL lines", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _guard(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

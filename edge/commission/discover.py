@@ -120,12 +120,24 @@ async def add_details(
     await asyncio.gather(*(one(f) for f in found))
 
 
-def format_table(found: list[Found]) -> str:
+def format_table(found: list[Found], compared: bool = True) -> str:
+    """`compared`: a config was given, so each device is marked in it or not."""
     if not found:
-        return "未发现 ONVIF 设备 / no ONVIF device answered"
+        return (
+            "未发现 ONVIF 设备 / no ONVIF device answered\n"
+            "  处理 fix: 检查网线与网段、摄像机是否开启 ONVIF 与 WS-Discovery，或用 --address 单播探测 / "
+            "check cabling and subnet, that ONVIF and WS-Discovery are enabled, or probe one address with --address"
+        )
     lines = [f"发现 {len(found)} 台 ONVIF 设备 / {len(found)} ONVIF device(s) found:"]
+    if not compared:
+        lines.append("  未给出配置 (-c)，不与配置比对 / no config given (-c FILE): nothing to compare against")
     for f in found:
-        where = f"已在配置中: {f.in_config} / in config" if f.in_config else "不在配置中 / not in config"
+        if not compared:
+            where = ""
+        elif f.in_config:
+            where = f"已在配置中: {f.in_config} / in config"
+        else:
+            where = "不在配置中 / not in config"
         lines.append(f"  {f.xaddr}")
         lines.append(
             f"    型号 model: {f.scope('hardware') or '?'}  名称 name: {f.scope('name') or '?'}  "
@@ -136,5 +148,6 @@ def format_table(found: list[Found]) -> str:
             lines.append(f"    设备 device: {d['Manufacturer']} {d['Model']}  固件 firmware: {d['FirmwareVersion']}")
         elif f.error is not None:
             lines.append(f"    设备信息读取失败 / device information failed: {f.error}")
-        lines.append(f"    {where}")
+        if where:
+            lines.append(f"    {where}")
     return "\n".join(lines)

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from edge.config import Config
+from edge.report.fmt import DELIVERY_STATES, label
 
 CAMERA_CHECKS = ("clock", "quality", "retention")
 CHECK_LABELS = {
@@ -87,8 +88,10 @@ class ReportBuilder:
             row.checks.append(("接警确认 police ACK", f"{out['receiver']} {latency} ms", self.when(out["acked_ms"])))
             row.verdict = PASS
         else:
-            state = out["state"] if out is not None else "not relayed"
-            row.checks.append(("接警确认 police ACK", f"无 none ({state})", "-"))
+            state = out["state"] if out is not None else "none"
+            row.checks.append(("接警确认 police ACK", f"无 none ({label(DELIVERY_STATES, state)})", "-"))
+            row.checks.append(("处理 fix", "检查接警链路与接收机账号，再做一次 test-alarm / check the police link and "
+                               "receiver account, then run test-alarm again", "-"))  # fmt: skip
             row.verdict = FAIL
         return row
 
@@ -142,7 +145,8 @@ def render_text(config: Config, rows: list[Row], generated: str) -> str:
     for r in rows:
         lines.append(f"[{r.verdict}] {r.type:<6} {r.device} {r.name} ({r.location}) state={r.state}")
         lines.extend(f"        {check}: {result}  @ {at}" for check, result, at in r.checks)
-    lines += ["", f"合计 total: {passed}/{total} 通过 passed"]
+    failed = sum(r.verdict == FAIL for r in rows)
+    lines += ["", f"合计 total: {passed}/{total} 通过 passed, {failed} 不通过 failed"]
     return "\n".join(lines)
 
 
@@ -171,8 +175,10 @@ def render_html(config: Config, rows: list[Row], generated: str) -> str:
     )
 
 
-def commissioning_report(config: Config, fmt: str = "text") -> str:
+def commissioning_report(config: Config, fmt: str = "text") -> tuple[str, bool]:
+    """The report, and whether any device failed (the command's exit status depends on it)."""
     builder = ReportBuilder(config)
     rows = builder.build()
     generated = datetime.now(builder.tz).strftime("%Y-%m-%d %H:%M:%S %Z")
-    return render_html(config, rows, generated) if fmt == "html" else render_text(config, rows, generated)
+    text = render_html(config, rows, generated) if fmt == "html" else render_text(config, rows, generated)
+    return text, any(r.verdict == FAIL for r in rows)
