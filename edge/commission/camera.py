@@ -13,10 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from edge.config import Camera, Checks, Config
+from edge.config.devices import QualityThresholds
 from edge.onvif.camera import check_camera_now
 
 RETENTION_FIX = "在录像机中延长保存天数或增加硬盘 / raise the recorder's retention days or add disk space"
 PASS, FAIL, WARN, INFO = "通过 PASS", "失败 FAIL", "注意 WARN", "信息 INFO"
+SKIP = "跳过 SKIP"
+_STATUS = {"pass": PASS, "fail": FAIL, "skip": SKIP}
+TUNE = "阈值可在 cameras[].thresholds 中按摄像机调整 / thresholds are tuned per camera in cameras[].thresholds"
 
 QUALITY_FIXES: dict[str, tuple[str, str]] = {
     "black": ("画面全黑", "black picture: check power to the IR/lens, the video cable, or a camera in night mode"),
@@ -87,16 +91,55 @@ def _clock(res: dict[str, Any], max_drift: float) -> Line:
                 "设置 NTP 服务器 / set the camera's NTP server (the gateway or the school's time server)")  # fmt: skip
 
 
-def _quality(res: dict[str, Any]) -> list[Line]:
+def _num(q: dict[str, Any], key: str, digits: int) -> str:
+    value = q.get(key)
+    return "-" if not isinstance(value, int | float) else f"{value:.{digits}f}"
+
+
+def measured(q: dict[str, Any], t: QualityThresholds) -> list[Line]:
+    """Each measure next to the limits it is judged by, so a technician can tune them per camera."""
+    checks = q.get("checks") or {}
+
+    def status(*names: str) -> str:
+        results = [checks.get(n) for n in names]
+        return FAIL if "fail" in results else _STATUS.get(str(results[0]), SKIP)
+
+    luma, lap = _num(q, "mean_luma", 1), _num(q, "laplacian_var", 1)
+    changed, diff = _num(q, "changed_fraction", 4), _num(q, "frozen_diff", 2)
+    flat, edges = _num(q, "covered_fraction", 2), _num(q, "edge_density", 4)
+    cast, offset = _num(q, "colour_cast", 2), _num(q, "chroma_offset", 1)
+    m = "测量 measured"
+    return [
+        Line(status("black", "overexposed"), m,
+             f"平均亮度 {luma}（黑屏 < {t.black_luma:g}，过曝 > {t.overexposed_luma:g}）",
+             f"mean luma {luma} (black < {t.black_luma:g}, over-exposed > {t.overexposed_luma:g})"),
+        Line(status("blurred"), m, f"清晰度 {lap}（模糊 < {t.blur_laplacian:g}）",
+             f"sharpness (Laplacian variance) {lap} (blurred < {t.blur_laplacian:g})"),
+        Line(status("frozen"), m, f"变化像素比例 {changed}，平均差 {diff}（冻结：比例 < {t.frozen_changed_fraction:g} "
+             f"且平均差 < {t.frozen_diff:g}）", f"changed pixels {changed}, mean difference {diff} (frozen: changed "
+             f"< {t.frozen_changed_fraction:g} and difference < {t.frozen_diff:g})"),
+        Line(status("covered"), m, f"无纹理比例 {flat}，边缘密度 {edges}（遮挡：比例 ≥ {t.covered_fraction:g} 且边缘 "
+             f"< {t.covered_edge_density:g}）", f"featureless {flat}, edge density {edges} (covered: featureless "
+             f"≥ {t.covered_fraction:g} and edges < {t.covered_edge_density:g})"),
+        Line(status("colour_cast"), m, f"偏色度 {cast}，色度偏移 {offset}（偏色：> {t.colour_cast:g} 且偏移 ≥ "
+             f"{t.colour_cast_min_offset:g}）", f"colour cast {cast}, chroma offset {offset} "
+             f"(cast: > {t.colour_cast:g} and offset ≥ {t.colour_cast_min_offset:g})"),
+        Line(INFO, m, f"分辨率 {q.get('width', '?')}×{q.get('height', '?')}，{q.get('frames', '?')} 帧",
+             f"resolution {q.get('width', '?')}x{q.get('height', '?')}, {q.get('frames', '?')} frames", TUNE),
+    ]  # fmt: skip
+
+
+def _quality(res: dict[str, Any], thresholds: QualityThresholds | None = None) -> list[Line]:
     q = res["quality"]
     if q.get("verdict") == "unknown":
         return [Line(FAIL, "图像 quality", "无法取得画面", f"no frame ({q.get('error', '?')})",
                      "check the stream URI, RTSP port and credentials; open the stream in VLC")]  # fmt: skip
     failures = q.get("failures") or []
+    values = measured(q, thresholds or QualityThresholds())
     if not failures:
-        return [Line(PASS, "图像 quality", "画面正常", f"picture OK (from {q.get('source', 'stream')})")]
-    return [Line(FAIL, "图像 quality", QUALITY_FIXES.get(f, (f, ""))[0], f, QUALITY_FIXES.get(f, ("", ""))[1])
-            for f in failures]  # fmt: skip
+        return [Line(PASS, "图像 quality", "画面正常", f"picture OK (from {q.get('source', 'stream')})"), *values]
+    return [*(Line(FAIL, "图像 quality", QUALITY_FIXES.get(f, (f, ""))[0], f, QUALITY_FIXES.get(f, ("", ""))[1])
+              for f in failures), *values]  # fmt: skip
 
 
 def _retention(res: dict[str, Any]) -> Line:
@@ -124,11 +167,11 @@ def _retention(res: dict[str, Any]) -> Line:
                 "check the recorder address and credentials")  # fmt: skip
 
 
-def report_lines(res: dict[str, Any], checks: Checks) -> list[Line]:
+def report_lines(res: dict[str, Any], checks: Checks, thresholds: QualityThresholds | None = None) -> list[Line]:
     lines = _health(res)
     if res["health"]["state"] in ("auth_failed", "unreachable"):
         return lines
-    return [*lines, _clock(res, checks.max_clock_drift), *_quality(res), _retention(res)]
+    return [*lines, _clock(res, checks.max_clock_drift), *_quality(res, thresholds), _retention(res)]
 
 
 async def commission_camera(
@@ -136,7 +179,7 @@ async def commission_camera(
 ) -> tuple[list[Line], Path | None]:
     res = await check_camera_now(cam, checks, with_retention=with_retention)
     snap = await asyncio.to_thread(save_snapshot, res.get("snapshot"), snapshot_dir, cam.id)
-    return report_lines(res, checks), snap
+    return report_lines(res, checks, cam.thresholds), snap
 
 
 def save_snapshot(jpeg: bytes | None, snapshot_dir: Path, cam_id: str) -> Path | None:
