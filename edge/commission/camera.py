@@ -12,9 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edge.config import Camera, Checks, Config
+import cv2
+
+from edge.config import Camera, Checks, Config, read_secret
 from edge.config.devices import QualityThresholds
 from edge.onvif.camera import check_camera_now
+from edge.video.errors import GrabError
+from edge.video.grab import grab_then
+from edge.video.quality import Image
 
 RETENTION_FIX = "在录像机中延长保存天数或增加硬盘 / raise the recorder's retention days or add disk space"
 PASS, FAIL, WARN, INFO = "通过 PASS", "失败 FAIL", "注意 WARN", "信息 INFO"
@@ -174,11 +179,42 @@ def report_lines(res: dict[str, Any], checks: Checks, thresholds: QualityThresho
     return [*lines, _clock(res, checks.max_clock_drift), *_quality(res, thresholds), _retention(res)]
 
 
+SNAPSHOT_JPEG_QUALITY = 90  # for judging focus and framing on site, not for the dashboard's tile
+
+
+def _full_jpeg(frames: list[Image]) -> bytes:
+    ok, buf = cv2.imencode(".jpg", frames[-1], [cv2.IMWRITE_JPEG_QUALITY, SNAPSHOT_JPEG_QUALITY])
+    if not ok:
+        raise GrabError("decode_failed", "cannot encode the frame as JPEG")
+    return bytes(buf.tobytes())
+
+
+async def full_snapshot(cam: Camera, res: dict[str, Any], checks: Checks) -> bytes | None:
+    """One frame at the camera's own resolution, from the source the quality check used.
+
+    The driver keeps only a 320 px thumbnail (the dashboard's tile); a technician judging focus and
+    framing needs the real picture. None when no frame could be had (the thumbnail is used then)."""
+    health, q = res["health"], res.get("quality") or {}
+    use_snapshot = q.get("source") == "snapshot"
+    uri = health.get("snapshot_uri") if use_snapshot else (cam.stream_uri or health.get("stream_uri"))
+    if not uri or q.get("verdict") == "unknown":
+        return None
+    password = read_secret(cam.password_file)
+    auth = (cam.username, password) if password else None
+    try:
+        return await grab_then(
+            uri, _full_jpeg, 1, 0.0, checks.frame_timeout, auth=auth, snapshot=True if use_snapshot else None
+        )
+    except GrabError:
+        return None
+
+
 async def commission_camera(
     cam: Camera, checks: Checks, snapshot_dir: Path, with_retention: bool = True
 ) -> tuple[list[Line], Path | None]:
     res = await check_camera_now(cam, checks, with_retention=with_retention)
-    snap = await asyncio.to_thread(save_snapshot, res.get("snapshot"), snapshot_dir, cam.id)
+    jpeg = await full_snapshot(cam, res, checks) or res.get("snapshot")
+    snap = await asyncio.to_thread(save_snapshot, jpeg, snapshot_dir, cam.id)
     return report_lines(res, checks, cam.thresholds), snap
 
 

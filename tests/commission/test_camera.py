@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from edge.cli import main
@@ -63,6 +65,9 @@ async def test_short_retention_and_clock_drift_with_fixes(
     jpgs = list(snaps.glob("cam-gate-*.jpg"))
     assert len(jpgs) == 1 and jpgs[0].read_bytes()[:2] == b"\xff\xd8"
     assert f"快照 snapshot: {jpgs[0]}" in out
+    # At the camera's resolution (the simulator streams 640x360), not the dashboard's 320 px thumbnail.
+    picture = cv2.imdecode(np.frombuffer(jpgs[0].read_bytes(), np.uint8), cv2.IMREAD_COLOR)
+    assert picture.shape[:2] == (360, 640)
 
 
 async def test_wrong_password(site: tuple[OnvifSimulator, Path], tmp_path: Path, capsys) -> None:
