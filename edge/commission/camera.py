@@ -28,12 +28,31 @@ _STATUS = {"pass": PASS, "fail": FAIL, "skip": SKIP}
 TUNE = "阈值可在 cameras[].thresholds 中按摄像机调整 / thresholds are tuned per camera in cameras[].thresholds"
 
 QUALITY_FIXES: dict[str, tuple[str, str]] = {
-    "black": ("画面全黑", "black picture: check power to the IR/lens, the video cable, or a camera in night mode"),
-    "overexposed": ("画面过曝", "over-exposed: lower exposure/enable WDR, or turn the camera away from the light"),
-    "blurred": ("画面模糊", "blurred: refocus the lens (or run auto-focus), clean the window, check vibration"),
-    "frozen": ("画面冻结", "frozen picture: restart the camera's encoder / reboot the camera"),
-    "covered": ("镜头被遮挡", "lens covered: remove what blocks the lens (cloth, paint, branches)"),
-    "colour_cast": ("色偏", "colour cast: IR-cut filter stuck; check day/night switching, set white balance auto"),
+    "black": (
+        "画面全黑",
+        "检查红外灯/镜头供电、视频线，或摄像机是否误入夜间模式 / black picture: check power to "
+        "the IR/lens, the video cable, or a camera in night mode",
+    ),
+    "overexposed": (
+        "画面过曝",
+        "降低曝光或开启宽动态，或让镜头避开强光 / over-exposed: lower exposure/enable WDR, "
+        "or turn the camera away from the light",
+    ),
+    "blurred": (
+        "画面模糊",
+        "重新对焦（或一键聚焦）、清洁护罩、检查是否振动 / blurred: refocus the lens (or run "
+        "auto-focus), clean the window, check vibration",
+    ),
+    "frozen": ("画面冻结", "重启摄像机编码器或重启摄像机 / frozen picture: restart the camera's encoder / reboot it"),
+    "covered": (
+        "镜头被遮挡",
+        "移除遮挡镜头的物体（布、油漆、树枝）/ lens covered: remove what blocks the lens (cloth, paint, branches)",
+    ),
+    "colour_cast": (
+        "色偏",
+        "红外滤光片卡住：检查日夜切换，白平衡设为自动 / colour cast: IR-cut filter stuck; check "
+        "day/night switching, set white balance auto",
+    ),
 }
 
 
@@ -59,7 +78,10 @@ def camera_from(target: str, config: Config | None, username: str, password_file
     if target.startswith(("http://", "https://")):
         return Camera(id="commission", name="调试 commissioning", onvif=target, username=username,
                       password_file=password_file)  # fmt: skip
-    raise KeyError(f"camera {target!r} is not in the config (give -c FILE, or a device service URL)")
+    raise KeyError(
+        f"配置中没有摄像机 {target!r} / camera {target!r} is not in the config: "
+        "给出 -c FILE 或设备服务地址 / give -c FILE, or a device service URL"
+    )
 
 
 def _health(res: dict[str, Any]) -> list[Line]:
@@ -68,19 +90,35 @@ def _health(res: dict[str, Any]) -> list[Line]:
     dev = h.get("device") or {}
     if state == "auth_failed":
         return [Line(FAIL, "ONVIF", "用户名或密码错误", "the camera rejects the username/password",
-                     "check username and password_file; reset the password in the camera's web page")]  # fmt: skip
+                     "核对 username 与 password_file，必要时在摄像机网页重置密码 / check username and "
+                     "password_file; reset the password in the camera's web page")]  # fmt: skip
     if state == "unreachable":
         return [Line(FAIL, "ONVIF", "设备无应答", f"no answer ({h.get('detail') or 'refused or timed out'})",
-                     "check power, network cable, IP address, and that ONVIF is enabled on the camera")]  # fmt: skip
+                     "检查电源、网线、IP 地址，以及摄像机是否启用 ONVIF / check power, network cable, IP address, "
+                     "and that ONVIF is enabled on the camera")]  # fmt: skip
     model = " ".join(v for v in (dev.get("Manufacturer"), dev.get("Model"), dev.get("FirmwareVersion")) if v)
     lines = [Line(PASS, "ONVIF", "设备应答正常", f"answers ({model or 'model unknown'}, {h['duration_s']:.1f} s)")]
     if reasons:
-        lines.append(Line(WARN, "ONVIF", "部分检查未通过", ", ".join(reasons), "see the camera's ONVIF settings"))
+        lines.append(
+            Line(
+                WARN,
+                "ONVIF",
+                "部分检查未通过",
+                ", ".join(reasons),
+                "检查摄像机的 ONVIF 设置与用户权限 / check the camera's ONVIF settings and user rights",
+            )
+        )
     stream = h.get("stream_uri")
     lines.append(
         Line(PASS, "码流 stream", "已获取码流地址", str(stream))
         if stream
-        else Line(FAIL, "码流 stream", "无码流地址", "no stream URI from GetStreamUri", "enable a media profile")
+        else Line(
+            FAIL,
+            "码流 stream",
+            "无码流地址",
+            "no stream URI from GetStreamUri",
+            "在摄像机中启用一个媒体配置（码流）/ enable a media profile on the camera",
+        )
     )
     return lines
 
@@ -88,7 +126,13 @@ def _health(res: dict[str, Any]) -> list[Line]:
 def _clock(res: dict[str, Any], max_drift: float) -> Line:
     drift, verdict = res["clock"]["drift_s"], res["clock"]["verdict"]
     if drift is None:
-        return Line(WARN, "时钟 clock", "无法读取时间", "could not read the camera clock", "enable NTP on the camera")
+        return Line(
+            WARN,
+            "时钟 clock",
+            "无法读取时间",
+            "could not read the camera clock",
+            "在摄像机中启用 NTP / enable NTP on the camera",
+        )
     text = f"drift {drift:+.1f} s (limit {max_drift:.0f} s)"
     if verdict == "pass":
         return Line(PASS, "时钟 clock", f"时间偏差 {drift:+.1f} 秒", text)
@@ -138,7 +182,8 @@ def _quality(res: dict[str, Any], thresholds: QualityThresholds | None = None) -
     q = res["quality"]
     if q.get("verdict") == "unknown":
         return [Line(FAIL, "图像 quality", "无法取得画面", f"no frame ({q.get('error', '?')})",
-                     "check the stream URI, RTSP port and credentials; open the stream in VLC")]  # fmt: skip
+                     "检查码流地址、RTSP 端口与账号，用 VLC 打开码流试试 / check the stream URI, RTSP port and "
+                     "credentials; open the stream in VLC")]  # fmt: skip
     failures = q.get("failures") or []
     values = measured(q, thresholds or QualityThresholds())
     if not failures:
@@ -164,12 +209,14 @@ def _retention(res: dict[str, Any]) -> Line:
                     RETENTION_FIX)  # fmt: skip
     if verdict == "stalled":
         return Line(FAIL, "录像 retention", "录像已停止", "recording stopped (newest data too old)",
-                    "check the recorder's schedule, disk status and the camera's channel")  # fmt: skip
+                    "检查录像机的录像计划、硬盘状态与该摄像机通道 / check the recorder's schedule, disk status "
+                    "and the camera's channel")  # fmt: skip
     if verdict == "unverifiable":
         return Line(WARN, "录像 retention", "无法核实（无检索服务）", "cannot verify: no ONVIF search service",
-                    "set `recorder:` to the NVR that records this camera (Profile G)")  # fmt: skip
+                    "把 `recorder:` 设为录制该摄像机的 NVR（Profile G）/ set `recorder:` to the NVR that "
+                    "records this camera (Profile G)")  # fmt: skip
     return Line(FAIL, "录像 retention", "无法查询录像", f"unknown ({r.get('detail', '')})",
-                "check the recorder address and credentials")  # fmt: skip
+                "检查录像机地址与账号 / check the recorder address and credentials")  # fmt: skip
 
 
 def report_lines(res: dict[str, Any], checks: Checks, thresholds: QualityThresholds | None = None) -> list[Line]:

@@ -27,6 +27,11 @@ WSD_PORT = 3702
 NS_NVT = "http://www.onvif.org/ver10/network/wsdl"
 BUFFER = 65_536  # a UDP datagram's upper bound
 SCOPE_PREFIX = "onvif://www.onvif.org/"
+DETAIL_FIXES = {
+    "auth_failed": "用 -c 给出该摄像机的账号，或 --username/--password-file / give its credentials with -c, or "
+    "--username/--password-file",
+    "timeout": "设备应答太慢：检查网络 / the device answers too slowly: check the network",
+}
 DEVICE_FIELDS = ("Manufacturer", "Model", "FirmwareVersion", "SerialNumber", "HardwareId")
 
 
@@ -147,7 +152,10 @@ def format_table(found: list[Found], compared: bool = True) -> str:
             d = f.device
             lines.append(f"    设备 device: {d['Manufacturer']} {d['Model']}  固件 firmware: {d['FirmwareVersion']}")
         elif f.error is not None:
-            lines.append(f"    设备信息读取失败 / device information failed: {f.error}")
+            lines.append(
+                f"    设备信息读取失败 / device information failed: {f.error} — 处理 fix: "
+                + DETAIL_FIXES.get(f.error, "检查网络与 ONVIF 服务 / check the network and the ONVIF service")
+            )
         if where:
             lines.append(f"    {where}")
     return "\n".join(lines)

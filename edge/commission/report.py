@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from edge.config import Config
-from edge.report.fmt import DELIVERY_STATES, label
+from edge.report.fmt import DELIVERY_STATES, FAILURES, VERDICTS, label
 
 CAMERA_CHECKS = ("clock", "quality", "retention")
 CHECK_LABELS = {
@@ -122,11 +122,11 @@ class ReportBuilder:
         results = self._checks(conn, dev)
         for r in results:
             detail = json.loads(r["result"] or "{}")
-            text = r["verdict"]
+            text = label(VERDICTS, r["verdict"])
             if r["check_name"] == "retention" and detail.get("retained_days") is not None:
                 text += f" ({detail['retained_days']:.0f}/{detail.get('required_days')} d)"
             elif r["check_name"] == "quality" and detail.get("failures"):
-                text += f" ({', '.join(detail['failures'])})"
+                text += f" ({', '.join(label(FAILURES, f) for f in detail['failures'])})"
             elif r["check_name"] == "clock" and detail.get("drift_s") is not None:
                 text += f" ({detail['drift_s']:+.1f} s)"
             label = CHECK_LABELS.get(r["check_name"], r["check_name"])

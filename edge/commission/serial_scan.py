@@ -124,7 +124,10 @@ async def scan(
         port, baudrate=baudrate, parity=parity, timeout=reply_timeout, retries=0, trace_packet=rx
     )
     if not await client.connect():
-        raise OSError(f"cannot open serial port {port} (missing, or held by the running daemon: stop it first)")
+        raise OSError(
+            f"无法打开串口 {port} / cannot open serial port {port} — 处理 fix: 检查设备名，若守护进程正在使用"
+            "请先停止 / check the device name; stop the daemon first if it holds the port"
+        )
     results: list[UnitResult] = []
     try:
         for unit in units:

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 VERDICTS = {
     "pass": "合格 pass",
+    "ok": "合格 ok",
+    "fail": "不合格 fail",
     "short": "不足 short",
     "stalled": "停录 stalled",
     "unverifiable": "无法核验 unverifiable",
