@@ -129,8 +129,8 @@ class ReportBuilder:
                 text += f" ({', '.join(label(FAILURES, f) for f in detail['failures'])})"
             elif r["check_name"] == "clock" and detail.get("drift_s") is not None:
                 text += f" ({detail['drift_s']:+.1f} s)"
-            label = CHECK_LABELS.get(r["check_name"], r["check_name"])
-            row.checks.append((label, text, self.when(r["ts_ms"])))
+            check_label = CHECK_LABELS.get(r["check_name"], r["check_name"])
+            row.checks.append((check_label, text, self.when(r["ts_ms"])))
         if results:
             ok = all(r["verdict"] in ("pass", "ok") for r in results) and row.state == "online"
             row.verdict = PASS if ok else FAIL

@@ -44,3 +44,18 @@ def test_an_acked_test_press_passes(tmp_path: Path, capsys: pytest.CaptureFixtur
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "[通过 PASS] button btn-m" in out and "300 ms" in out
+
+
+def test_camera_results_are_in_words(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = scripted.fill(tmp_path / "edge.db")
+    cfg = _config(tmp_path, store)
+    cfg.write_text(
+        cfg.read_text() + "cameras:\n  - {id: cam-k, name: 校门重点, onvif: 'http://192.0.2.9/onvif/device_service', "
+        "key_area: true}\n"
+    )
+    rc = main(["commission", "report", "-c", str(cfg)])
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert "[不通过 FAIL] camera cam-k" in out
+    assert "图像 quality: 不合格 fail (黑屏 black, 遮挡 covered)" in out
+    assert "录像 retention: 不足 short (60/90 d)" in out
