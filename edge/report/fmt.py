@@ -58,6 +58,19 @@ FIELDS = {
     "verdict": "结论 verdict",
     "source": "来源 source",
 }
+# Why a device or link went down, as drivers and the relay record it; unknown codes are shown as recorded.
+REASONS = {
+    "no_response": "无应答 no response",
+    "heartbeat_timeout": "心跳超时 heartbeat timeout",
+    "lwt": "设备断线（遗嘱消息）connection lost (last will)",
+    "status": "设备报告离线 device reported offline",
+    "port_lost": "串口丢失 serial port lost",
+    "power": "断电 power lost",
+    "timeout": "超时 timeout",
+    "auth_failed": "认证失败 authentication failed",
+    "unreachable": "无法连接 unreachable",
+    "nak": "接收机拒绝 receiver NAK",
+}
 TEST_RESULTS = {"pass": "通过 PASS", "fail": "不通过 FAIL"}
 ALARM_STATES = {"open": "未处理 open", "acknowledged": "已确认 acknowledged", "closed": "已关闭 closed"}
 NO_DATA = "无数据 no data"

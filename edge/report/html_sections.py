@@ -48,7 +48,7 @@ def quality_section(r: DailyReport) -> str:
     rows = []
     for q in r.quality:
         failures = "、".join(f"{fmt.label(fmt.FAILURES, k)} ×{n}" for k, n in q.failures.items())
-        last = fmt.NO_DATA if q.last_verdict is None else q.last_verdict
+        last = fmt.NO_DATA if q.last_verdict is None else fmt.label(fmt.VERDICTS, q.last_verdict)
         rows.append([escape(q.name), escape(q.device_id), str(q.checks),
                      f'<span class="bad">{q.failed_checks}</span>' if q.failed_checks else "0",
                      escape(failures) or "—", escape(last)])  # fmt: skip
@@ -124,7 +124,7 @@ def links_section(r: DailyReport, tz: ZoneInfo) -> str:
              fmt.duration(x.unknown_ms), str(len(x.outages))] for x in r.links]  # fmt: skip
     downs = [
         [escape(o.name), fmt.local(o.start_ms, tz, o.start_ms < r.start_ms),
-         fmt.ONGOING if o.end_ms is None else fmt.local(o.end_ms, tz), fmt.duration(o.in_day_ms), escape(o.reason)]
+         fmt.ONGOING if o.end_ms is None else fmt.local(o.end_ms, tz), fmt.duration(o.in_day_ms), escape(fmt.label(fmt.REASONS, o.reason))]
         for x in r.links for o in x.outages
     ]  # fmt: skip
     body = table([("接收机", "receiver"), ("地址", "address"), ("可用率 %", "availability"), ("中断", "down"),

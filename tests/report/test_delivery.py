@@ -72,3 +72,10 @@ def test_no_raw_values_in_test_details(store: Path) -> None:
     assert "输入 input discrete_input:0" in details
     alarm_details = [t.detail for t in report.tests if t.source == "alarm"]
     assert alarm_details == ["报警 alarm · 已确认 acknowledged"]
+
+
+def test_html_verdicts_and_reasons_in_words(store: Path) -> None:
+    page = render_html(report_for(store))
+    assert "心跳超时 heartbeat timeout" in page and "无应答 no response" in page
+    assert "不合格 fail" in page  # cam-k's last quality verdict
+    assert ">heartbeat_timeout<" not in page and ">fail<" not in page and ">no_response<" not in page
