@@ -124,7 +124,8 @@ def links_section(r: DailyReport, tz: ZoneInfo) -> str:
              fmt.duration(x.unknown_ms), str(len(x.outages))] for x in r.links]  # fmt: skip
     downs = [
         [escape(o.name), fmt.local(o.start_ms, tz, o.start_ms < r.start_ms),
-         fmt.ONGOING if o.end_ms is None else fmt.local(o.end_ms, tz), fmt.duration(o.in_day_ms), escape(fmt.label(fmt.REASONS, o.reason))]
+         fmt.ONGOING if o.end_ms is None else fmt.local(o.end_ms, tz), fmt.duration(o.in_day_ms),
+         escape(fmt.label(fmt.REASONS, o.reason))]
         for x in r.links for o in x.outages
     ]  # fmt: skip
     body = table([("接收机", "receiver"), ("地址", "address"), ("可用率 %", "availability"), ("中断", "down"),
