@@ -7,14 +7,19 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from edge.api.tokens import Role, create_token
 from edge.cli import main
+from edge.commands.report import build
+from edge.config import load_config
 from edge.daemon import Daemon
+from edge.events import now_ms
 from edge.relay.message import PoliceCode
 from edge.sim.mqtt_buttons import SimMqttButton
 from edge.sim.receiver import DemoReceiver
@@ -109,6 +114,15 @@ async def test_press_reaches_police_as_a_test_report(site: Site, capsys: pytest.
     )
     text = html.read_text()
     assert rc == 0 and text.startswith("<!doctype html>") and "宿舍A一键报警" in text and "class='pass'" in text
+
+    # The day's inspection report, from the running daemon's store: the test passed, with its time to the police.
+    config = load_config(site.cfg)
+    now = now_ms()
+    today = datetime.fromtimestamp(now / 1000, ZoneInfo(config.site.timezone)).date()
+    daily = await asyncio.to_thread(build, config, today, now)
+    (test,) = [t for t in daily.tests if t.source == "event" and t.kind == "alarm.press"]
+    assert test.result == "pass" and "police ACKed the test report in" in test.detail, test
+    assert "None" not in test.detail and "=" not in test.detail
 
 
 async def test_nobody_presses(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
