@@ -73,7 +73,8 @@ def _test_alarm(args: argparse.Namespace) -> int:
     url = args.url or base_url(config)
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=5.0) as client:
         try:
-            res = TestAlarm(client, args.button, lambda t: print(t, flush=True), args.minutes).run(args.wait)
+            tester = TestAlarm(client, args.button, lambda t: print(t, flush=True), args.minutes)
+            res = tester.run(args.wait, args.ack_wait)
         except TestAlarmError as exc:
             print(f"测试失败 / test failed: {exc}", file=sys.stderr)
             return 1
@@ -169,6 +170,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--token", help="technician token (default $EDGE_TOKEN)")
     p.add_argument("--url", help="API base URL (default from api.listen)")
     p.add_argument("--wait", type=float, default=120.0, help="seconds to wait for the press")
+    p.add_argument("--ack-wait", type=float, default=30.0, help="seconds to wait for the police receiver's ACK")
     p.add_argument("--minutes", type=int, default=10, help="maintenance window if this tool is interrupted")
     p.set_defaults(handler=_guard(_test_alarm))
 

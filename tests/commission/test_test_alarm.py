@@ -149,3 +149,22 @@ async def test_wrong_role_and_unknown_button(
     assert await asyncio.to_thread(main, argv) == 1
     assert "no device 'nope'" in capsys.readouterr().err
     assert await asyncio.to_thread(main, ["commission", "test-alarm", "dorm-a", "-c", str(site.cfg)]) == 2
+
+
+async def test_police_never_acks_the_test(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    """A receiver that NAKs everything: the tool, the acceptance report and the daily report all say FAIL."""
+    site.receiver.mode = "nak"
+    argv = ["commission", "test-alarm", "dorm-a", "-c", str(site.cfg), "--token", site.technician, "--wait", "10"]
+    argv += ["--ack-wait", "3"]
+    rc, _ = await asyncio.gather(asyncio.to_thread(main, argv), _press_when_in_test_mode(site))
+    captured = capsys.readouterr()
+    assert rc == 1 and "no ACK from the police" in captured.err and "处理 fix" in captured.err
+    rc = await asyncio.to_thread(main, ["commission", "report", "-c", str(site.cfg)])
+    report = capsys.readouterr().out
+    assert rc == 1 and "[不通过 FAIL] button dorm-a" in report
+    config = load_config(site.cfg)
+    now = now_ms()
+    today = datetime.fromtimestamp(now / 1000, ZoneInfo(config.site.timezone)).date()
+    daily = await asyncio.to_thread(build, config, today, now)
+    (test,) = [t for t in daily.tests if t.source == "event" and t.kind == "alarm.press"]
+    assert test.result == "fail" and "not delivered to the police" in test.detail, test
