@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from edge.config import Config
-from edge.report.fmt import DELIVERY_STATES, FAILURES, VERDICTS, label
+from edge.report.fmt import DELIVERY_STATES, FAILURES, STATES, VERDICTS, label
 
 CAMERA_CHECKS = ("clock", "quality", "retention")
 CHECK_LABELS = {
@@ -143,7 +143,9 @@ def render_text(config: Config, rows: list[Row], generated: str) -> str:
     passed = sum(r.verdict == PASS for r in rows if r.type != "bus")
     total = sum(r.type != "bus" for r in rows)
     for r in rows:
-        lines.append(f"[{r.verdict}] {r.type:<6} {r.device} {r.name} ({r.location}) state={r.state}")
+        lines.append(
+            f"[{r.verdict}] {r.type:<6} {r.device} {r.name} ({r.location}) 状态 state: {label(STATES, r.state)}"
+        )
         lines.extend(f"        {check}: {result}  @ {at}" for check, result, at in r.checks)
     failed = sum(r.verdict == FAIL for r in rows)
     lines += ["", f"合计 total: {passed}/{total} 通过 passed, {failed} 不通过 failed"]

@@ -69,9 +69,12 @@ def parse_units(text: str) -> list[int]:
     units: set[int] = set()
     for part in text.split(","):
         lo, _, hi = part.strip().partition("-")
-        first, last = int(lo), int(hi or lo)
+        try:
+            first, last = int(lo), int(hi or lo)
+        except ValueError:
+            raise ValueError(f"地址范围 {part!r} 不是数字 / unit range {part!r} is not a number (e.g. 1-32)") from None
         if not 1 <= first <= last <= 247:
-            raise ValueError(f"unit range {part!r} must be within 1-247")
+            raise ValueError(f"地址范围 {part!r} 须在 1-247 之内 / unit range {part!r} must be within 1-247")
         units.update(range(first, last + 1))
     return sorted(units)
 

@@ -28,6 +28,7 @@ STATES = {
     "online": "在线 online",
     "offline": "离线 offline",
     "maintenance": "维护 maintenance",
+    "degraded": "部分异常 degraded",
     "unknown": "未知 unknown",
 }
 CATEGORIES = {"alarm": "报警 alarm", "flag": "提示 flag"}
