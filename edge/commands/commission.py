@@ -26,7 +26,7 @@ def _discover(args: argparse.Namespace) -> int:
     if args.details and found:
         password = read_secret(Path(args.password_file)) if args.password_file else None
         asyncio.run(add_details(found, config, args.username, password))
-    print(format_table(found))
+    print(format_table(found, compared=config is not None))
     return 0 if found else 1
 
 
@@ -74,7 +74,8 @@ def _test_alarm(args: argparse.Namespace) -> int:
     url = args.url or base_url(config)
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=5.0) as client:
         try:
-            res = TestAlarm(client, args.button, lambda t: print(t, flush=True), args.minutes).run(args.wait)
+            tester = TestAlarm(client, args.button, lambda t: print(t, flush=True), args.minutes)
+            res = tester.run(args.wait, args.ack_wait)
         except TestAlarmError as exc:
             print(f"测试失败 / test failed: {exc}", file=sys.stderr)
             return 1
@@ -82,17 +83,33 @@ def _test_alarm(args: argparse.Namespace) -> int:
     return 0 if res.passed else 1
 
 
+def _mqtt(args: argparse.Namespace) -> int:
+    from edge.commission.mqtt_check import FAIL, WARN, check_broker  # noqa: PLC0415
+
+    config = load_config(Path(args.config))
+    if config.mqtt is None:
+        print("配置中没有 mqtt 段 / the config has no mqtt section: nothing to check")
+        return 0
+    lines = check_broker(config.mqtt, args.timeout)
+    print(f"MQTT broker {config.mqtt.url}")
+    for line in lines:
+        print("  " + line.render())
+    return 1 if any(line.status in (FAIL, WARN) for line in lines) else 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from edge.commission.report import commissioning_report  # noqa: PLC0415
 
     config = load_config(Path(args.config))
-    text = commissioning_report(config, args.format)
+    text, failed = commissioning_report(config, args.format)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"已写入 written: {args.output}")
     else:
         print(text)
-    return 0
+    if failed:
+        print("有设备不通过验收 / some devices failed: see the FAIL lines", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _guard(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -154,8 +171,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--token", help="technician token (default $EDGE_TOKEN)")
     p.add_argument("--url", help="API base URL (default from api.listen)")
     p.add_argument("--wait", type=float, default=120.0, help="seconds to wait for the press")
+    p.add_argument("--ack-wait", type=float, default=30.0, help="seconds to wait for the police receiver's ACK")
     p.add_argument("--minutes", type=int, default=10, help="maintenance window if this tool is interrupted")
     p.set_defaults(handler=_guard(_test_alarm))
+
+    p = cs.add_parser("mqtt", help="check the MQTT broker: gateway login, anonymous button events refused")
+    p.add_argument("-c", "--config", required=True)
+    p.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for each answer")
+    p.set_defaults(handler=_guard(_mqtt))
 
     p = cs.add_parser("report", help="commissioning (acceptance) report for the whole site")
     p.add_argument("-c", "--config", required=True)

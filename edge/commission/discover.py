@@ -27,6 +27,11 @@ WSD_PORT = 3702
 NS_NVT = "http://www.onvif.org/ver10/network/wsdl"
 BUFFER = 65_536  # a UDP datagram's upper bound
 SCOPE_PREFIX = "onvif://www.onvif.org/"
+DETAIL_FIXES = {
+    "auth_failed": "用 -c 给出该摄像机的账号，或 --username/--password-file / give its credentials with -c, or "
+    "--username/--password-file",
+    "timeout": "设备应答太慢：检查网络 / the device answers too slowly: check the network",
+}
 DEVICE_FIELDS = ("Manufacturer", "Model", "FirmwareVersion", "SerialNumber", "HardwareId")
 
 
@@ -120,12 +125,24 @@ async def add_details(
     await asyncio.gather(*(one(f) for f in found))
 
 
-def format_table(found: list[Found]) -> str:
+def format_table(found: list[Found], compared: bool = True) -> str:
+    """`compared`: a config was given, so each device is marked in it or not."""
     if not found:
-        return "未发现 ONVIF 设备 / no ONVIF device answered"
+        return (
+            "未发现 ONVIF 设备 / no ONVIF device answered\n"
+            "  处理 fix: 检查网线与网段、摄像机是否开启 ONVIF 与 WS-Discovery，或用 --address 单播探测 / "
+            "check cabling and subnet, that ONVIF and WS-Discovery are enabled, or probe one address with --address"
+        )
     lines = [f"发现 {len(found)} 台 ONVIF 设备 / {len(found)} ONVIF device(s) found:"]
+    if not compared:
+        lines.append("  未给出配置 (-c)，不与配置比对 / no config given (-c FILE): nothing to compare against")
     for f in found:
-        where = f"已在配置中: {f.in_config} / in config" if f.in_config else "不在配置中 / not in config"
+        if not compared:
+            where = ""
+        elif f.in_config:
+            where = f"已在配置中: {f.in_config} / in config"
+        else:
+            where = "不在配置中 / not in config"
         lines.append(f"  {f.xaddr}")
         lines.append(
             f"    型号 model: {f.scope('hardware') or '?'}  名称 name: {f.scope('name') or '?'}  "
@@ -135,6 +152,10 @@ def format_table(found: list[Found]) -> str:
             d = f.device
             lines.append(f"    设备 device: {d['Manufacturer']} {d['Model']}  固件 firmware: {d['FirmwareVersion']}")
         elif f.error is not None:
-            lines.append(f"    设备信息读取失败 / device information failed: {f.error}")
-        lines.append(f"    {where}")
+            lines.append(
+                f"    设备信息读取失败 / device information failed: {f.error} — 处理 fix: "
+                + DETAIL_FIXES.get(f.error, "检查网络与 ONVIF 服务 / check the network and the ONVIF service")
+            )
+        if where:
+            lines.append(f"    {where}")
     return "\n".join(lines)

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from edge.config import Config
+from edge.report.fmt import DELIVERY_STATES, FAILURES, STATES, VERDICTS, label
 from edge.states import DeviceState
 
 CAMERA_CHECKS = ("clock", "quality", "retention")
@@ -88,8 +89,10 @@ class ReportBuilder:
             row.checks.append(("接警确认 police ACK", f"{out['receiver']} {latency} ms", self.when(out["acked_ms"])))
             row.verdict = PASS
         else:
-            state = out["state"] if out is not None else "not relayed"
-            row.checks.append(("接警确认 police ACK", f"无 none ({state})", "-"))
+            state = out["state"] if out is not None else "none"
+            row.checks.append(("接警确认 police ACK", f"无 none ({label(DELIVERY_STATES, state)})", "-"))
+            row.checks.append(("处理 fix", "检查接警链路与接收机账号，再做一次 test-alarm / check the police link and "
+                               "receiver account, then run test-alarm again", "-"))  # fmt: skip
             row.verdict = FAIL
         return row
 
@@ -120,15 +123,15 @@ class ReportBuilder:
         results = self._checks(conn, dev)
         for r in results:
             detail = json.loads(r["result"] or "{}")
-            text = r["verdict"]
+            text = label(VERDICTS, r["verdict"])
             if r["check_name"] == "retention" and detail.get("retained_days") is not None:
                 text += f" ({detail['retained_days']:.0f}/{detail.get('required_days')} d)"
             elif r["check_name"] == "quality" and detail.get("failures"):
-                text += f" ({', '.join(detail['failures'])})"
+                text += f" ({', '.join(label(FAILURES, f) for f in detail['failures'])})"
             elif r["check_name"] == "clock" and detail.get("drift_s") is not None:
                 text += f" ({detail['drift_s']:+.1f} s)"
-            label = CHECK_LABELS.get(r["check_name"], r["check_name"])
-            row.checks.append((label, text, self.when(r["ts_ms"])))
+            check_label = CHECK_LABELS.get(r["check_name"], r["check_name"])
+            row.checks.append((check_label, text, self.when(r["ts_ms"])))
         if results:
             ok = all(r["verdict"] in ("pass", "ok") for r in results) and row.state == DeviceState.ONLINE
             row.verdict = PASS if ok else FAIL
@@ -141,9 +144,12 @@ def render_text(config: Config, rows: list[Row], generated: str) -> str:
     passed = sum(r.verdict == PASS for r in rows if r.type != "bus")
     total = sum(r.type != "bus" for r in rows)
     for r in rows:
-        lines.append(f"[{r.verdict}] {r.type:<6} {r.device} {r.name} ({r.location}) state={r.state}")
+        lines.append(
+            f"[{r.verdict}] {r.type:<6} {r.device} {r.name} ({r.location}) 状态 state: {label(STATES, r.state)}"
+        )
         lines.extend(f"        {check}: {result}  @ {at}" for check, result, at in r.checks)
-    lines += ["", f"合计 total: {passed}/{total} 通过 passed"]
+    failed = sum(r.verdict == FAIL for r in rows)
+    lines += ["", f"合计 total: {passed}/{total} 通过 passed, {failed} 不通过 failed"]
     return "\n".join(lines)
 
 
@@ -172,8 +178,10 @@ def render_html(config: Config, rows: list[Row], generated: str) -> str:
     )
 
 
-def commissioning_report(config: Config, fmt: str = "text") -> str:
+def commissioning_report(config: Config, fmt: str = "text") -> tuple[str, bool]:
+    """The report, and whether any device failed (the command's exit status depends on it)."""
     builder = ReportBuilder(config)
     rows = builder.build()
     generated = datetime.now(builder.tz).strftime("%Y-%m-%d %H:%M:%S %Z")
-    return render_html(config, rows, generated) if fmt == "html" else render_text(config, rows, generated)
+    text = render_html(config, rows, generated) if fmt == "html" else render_text(config, rows, generated)
+    return text, any(r.verdict == FAIL for r in rows)

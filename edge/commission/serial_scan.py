@@ -3,6 +3,10 @@
 Each unit id gets one read; a unit that answers gets `samples` more, so the error rate (failed reads
 over reads to units that answered at least once) says how clean the wiring is: a healthy RS-485
 line shows 0 %; a few percent means termination, biasing or a long stub to look at.
+
+A reply that arrives but fails its CRC still proves a unit is there: the client's raw receive trace
+tells a garbled reply (bytes addressed to this id) from silence, so such a unit is listed and its
+CRC errors count in the line error rate instead of making it look absent.
 """
 
 from __future__ import annotations
@@ -31,10 +35,15 @@ class UnitResult:
     inputs: list[bool] = field(default_factory=list)  # last good read
     exception: str | None = None  # a Modbus exception reply (the unit is there but refuses the function)
     latency_ms: list[float] = field(default_factory=list)
+    crc_errors: int = 0  # replies addressed to this id that arrived garbled (failed CRC or framing)
+
+    @property
+    def good(self) -> int:
+        return self.reads - self.failures
 
     @property
     def answered(self) -> bool:
-        return self.reads > self.failures or self.exception is not None
+        return self.good > 0 or self.crc_errors > 0 or self.exception is not None
 
 
 @dataclass(slots=True)
@@ -60,9 +69,12 @@ def parse_units(text: str) -> list[int]:
     units: set[int] = set()
     for part in text.split(","):
         lo, _, hi = part.strip().partition("-")
-        first, last = int(lo), int(hi or lo)
+        try:
+            first, last = int(lo), int(hi or lo)
+        except ValueError:
+            raise ValueError(f"地址范围 {part!r} 不是数字 / unit range {part!r} is not a number (e.g. 1-32)") from None
         if not 1 <= first <= last <= 247:
-            raise ValueError(f"unit range {part!r} must be within 1-247")
+            raise ValueError(f"地址范围 {part!r} 须在 1-247 之内 / unit range {part!r} must be within 1-247")
         units.update(range(first, last + 1))
     return sorted(units)
 
@@ -81,6 +93,25 @@ class _Refused(Exception):
     """The unit answered with a Modbus exception."""
 
 
+class _RxTrace:
+    """What the client received during the current request (pymodbus hands every raw chunk here)."""
+
+    def __init__(self) -> None:
+        self.first = b""
+
+    def reset(self) -> None:
+        self.first = b""
+
+    def __call__(self, sending: bool, data: bytes) -> bytes:
+        if not sending and data and not self.first:
+            self.first = bytes(data[:2])
+        return data
+
+    def garbled_from(self, unit: int) -> bool:
+        """Bytes came back starting with this unit's address: a reply was there, but unreadable."""
+        return self.first[:1] == bytes([unit])
+
+
 async def scan(
     port: str,
     units: list[int],
@@ -91,9 +122,15 @@ async def scan(
     input_type: str = "discrete_input",
     count: int = 16,
 ) -> ScanResult:
-    client = AsyncModbusSerialClient(port, baudrate=baudrate, parity=parity, timeout=reply_timeout, retries=0)
+    rx = _RxTrace()
+    client = AsyncModbusSerialClient(
+        port, baudrate=baudrate, parity=parity, timeout=reply_timeout, retries=0, trace_packet=rx
+    )
     if not await client.connect():
-        raise OSError(f"cannot open serial port {port} (missing, or held by the running daemon: stop it first)")
+        raise OSError(
+            f"无法打开串口 {port} / cannot open serial port {port} — 处理 fix: 检查设备名，若守护进程正在使用"
+            "请先停止 / check the device name; stop the daemon first if it holds the port"
+        )
     results: list[UnitResult] = []
     try:
         for unit in units:
@@ -102,6 +139,7 @@ async def scan(
             for _ in range(1 + samples):
                 started = time.perf_counter()
                 res.reads += 1
+                rx.reset()
                 try:
                     res.inputs = await _read(client, unit, input_type, count)
                     res.latency_ms.append((time.perf_counter() - started) * 1000)
@@ -110,9 +148,11 @@ async def scan(
                     break
                 except ModbusException as exc:
                     res.failures += 1
+                    if rx.garbled_from(unit):
+                        res.crc_errors += 1
                     log.debug("unit %d: %s", unit, exc)
                     time.sleep(SILENT_PAUSE_S)  # noqa: ASYNC251 - the line must be quiet; nothing else runs
-                if res.failures >= ABSENT_AFTER and res.failures == res.reads:
+                if res.failures >= ABSENT_AFTER and res.failures == res.reads and res.crc_errors == 0:
                     break  # silent on every try so far: nobody at this id
     finally:
         client.close()
@@ -133,21 +173,35 @@ def format_scan(res: ScanResult) -> str:
         if u.exception:
             lines.append(f"  地址 unit {u.unit}: 应答但拒绝读取 / answers but refuses the read: {u.exception}")
             continue
+        counts = f"错误 errors {u.failures}/{u.reads} (CRC {u.crc_errors}, 超时 timeout {u.failures - u.crc_errors})"
+        if not u.good:
+            lines.append(
+                f"  地址 unit {u.unit}: 只有校验错误的应答 / only garbled replies (failed CRC)  {counts}\n"
+                "      处理 fix: 检查波特率、校验位、A/B 接线与终端电阻 / "
+                "check baud rate, parity, A/B wiring, termination"
+            )
+            continue
         active = [i for i, on in enumerate(u.inputs) if on]
         bits = "".join("1" if on else "0" for on in u.inputs)
         avg = sum(u.latency_ms) / len(u.latency_ms) if u.latency_ms else 0.0
         lines.append(
-            f"  地址 unit {u.unit}: 输入 inputs {bits}  动作中 active {active or '-'}  "
-            f"错误 errors {u.failures}/{u.reads}  应答 {avg:.0f} ms"
+            f"  地址 unit {u.unit}: 输入 inputs {bits}  动作中 active {active or '-'}  {counts}  应答 {avg:.0f} ms"
         )
-    rate = res.error_rate or 0.0
+    rate = res.error_rate
+    if rate is None:
+        lines.append("线路误码率 line error rate: 无读数 / no reads to measure")
+        return "\n".join(lines)
     if rate == 0:
         verdict = "正常 / clean"
     elif rate < ACCEPTABLE_ERROR_RATE:
         verdict = "可接受 / acceptable"
     else:
-        verdict = "检查终端电阻与接线 / check termination and wiring"
-    lines.append(f"线路误码率 line error rate: {rate:.1%} ({verdict})")
+        verdict = (
+            "偏高：检查终端电阻 (120 Ω)、偏置电阻、A/B 接线与屏蔽 / "
+            "high: check termination (120 Ω), biasing, A/B wiring and shield"
+        )
+    crc = sum(u.crc_errors for u in found)
+    lines.append(f"线路误码率 line error rate: {rate:.1%} (CRC {crc}) — {verdict}")
     return "\n".join(lines)
 
 
@@ -161,7 +215,7 @@ def suggest_yaml(res: ScanResult, bus_id: str = "bus1", per_unit: int = 1, first
     ]
     zone = first_zone
     for u in res.found:
-        if u.exception:
+        if u.exception or not u.good:
             continue
         for k in range(per_unit):
             press, tamper = 2 * k, 2 * k + 1

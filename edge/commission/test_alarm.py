@@ -66,13 +66,20 @@ class TestAlarm:
         try:
             r = self.client.request(method, "/api/v1" + path, **kw)
         except httpx.HTTPError as exc:
-            raise TestAlarmError(f"守护进程无应答 / the daemon does not answer: {exc}") from exc
+            raise TestAlarmError(
+                f"守护进程无应答 / the daemon does not answer: {exc}\n  处理 fix: 确认 edge 正在运行、--url 与 "
+                "api.listen 一致 / check that edge runs and --url matches api.listen"
+            ) from exc
         if r.status_code in (401, 403):
             raise TestAlarmError(
-                f"令牌无效或权限不足（需要技术员）/ token refused, technician role needed ({r.status_code})"
+                f"令牌无效或权限不足（需要技术员）/ token refused, technician role needed ({r.status_code})\n"
+                "  处理 fix: edge token create --role technician"
             )
         if r.status_code == 404:
-            raise TestAlarmError(f"没有这个设备 / no device {self.button!r}")
+            raise TestAlarmError(
+                f"没有这个设备 / no device {self.button!r}\n"
+                "  处理 fix: 用配置中的按钮 id / use a button id from the config"
+            )
         if r.status_code >= 400:
             raise TestAlarmError(f"API {method} {path}: {r.status_code} {r.text[:200]}")
         return r.json()
@@ -101,10 +108,19 @@ class TestAlarm:
         self.say(f"{dev.get('name', self.button)}（{dev.get('location', '')}）已进入测试模式 / in test mode")
         try:
             self.say(f"请现在按下按钮（{wait_press_s:.0f} 秒内）/ press the button now (within {wait_press_s:.0f} s)")
-            press = self._wait(lambda: self._press(started), wait_press_s, "没有收到按下 / no press arrived")
+            press = self._wait(
+                lambda: self._press(started),
+                wait_press_s,
+                "没有收到按下 / no press arrived\n  处理 fix: 检查按钮接线与供电（串口：edge commission serial；"
+                "MQTT：按钮是否连上 broker），或加大 --wait / check the button's wiring and power (serial: edge "
+                "commission serial; MQTT: is it connected to the broker), or raise --wait",
+            )
             self.say(f"守护进程收到按下 / the daemon got the press at {press['time']} (test={press['test']})")
             event = self._wait(
-                lambda: self._acked(press["id"], started), wait_ack_s, "接警中心没有确认 / no ACK from the police"
+                lambda: self._acked(press["id"], started),
+                wait_ack_s,
+                "接警中心没有确认 / no ACK from the police\n  处理 fix: 检查接警链路（仪表盘的接警链路状态）、"
+                "接收机地址与账号 / check the police link (the dashboard's link state), receiver address and account",
             )
             relay = event["relay"]
             latency = _ms(relay["acked_at"]) - _ms(press["time"])
@@ -140,7 +156,10 @@ class TestAlarm:
         event = self._event(event_id, since)
         relay = (event or {}).get("relay") or {}
         if relay.get("state") in ("failed", "rejected"):
-            raise TestAlarmError(f"测试报告发送失败 / the test report failed: {relay}")
+            raise TestAlarmError(
+                f"测试报告发送失败 / the test report failed: {relay.get('state')} {relay.get('error') or ''}\n"
+                "  处理 fix: 检查接收机账号与加密密钥 / check the receiver account and encryption key"
+            )
         return event if relay.get("acked_at") else None
 
     @staticmethod

@@ -54,8 +54,21 @@ def summary_rows(r: DailyReport) -> list[list[str]]:
             [f"{s.category}_unacked", f"{name} 未确认 unacknowledged", str(s.unacked), ""],
             [f"{s.category}_ack_median", f"{name} 确认时间中位数 median ack time", fmt.seconds(s.median_ms), "s"],
             [f"{s.category}_ack_max", f"{name} 最长确认时间 max ack time", fmt.seconds(s.max_ms), "s"],
+            [
+                f"{s.category}_delivery_median",
+                f"{name} 送达接警中位数 median press to police ACK",
+                fmt.seconds(s.delivery_median_ms),
+                "s",
+            ],
+            [
+                f"{s.category}_delivery_max",
+                f"{name} 最长送达接警 max press to police ACK",
+                fmt.seconds(s.delivery_max_ms),
+                "s",
+            ],
         ]
     rows.append(["tests", "测试记录 tests performed", str(len(r.tests)), ""])
+    rows.append(["tests_failed", "测试不通过 tests failed", str(sum(t.result == "fail" for t in r.tests)), ""])
     for link in r.links:
         rows.append([f"link_availability:{link.device_id}", f"接警链路可用率 {link.name}", fmt.pct(link.rate), "%"])
     return rows
@@ -103,14 +116,14 @@ def tables(r: DailyReport) -> dict[str, tuple[Sequence[str], Iterable[Sequence[s
         ),
         "alarms": (
             ["id", "类别 category", "类型 kind", "设备 device", "防区 zone", "位置 location", "测试 test",
-             "发生 opened", "确认 acked", "确认用时 ack_s", "确认人 acked_by", "状态 state"],
+             "发生 opened", "确认 acked", "确认用时 ack_s", "送达接警用时 delivery_s", "确认人 acked_by", "状态 state"],
             [[a.id, a.category, a.kind, a.device_id, "" if a.zone is None else str(a.zone), a.location,
               "yes" if a.test else "no", fmt.local(a.opened_ms, tz, True), fmt.local(a.acked_ms, tz, True),
-              fmt.seconds(a.ack_ms), a.acked_by or "", a.state] for a in r.alarms],
+              fmt.seconds(a.ack_ms), fmt.seconds(a.delivery_ms), a.acked_by or "", a.state] for a in r.alarms],
         ),
         "tests": (
-            ["时间 time", "设备 device", "来源 source", "类型 kind", "详情 detail"],
-            [[fmt.local(t.ts_ms, tz, True), t.device_id, t.source, t.kind, t.detail] for t in r.tests],
+            ["时间 time", "设备 device", "来源 source", "类型 kind", "结论 result", "详情 detail"],
+            [[fmt.local(t.ts_ms, tz, True), t.device_id, t.source, t.kind, t.result, t.detail] for t in r.tests],
         ),
         **({"patrol": patrol_table(r)} if r.patrol else {}),
     }  # fmt: skip

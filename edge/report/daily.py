@@ -184,7 +184,7 @@ def compute(inp: ReportInput, day: date, timezone: str, now_ms: int) -> DailyRep
     events, bad = parse_payloads(inp.events)
     in_day = [e for e in events if start_ms <= int(e["ts_ms"]) < end_ms]
     devices = device_availability(inp, events, start_ms, end_ms)
-    alarms = sections.alarm_rows(inp.alarms, start_ms, end_ms)
+    alarms = sections.alarm_rows(inp.alarms, start_ms, end_ms, inp.deliveries)
     retention = sections.retention(inp, in_day)
     notes = []
     if end_ms < midnight_ms:
@@ -208,6 +208,6 @@ def compute(inp: ReportInput, day: date, timezone: str, now_ms: int) -> DailyRep
         quality=sections.quality(inp, in_day),
         alarms=alarms,
         ack_stats=sections.ack_stats(alarms),
-        tests=sections.tests(in_day, alarms),
+        tests=sections.tests(in_day, alarms, inp.deliveries),
         notes=tuple(notes),
     )

@@ -9,6 +9,8 @@ from edge.states import AlarmCategory, AlarmState, DeviceState
 
 VERDICTS = {
     "pass": "合格 pass",
+    "ok": "合格 ok",
+    "fail": "不合格 fail",
     "short": "不足 short",
     "stalled": "停录 stalled",
     "unverifiable": "无法核验 unverifiable",
@@ -28,6 +30,7 @@ STATES: dict[str, str] = {
     DeviceState.ONLINE: "在线 online",
     DeviceState.OFFLINE: "离线 offline",
     DeviceState.MAINTENANCE: "维护 maintenance",
+    DeviceState.DEGRADED: "部分异常 degraded",
     DeviceState.UNKNOWN: "未知 unknown",
 }
 CATEGORIES: dict[str, str] = {AlarmCategory.ALARM: "报警 alarm", AlarmCategory.FLAG: "提示 flag"}
@@ -48,6 +51,35 @@ ALARM_STATES: dict[str, str] = {
     AlarmState.ACKNOWLEDGED: "已确认 acknowledged",
     AlarmState.CLOSED: "已关闭 closed",
 }
+DELIVERY_STATES = {
+    "pending": "待发送 pending",
+    "sending": "发送中 sending",
+    "delivered": "已送达 delivered",
+    "failed": "发送失败 failed",
+    "rejected": "被拒绝 rejected",
+    "none": "未发送 not relayed",
+}
+# Event payload fields a report may show, in words (everything else stays internal).
+FIELDS = {
+    "input": "输入 input",
+    "reason": "原因 reason",
+    "verdict": "结论 verdict",
+    "source": "来源 source",
+}
+# Why a device or link went down, as drivers and the relay record it; unknown codes are shown as recorded.
+REASONS = {
+    "no_response": "无应答 no response",
+    "heartbeat_timeout": "心跳超时 heartbeat timeout",
+    "lwt": "设备断线（遗嘱消息）connection lost (last will)",
+    "status": "设备报告离线 device reported offline",
+    "port_lost": "串口丢失 serial port lost",
+    "power": "断电 power lost",
+    "timeout": "超时 timeout",
+    "auth_failed": "认证失败 authentication failed",
+    "unreachable": "无法连接 unreachable",
+    "nak": "接收机拒绝 receiver NAK",
+}
+TEST_RESULTS = {"pass": "通过 PASS", "fail": "不通过 FAIL"}
 NO_DATA = "无数据 no data"
 ONGOING = "持续中 ongoing"
 

@@ -128,7 +128,7 @@ def outages_section(r: DailyReport, tz: ZoneInfo) -> str:
     rows = [
         [escape(o.name), escape(o.device_id), fmt.local(o.start_ms, tz, o.start_ms < r.start_ms),
          fmt.ONGOING if o.end_ms is None else fmt.local(o.end_ms, tz), fmt.duration(o.in_day_ms),
-         fmt.duration(o.maintenance_ms) if o.maintenance_ms else "", escape(o.reason)]
+         fmt.duration(o.maintenance_ms) if o.maintenance_ms else "", escape(fmt.label(fmt.REASONS, o.reason))]
         for o in r.outages
     ]  # fmt: skip
     return head + table(

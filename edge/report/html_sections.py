@@ -48,7 +48,7 @@ def quality_section(r: DailyReport) -> str:
     rows = []
     for q in r.quality:
         failures = "、".join(f"{fmt.label(fmt.FAILURES, k)} ×{n}" for k, n in q.failures.items())
-        last = fmt.NO_DATA if q.last_verdict is None else q.last_verdict
+        last = fmt.NO_DATA if q.last_verdict is None else fmt.label(fmt.VERDICTS, q.last_verdict)
         rows.append([escape(q.name), escape(q.device_id), str(q.checks),
                      f'<span class="bad">{q.failed_checks}</span>' if q.failed_checks else "0",
                      escape(failures) or "—", escape(last)])  # fmt: skip
@@ -62,12 +62,16 @@ def alarms_section(r: DailyReport, tz: ZoneInfo) -> str:
     head = h2("报警与响应", "Alarms and response times")
     stats = table(
         [("类别", "category"), ("数量", "count (excl. tests)"), ("已确认", "acked"), ("未确认", "unacked"),
-         ("确认用时中位数", "median ack"), ("最长确认用时", "max ack")],
+         ("确认用时中位数", "median ack"), ("最长确认用时", "max ack"),
+         ("送达接警中位数", "median press → police"), ("最长送达接警", "max press → police")],
         [[fmt.label(fmt.CATEGORIES, s.category), str(s.count), str(s.acked),
           f'<span class="bad">{s.unacked}</span>' if s.unacked else "0",
           f"{fmt.seconds(s.median_ms)} s" if s.median_ms is not None else "—",
-          f"{fmt.seconds(s.max_ms)} s" if s.max_ms is not None else "—"] for s in r.ack_stats.values()],
-        numeric={1, 2, 3, 4, 5},
+          f"{fmt.seconds(s.max_ms)} s" if s.max_ms is not None else "—",
+          f"{fmt.seconds(s.delivery_median_ms)} s" if s.delivery_median_ms is not None else "—",
+          f"{fmt.seconds(s.delivery_max_ms)} s" if s.delivery_max_ms is not None else "—"]
+         for s in r.ack_stats.values()],
+        numeric={1, 2, 3, 4, 5, 6, 7},
     )  # fmt: skip
     chart = (
         f"<figure>{svg.alarm_timeline(r.alarms, r.start_ms, r.end_ms, tz)}<figcaption>图3 报警时间线（实心 = 已确认，"
@@ -80,14 +84,16 @@ def alarms_section(r: DailyReport, tz: ZoneInfo) -> str:
              escape(fmt.label(fmt.KINDS, a.kind)), escape(a.device_id),
              "" if a.zone is None else str(a.zone), escape(a.location), "是 yes" if a.test else "",
              f"{fmt.seconds(a.ack_ms)} s" if a.ack_ms is not None else '<span class="bad">未确认 unacked</span>',
+             f"{fmt.seconds(a.delivery_ms)} s" if a.delivery_ms is not None else "—",
              escape(a.acked_by or ""), escape(fmt.label(fmt.ALARM_STATES, a.state))]
             for a in r.alarms
         ]  # fmt: skip
         listing = table(
             [("时间", "opened"), ("类别", "category"), ("类型", "kind"), ("设备", "device"), ("防区", "zone"),
-             ("位置", "location"), ("测试", "test"), ("确认用时", "ack time"), ("确认人", "by"), ("状态", "state")],
+             ("位置", "location"), ("测试", "test"), ("确认用时", "ack time"), ("送达接警用时", "press → police"),
+             ("确认人", "by"), ("状态", "state")],
             rows,
-            numeric={4, 7},
+            numeric={4, 7, 8},
         )  # fmt: skip
     else:
         listing = '<p class="empty">当日无报警 no alarms during the day</p>'
@@ -99,9 +105,15 @@ def tests_section(r: DailyReport, tz: ZoneInfo) -> str:
     if not r.tests:
         return head + '<p class="empty">当日无测试 no tests during the day</p>'
     rows = [[fmt.local(t.ts_ms, tz), escape(t.device_id), "事件 event" if t.source == "event" else "报警 alarm",
-             escape(fmt.label(fmt.KINDS, t.kind)), escape(t.detail)] for t in r.tests]  # fmt: skip
+             escape(fmt.label(fmt.KINDS, t.kind)), _result(t.result), escape(t.detail)] for t in r.tests]  # fmt: skip
     return head + table([("时间", "time"), ("设备", "device"), ("来源", "source"), ("类型", "kind"),
-                         ("详情", "detail")], rows)  # fmt: skip
+                         ("结论", "result"), ("详情", "detail")], rows)  # fmt: skip
+
+
+def _result(result: str) -> str:
+    if result == "fail":
+        return f'<span class="bad">{fmt.TEST_RESULTS["fail"]}</span>'
+    return fmt.TEST_RESULTS.get(result, "")
 
 
 def links_section(r: DailyReport, tz: ZoneInfo) -> str:
@@ -112,7 +124,8 @@ def links_section(r: DailyReport, tz: ZoneInfo) -> str:
              fmt.duration(x.unknown_ms), str(len(x.outages))] for x in r.links]  # fmt: skip
     downs = [
         [escape(o.name), fmt.local(o.start_ms, tz, o.start_ms < r.start_ms),
-         fmt.ONGOING if o.end_ms is None else fmt.local(o.end_ms, tz), fmt.duration(o.in_day_ms), escape(o.reason)]
+         fmt.ONGOING if o.end_ms is None else fmt.local(o.end_ms, tz), fmt.duration(o.in_day_ms),
+         escape(fmt.label(fmt.REASONS, o.reason))]
         for x in r.links for o in x.outages
     ]  # fmt: skip
     body = table([("接收机", "receiver"), ("地址", "address"), ("可用率 %", "availability"), ("中断", "down"),

@@ -114,12 +114,29 @@ def read_rows(conn: sqlite3.Connection, start_ms: int, end_ms: int) -> dict[str,
         "AND json_extract(data, '$.state') IS NOT NULL GROUP BY ref)) ORDER BY seq",
         p,
     )
+    deliveries = _rows(
+        conn,
+        "SELECT event_id, transport, state, acked_ms, receiver FROM outbox WHERE event_id IN "
+        "(SELECT event_id FROM alarms WHERE opened_ms >= :start AND opened_ms < :end) OR event_id IN "
+        "(SELECT id FROM events WHERE test = 1 AND ts_ms >= :start AND ts_ms < :end) "
+        "ORDER BY (transport != 'dc09'), seq",
+        p,
+    )
     return {
+        "deliveries": deliveries,
         "devices": devices,
         "events": events,
         "device_changes": changes,
         "alarms": _rows(conn, "SELECT * FROM alarms WHERE opened_ms >= :start AND opened_ms < :end", p),
     }
+
+
+def _first_per_event(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The police (DC-09) row of each event when it has one, else its first other transport's."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        out.setdefault(str(r["event_id"]), r)
+    return out
 
 
 def load(
@@ -145,6 +162,7 @@ def load(
         events=rows["events"],
         device_changes=rows["device_changes"],
         alarms=rows["alarms"],
+        deliveries=_first_per_event(rows["deliveries"]),
         key_areas=key_areas,
         site_id=site_id,
         site_name=site_name,

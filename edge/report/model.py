@@ -35,6 +35,8 @@ class ReportInput:
     key_area_retention_days: int = 90  # checks.key_area_retention_days (key areas: 90 days)
     site_id: str = ""
     site_name: str = ""
+    # event id -> its police delivery (outbox row, DC-09 first): state, acked_ms, receiver
+    deliveries: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,10 +148,16 @@ class AlarmRow:
     acked_by: str | None
     closed_ms: int | None
     state: str
+    delivered_ms: int | None = None  # the police receiver's ACK of this alarm's report
 
     @property
     def ack_ms(self) -> int | None:
         return None if self.acked_ms is None else self.acked_ms - self.opened_ms
+
+    @property
+    def delivery_ms(self) -> int | None:
+        """Press (alarm opened) to the police receiver's ACK."""
+        return None if self.delivered_ms is None else self.delivered_ms - self.opened_ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +170,8 @@ class AckStats:
     unacked: int
     median_ms: float | None
     max_ms: int | None
+    delivery_median_ms: float | None = None  # press -> police ACK
+    delivery_max_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +180,8 @@ class TestRecord:
     device_id: str
     source: str  # "event" or "alarm"
     kind: str
-    detail: str
+    detail: str  # plain words, Chinese then English
+    result: str = ""  # "pass" | "fail" for a test press (did the police ACK its test report), else ""
 
 
 @dataclass(frozen=True, slots=True)

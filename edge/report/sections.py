@@ -7,6 +7,7 @@ import statistics
 from collections import Counter
 from typing import Any
 
+from edge.report import fmt
 from edge.report.model import AckStats, AlarmRow, Compliance, Quality, ReportInput, Retention, TestRecord
 
 PASS = "pass"  # noqa: S105 - a retention verdict, not a password
@@ -117,7 +118,9 @@ def quality(inp: ReportInput, in_day: list[dict[str, Any]]) -> tuple[Quality, ..
     return tuple(rows)
 
 
-def alarm_rows(rows: list[dict[str, Any]], start_ms: int, end_ms: int) -> tuple[AlarmRow, ...]:
+def alarm_rows(
+    rows: list[dict[str, Any]], start_ms: int, end_ms: int, deliveries: dict[str, dict[str, Any]] | None = None
+) -> tuple[AlarmRow, ...]:
     """Alarms and flags opened during the period, oldest first."""
     picked = sorted(
         (r for r in rows if start_ms <= int(r["opened_ms"]) < end_ms), key=lambda r: (r["opened_ms"], r["id"])
@@ -136,6 +139,7 @@ def alarm_rows(rows: list[dict[str, Any]], start_ms: int, end_ms: int) -> tuple[
             acked_by=r.get("acked_by"),
             closed_ms=r.get("closed_ms"),
             state=r.get("state") or "",
+            delivered_ms=(deliveries or {}).get(str(r.get("event_id")), {}).get("acked_ms"),
         )
         for r in picked
     )
@@ -147,6 +151,7 @@ def ack_stats(alarms: tuple[AlarmRow, ...]) -> dict[str, AckStats]:
     for category in ALARM_CATEGORIES:
         group = [a for a in alarms if a.category == category and not a.test]
         times = [a.ack_ms for a in group if a.ack_ms is not None]
+        sent = [a.delivery_ms for a in group if a.delivery_ms is not None]
         out[category] = AckStats(
             category=category,
             count=len(group),
@@ -154,22 +159,56 @@ def ack_stats(alarms: tuple[AlarmRow, ...]) -> dict[str, AckStats]:
             unacked=len(group) - len(times),
             median_ms=float(statistics.median(times)) if times else None,
             max_ms=max(times) if times else None,
+            delivery_median_ms=float(statistics.median(sent)) if sent else None,
+            delivery_max_ms=max(sent) if sent else None,
         )
     return out
 
 
-def tests(in_day: list[dict[str, Any]], alarms: tuple[AlarmRow, ...]) -> tuple[TestRecord, ...]:
-    """Everything marked test: test events (e.g. a press in maintenance) and the test alarms they opened."""
-    records = [
-        TestRecord(int(ev["ts_ms"]), ev["device_id"], "event", ev["kind"], _detail(ev["payload"]))
-        for ev in in_day
-        if ev.get("test")
-    ]
+def tests(
+    in_day: list[dict[str, Any]], alarms: tuple[AlarmRow, ...], deliveries: dict[str, dict[str, Any]] | None = None
+) -> tuple[TestRecord, ...]:
+    """Everything marked test: test events (e.g. a press in maintenance) and the test alarms they opened.
+
+    A test press passes only when the police receiver acknowledged its test report: a press that
+    reached the gateway but not the police is the failure the test exists to find."""
+    records = []
+    for ev in in_day:
+        if not ev.get("test"):
+            continue
+        detail, result = _detail(ev["payload"]), ""
+        if ev["kind"] == "alarm.press":
+            sent = (deliveries or {}).get(str(ev.get("id")))
+            acked = sent.get("acked_ms") if sent else None
+            if acked is not None:
+                result = "pass"
+                took = fmt.seconds(int(acked) - int(ev["ts_ms"]))
+                detail = _join(
+                    f"接警中心已确认测试报告，用时 {took} 秒 / police ACKed the test report in {took} s", detail
+                )
+            else:
+                result = "fail"
+                state = fmt.label(fmt.DELIVERY_STATES, str(sent["state"])) if sent else fmt.DELIVERY_STATES["none"]
+                detail = _join(f"测试报告未送达接警中心 / test report not delivered to the police: {state}", detail)
+        records.append(TestRecord(int(ev["ts_ms"]), ev["device_id"], "event", ev["kind"], detail, result))
     records += [
-        TestRecord(a.opened_ms, a.device_id, "alarm", a.kind, f"{a.category} {a.state}") for a in alarms if a.test
-    ]
+        TestRecord(a.opened_ms, a.device_id, "alarm", a.kind,
+                   f"{fmt.label(fmt.CATEGORIES, a.category)} · {fmt.label(fmt.ALARM_STATES, a.state)}")
+        for a in alarms if a.test
+    ]  # fmt: skip
     return tuple(sorted(records, key=lambda r: (r.ts_ms, r.source, r.device_id)))
 
 
+def _join(head: str, tail: str) -> str:
+    return f"{head}; {tail}" if tail else head
+
+
 def _detail(payload: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in sorted(payload.items()) if not isinstance(v, dict | list))[:120]
+    """Payload fields in words; empty values (device_ts None) and internal keys are left out."""
+    parts = []
+    for key, value in sorted(payload.items()):
+        if value is None or value == "" or isinstance(value, dict | list) or key not in fmt.FIELDS:
+            continue
+        shown = fmt.label(fmt.VERDICTS, value) if key == "verdict" and isinstance(value, str) else value
+        parts.append(f"{fmt.FIELDS[key]} {shown}")
+    return ", ".join(parts)[:160]

@@ -116,3 +116,12 @@ async def test_probe_for_other_device_types_is_ignored(site: tuple[OnvifSimulato
     await asyncio.sleep(0.3)
     transport.close()
     assert replies == [] and wsd.probes == 0
+
+
+async def test_without_a_config_it_says_there_is_nothing_to_compare(site: tuple[OnvifSimulator, WsdResponder], capsys):
+    _, wsd = site
+    argv = ["commission", "discover", "--address", "127.0.0.1", "--port", str(wsd.port), "--wait", "0.5"]
+    rc = await asyncio.to_thread(main, argv)
+    out = capsys.readouterr().out
+    assert rc == 0 and "2 ONVIF device(s) found" in out
+    assert "no config given (-c FILE): nothing to compare against" in out and "不在配置中" not in out

@@ -10,7 +10,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from edge.cli import main
-from edge.commission.serial_scan import parse_units, scan, suggest_yaml
+from edge.commission.serial_scan import format_scan, parse_units, scan, suggest_yaml
 from edge.config import load_config
 from edge.sim.modbus import ModbusSim
 from edge.sim.pty_pair import serial_pair
@@ -84,3 +84,29 @@ def test_unit_ranges() -> None:
 def test_missing_port_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["commission", "serial", "--port", str(tmp_path / "nope"), "--units", "1"])
     assert rc == 1 and "error" in capsys.readouterr().err
+
+
+async def test_unit_whose_first_replies_fail_crc_is_found_and_counted(line: tuple[ModbusSim, Path]) -> None:
+    """Garbled replies prove somebody is there: a unit must not be called absent for CRC errors (#12 item 10)."""
+    sim, port = line
+    sim.inject("crc", 3, unit=3)  # the first three replies of unit 3 all fail their CRC
+    res = await scan(str(port), parse_units("1-4"), reply_timeout=0.1, samples=4)
+    by_unit = {u.unit: u for u in res.found}
+    assert sorted(by_unit) == [1, 3]
+    assert by_unit[3].crc_errors == 3 and by_unit[3].failures == 3 and by_unit[3].reads == 5
+    assert res.error_rate == pytest.approx(3 / 10)
+    text = format_scan(res)
+    assert "线路误码率 line error rate: 30.0%" in text and "CRC 3" in text
+    assert "检查终端电阻" in text
+
+
+async def test_unit_answering_only_garbled_replies_is_shown(line: tuple[ModbusSim, Path]) -> None:
+    sim, port = line
+    sim.inject("crc", 10, unit=7)
+    res = await scan(str(port), [7], reply_timeout=0.1, samples=2)
+    (unit,) = res.found
+    assert unit.unit == 7 and unit.crc_errors == 3 and unit.reads == 3 and not unit.good
+    text = format_scan(res)
+    assert "只有校验错误的应答" in text and "100.0%" in text
+    # No inputs were ever read: no config lines are suggested for it.
+    assert "unit: 7" not in suggest_yaml(res)

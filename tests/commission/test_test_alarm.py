@@ -7,14 +7,19 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from edge.api.tokens import Role, create_token
 from edge.cli import main
+from edge.commands.report import build
+from edge.config import load_config
 from edge.daemon import Daemon
+from edge.events import now_ms
 from edge.relay.message import PoliceCode
 from edge.sim.mqtt_buttons import SimMqttButton
 from edge.sim.receiver import DemoReceiver
@@ -110,6 +115,15 @@ async def test_press_reaches_police_as_a_test_report(site: Site, capsys: pytest.
     text = html.read_text()
     assert rc == 0 and text.startswith("<!doctype html>") and "宿舍A一键报警" in text and "class='pass'" in text
 
+    # The day's inspection report, from the running daemon's store: the test passed, with its time to the police.
+    config = load_config(site.cfg)
+    now = now_ms()
+    today = datetime.fromtimestamp(now / 1000, ZoneInfo(config.site.timezone)).date()
+    daily = await asyncio.to_thread(build, config, today, now)
+    (test,) = [t for t in daily.tests if t.source == "event" and t.kind == "alarm.press"]
+    assert test.result == "pass" and "police ACKed the test report in" in test.detail, test
+    assert "None" not in test.detail and "=" not in test.detail
+
 
 async def _hold_until_acked_then_release(site: Site) -> None:
     """The technician holds the button past the police ACK of the test report, then lets go."""
@@ -191,3 +205,22 @@ async def test_wrong_role_and_unknown_button(
     assert await asyncio.to_thread(main, argv) == 1
     assert "no device 'nope'" in capsys.readouterr().err
     assert await asyncio.to_thread(main, ["commission", "test-alarm", "dorm-a", "-c", str(site.cfg)]) == 2
+
+
+async def test_police_never_acks_the_test(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    """A receiver that NAKs everything: the tool, the acceptance report and the daily report all say FAIL."""
+    site.receiver.mode = "nak"
+    argv = ["commission", "test-alarm", "dorm-a", "-c", str(site.cfg), "--token", site.technician, "--wait", "10"]
+    argv += ["--ack-wait", "3"]
+    rc, _ = await asyncio.gather(asyncio.to_thread(main, argv), _press_when_in_test_mode(site))
+    captured = capsys.readouterr()
+    assert rc == 1 and "no ACK from the police" in captured.err and "处理 fix" in captured.err
+    rc = await asyncio.to_thread(main, ["commission", "report", "-c", str(site.cfg)])
+    report = capsys.readouterr().out
+    assert rc == 1 and "[不通过 FAIL] button dorm-a" in report
+    config = load_config(site.cfg)
+    now = now_ms()
+    today = datetime.fromtimestamp(now / 1000, ZoneInfo(config.site.timezone)).date()
+    daily = await asyncio.to_thread(build, config, today, now)
+    (test,) = [t for t in daily.tests if t.source == "event" and t.kind == "alarm.press"]
+    assert test.result == "fail" and "not delivered to the police" in test.detail, test
