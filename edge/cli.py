@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from edge import __version__
+from edge.commands import backup as backup_cmd
 from edge.commands import commission as commission_cmd
 from edge.commands import demo as demo_cmd
 from edge.commands import report as report_cmd
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.register(sub)
     demo_cmd.register(sub)
     commission_cmd.register(sub)
+    backup_cmd.register(sub)
     return parser
 
 
