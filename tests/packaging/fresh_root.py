@@ -20,7 +20,12 @@ SUITE = "bookworm"  # Debian 12
 CACHE = Path(os.environ.get("EDGE_FRESH_CACHE", "/var/cache/edge-tests"))
 # debootstrap of minbase + python3 from the network mirror: 2-5 min here.
 BOOTSTRAP_TIMEOUT_S = 1200
-ENV = "HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 CI=true"
+# The host's TLS trust, handed to the root (see new_root).
+HOST_CA = "/etc/ssl/host-ca-bundle.crt"
+ENV = (
+    "HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 CI=true "
+    f"SSL_CERT_FILE={HOST_CA} PIP_CERT={HOST_CA} REQUESTS_CA_BUNDLE={HOST_CA}"
+)
 
 
 def debian_mirror() -> str | None:
@@ -82,6 +87,13 @@ def new_root(dest: Path) -> Path:
     dest.mkdir(parents=True)
     subprocess.run(["tar", "-C", str(dest), "-xf", str(pristine_tarball())], check=True)
     shutil.copy("/etc/resolv.conf", dest / "etc" / "resolv.conf")
+    # A new machine of this workplace trusts what the host trusts (its egress may re-sign TLS):
+    # the host's CA bundle goes in beside the root's own, for pip (apt uses plain http mirrors).
+    bundle = Path(os.environ.get("SSL_CERT_FILE") or "/etc/ssl/certs/ca-certificates.crt")
+    if bundle.exists():
+        target = dest / HOST_CA.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(bundle, target)
     # The usual chroot guard: package scripts must not start daemons (mosquitto) on the host's ports.
     guard = dest / "usr" / "sbin" / "policy-rc.d"
     guard.write_text("#!/bin/sh\nexit 101\n", encoding="utf-8")
