@@ -22,10 +22,8 @@ CACHE = Path(os.environ.get("EDGE_FRESH_CACHE", "/var/cache/edge-tests"))
 BOOTSTRAP_TIMEOUT_S = 1200
 # The host's TLS trust, handed to the root (see new_root).
 HOST_CA = "/etc/ssl/host-ca-bundle.crt"
-ENV = (
-    "HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 CI=true "
-    f"SSL_CERT_FILE={HOST_CA} PIP_CERT={HOST_CA} REQUESTS_CA_BUNDLE={HOST_CA}"
-)
+ENV = "HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 CI=true"
+CA_ENV = f"SSL_CERT_FILE={HOST_CA} PIP_CERT={HOST_CA} REQUESTS_CA_BUNDLE={HOST_CA}"
 
 
 def debian_mirror() -> str | None:
@@ -110,6 +108,7 @@ def remove_root(root: Path) -> None:
 def command(root: Path, script: str, network: bool = True) -> list[str]:
     """argv that runs `script` (bash) as root inside `root`; network=False gives it only a down loopback."""
     r = shlex.quote(str(root))
+    env = f"{ENV} {CA_ENV}" if (root / HOST_CA.lstrip("/")).exists() else ENV
     inner = (
         "set -e\n"
         f"mount -t proc proc {r}/proc\n"
@@ -117,7 +116,7 @@ def command(root: Path, script: str, network: bool = True) -> list[str]:
         f"mount -t tmpfs -o mode=1777 tmpfs {r}/dev/shm\n"
         f"mount -t sysfs sysfs {r}/sys\n"
         f"mount -t tmpfs -o mode=1777 tmpfs {r}/tmp\n"
-        f"exec chroot {r} /usr/bin/env -i {ENV} /bin/bash -c {shlex.quote(script)}\n"
+        f"exec chroot {r} /usr/bin/env -i {env} /bin/bash -c {shlex.quote(script)}\n"
     )
     ns = ["--mount", "--propagation", "private", "--pid", "--fork", "--kill-child"]
     if not network:
