@@ -2,6 +2,8 @@
 
 An advisory `flock` on `<store>.lock`, held for the daemon's lifetime. The kernel drops it when the
 process dies (even by `kill -9`), so a crash never leaves a stale lock behind the way a PID file does.
+The descriptor is close-on-exec, so children the daemon starts with exec (subprocess, spawn) do not hold
+the lock; a child made by a bare fork would share it and must not outlive the daemon.
 """
 
 from __future__ import annotations
