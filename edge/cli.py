@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from edge import __version__
+from edge.commands import backup as backup_cmd
 from edge.commands import commission as commission_cmd
 from edge.commands import demo as demo_cmd
 from edge.commands import patrol as patrol_cmd
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_cmd.register(sub)
     commission_cmd.register(sub)
     patrol_cmd.register(sub)
+    backup_cmd.register(sub)
     return parser
 
 

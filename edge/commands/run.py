@@ -12,6 +12,7 @@ from pathlib import Path
 from edge.config import ConfigError, load_config
 from edge.redact import install_log_redaction
 from edge.store import StoreError
+from edge.store.lock import StoreLock, StoreLocked
 
 
 def setup_logging(level: str) -> None:
@@ -34,15 +35,22 @@ def _run(args: argparse.Namespace) -> int:
     path = Path(args.config)
     try:
         config = load_config(path)
-        daemon = Daemon(path, config)
+        # Before the store opens: a second daemon, or one started during `edge restore`, stops here.
+        lock = StoreLock(config.storage.path, "edge run")
     except ConfigError as exc:
         for issue in exc.issues:
             print(issue, file=sys.stderr)
         return 2
-    except StoreError as exc:
-        print(f"edge: {exc}", file=sys.stderr)
+    except StoreLocked as exc:
+        print(f"edge: the store is in use by {exc.holder} ({exc.path})", file=sys.stderr)
         return 1
-    return asyncio.run(daemon.run())
+    with lock:
+        try:
+            daemon = Daemon(path, config)
+        except StoreError as exc:
+            print(f"edge: {exc}", file=sys.stderr)
+            return 1
+        return asyncio.run(daemon.run())
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

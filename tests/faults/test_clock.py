@@ -63,7 +63,7 @@ async def _heartbeats(site: Site, button: str, stop: asyncio.Event) -> None:
 
 
 async def test_wall_clock_jumps(tmp_path: Path) -> None:
-    assert LIBFAKETIME.exists() and shutil.which("faketime"), "libfaketime is required (scripts/apt-packages.txt)"
+    assert LIBFAKETIME.exists() and shutil.which("faketime"), "libfaketime is required (scripts/apt-test.txt)"
     spec = tmp_path / "faketime.rc"
     spec.write_text("+0\n")
     site_spec = SiteSpec(
