@@ -17,7 +17,7 @@ from edge.rules.effects import act, clear_condition, send_restore
 from edge.rules.match import DeviceInfo, Outcome, evaluate
 from edge.rules.model import EscalationWebhook, Rule
 from edge.rules.settings import AlarmSettings, DeviceStateSettings
-from edge.rules.signals import Signal, classify
+from edge.rules.signals import Signal, classify, health
 from edge.rules.state import ALARM_KEY, Condition, EngineState, Pending
 from edge.rules.step import Context, Step, derived_id, event_from_dict
 from edge.store.alarms import ACKNOWLEDGED
@@ -61,6 +61,9 @@ class Engine:
         signal = classify(event)
         if signal is not None:
             self._update_condition(step, dev_id, signal, event)
+        verdict = health(event)
+        if verdict is not None:
+            self._update_condition(step, dev_id, verdict, event)
         if signal is None or signal.matchable:
             info = self.ctx.info(dev_id, event.payload)
             streak = step.condition(dev_id, signal.key).streak if signal else 0

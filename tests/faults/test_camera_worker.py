@@ -1,0 +1,112 @@
+"""The camera worker under faults, with the real daemon, mosquitto, a DC-09 receiver and simulated cameras.
+
+What must hold (DESIGN.md section 8):
+- the alarm core (`edge run`) has loaded neither OpenCV, numpy nor zeep; the camera worker has;
+- the worker killed with SIGSEGV or SIGKILL is replaced, and its cameras report again through the core;
+- presses made while the worker is being killed reach the police, every one.
+Short by default (two kills); `--heavy` kills the worker every 10 s for a minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.faults.cameras import CameraPeers, camera_spec, mapped_libraries, worker_status
+from tests.faults.site import Site, panics, until
+
+HEAVY_LIBS = ("cv2", "opencv", "numpy", "_multiarray", "lxml", "etree")
+
+
+async def _running_worker(site: Site, not_pid: int | None = None, timeout: float = 30.0) -> int:
+    """The pid of a running worker (a new one, when `not_pid` is given)."""
+    pid: list[int] = []
+
+    async def poll() -> None:
+        while True:
+            w = (await worker_status(site))["worker"]
+            if w["running"] and w["pid"] != not_pid:
+                pid.append(int(w["pid"]))
+                return
+            await asyncio.sleep(0.1)
+
+    try:
+        await asyncio.wait_for(poll(), timeout)
+    except TimeoutError:
+        raise AssertionError(f"no new camera worker within {timeout} s:\n{site.log_tail()}") from None
+    return pid[0]
+
+
+async def test_core_loads_no_camera_libraries(tmp_path: Path) -> None:
+    peers = await CameraPeers(tmp_path, ["cam-1", "cam-2"]).start()
+    site = await Site(tmp_path, camera_spec(peers)).start()
+    try:
+        daemon = await site.start_daemon()
+        worker = await _running_worker(site)
+        for cid in peers.ids:  # the worker's results reach the store through the core
+            await site.wait_device(cid, "online", timeout=30)
+        status = await worker_status(site)
+        assert status["core_modules"] == []
+        core_libs = mapped_libraries(daemon.pid)
+        assert not [lib for lib in core_libs if any(h in lib for h in HEAVY_LIBS)], sorted(core_libs)
+        worker_libs = mapped_libraries(worker)  # the check can see them where they are loaded
+        assert any("cv2" in lib or "opencv" in lib for lib in worker_libs), sorted(worker_libs)
+        quality: dict[str, object] = {}
+
+        async def judged() -> None:
+            while not quality:
+                quality.update(((await site.device("cam-1")).get("checks") or {}).get("quality") or {})
+                await asyncio.sleep(0.2)
+
+        await asyncio.wait_for(judged(), 30)
+        assert quality["verdict"] == "pass", quality
+    finally:
+        await site.stop()
+        await peers.stop()
+
+
+async def _kill_and_press(site: Site, peers: CameraPeers, kills: int, every_s: float, sig: signal.Signals) -> None:
+    rx = site.receivers[0]
+    ids = [b.id for b in site.buttons if b.transport == "mqtt"]
+    pid = await _running_worker(site)
+    presses = 0
+    for _ in range(kills):
+        os.kill(pid, sig)
+        for i in range(3):  # presses while the worker is dead and while it restarts
+            await site.mqtt_press(ids[(presses + i) % len(ids)])
+        presses += 3
+        pid = await _running_worker(site, not_pid=pid, timeout=max(30.0, every_s * 2))
+        await asyncio.sleep(every_s)
+    await until(lambda: len({r.sequence for r in panics(rx)}) >= presses, 30, f"all {presses} presses delivered")
+    for cid in peers.ids:  # the last worker reports the cameras again
+        await site.wait_device(cid, "online", timeout=30)
+    assert (await worker_status(site))["worker"]["starts"] >= kills + 1
+    assert "Traceback" not in site.log_tail(400) or "camera worker" in site.log_tail(400)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGSEGV, signal.SIGKILL], ids=["segv", "kill"])
+async def test_worker_killed_presses_delivered(tmp_path: Path, sig: signal.Signals) -> None:
+    peers = await CameraPeers(tmp_path, ["cam-1", "cam-2"]).start()
+    site = await Site(tmp_path, camera_spec(peers)).start()
+    try:
+        await site.start_daemon()
+        await _kill_and_press(site, peers, kills=2, every_s=1.0, sig=sig)
+    finally:
+        await site.stop()
+        await peers.stop()
+
+
+@pytest.mark.heavy
+async def test_worker_segv_every_10_s_for_a_minute(tmp_path: Path) -> None:
+    peers = await CameraPeers(tmp_path, [f"cam-{i}" for i in range(8)]).start()
+    site = await Site(tmp_path, camera_spec(peers)).start()
+    try:
+        await site.start_daemon()
+        await _kill_and_press(site, peers, kills=6, every_s=10.0, sig=signal.SIGSEGV)
+    finally:
+        await site.stop()
+        await peers.stop()
