@@ -134,9 +134,17 @@ class CameraWorker:
         log.info("camera worker %d up for %d camera(s)", hello.pid, len(hello.cameras))
         self._proc = proc
         self._last_beat = time.monotonic()
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(self._reader(proc, stdout))
-            tg.create_task(self._watch(proc))
+        # Not a TaskGroup: the first fault of either must come out as itself, not wrapped in a group.
+        tasks = {asyncio.create_task(self._reader(proc, stdout)), asyncio.create_task(self._watch(proc))}
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for t in done:
+            t.result()  # raises the fault that ended it
+        raise WorkerFault("crashed", "the worker's pipe closed")
 
     async def _read(self, proc: asyncio.subprocess.Process, stdout: asyncio.StreamReader) -> p.Message:
         try:
