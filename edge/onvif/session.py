@@ -187,7 +187,8 @@ class OnvifSession:
         except Exception as exc:  # every failure is classified; none escapes untyped
             kind, detail = classify(exc)
             if kind == MALFORMED:
-                bad_input(log, self.source, "malformed_xml", f"{op}: {detail}")
+                reason = "too_large" if isinstance(exc, ReplyTooLarge) else "malformed_xml"
+                bad_input(log, self.source, reason, f"{op}: {detail}")
             raise CallError(op, kind, detail) from exc
 
     async def service(self, name: str) -> Any:
