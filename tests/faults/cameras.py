@@ -12,8 +12,9 @@ from tests.onvif.helpers import PASSWORD, USER, add
 
 
 class CameraPeers:
-    def __init__(self, tmp: Path, ids: list[str]) -> None:
+    def __init__(self, tmp: Path, ids: list[str], faults: dict[str, dict[str, Any]] | None = None) -> None:
         self.ids = ids
+        self.faults = faults or {}
         self.video = VideoServer(fps=5.0)
         self.sim: OnvifSimulator | None = None
         self.password_file = tmp / "cam.pass"
@@ -24,7 +25,7 @@ class CameraPeers:
         self.password_file.write_text(PASSWORD + "\n")
         for cid in self.ids:
             self.video.add_camera(cid)
-            await add(self.sim, cid)
+            await add(self.sim, cid, **self.faults.get(cid, {}))
         return self
 
     async def stop(self) -> None:

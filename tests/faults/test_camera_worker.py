@@ -42,12 +42,20 @@ async def _running_worker(site: Site, not_pid: int | None = None, timeout: float
 
 
 async def test_core_loads_no_camera_libraries(tmp_path: Path) -> None:
-    peers = await CameraPeers(tmp_path, ["cam-1", "cam-2"]).start()
+    peers = await CameraPeers(tmp_path, ["cam-1", "cam-2", "cam-auth"], {"cam-auth": {"wrong_password": True}}).start()
     site = await Site(tmp_path, camera_spec(peers)).start()
     try:
         daemon = await site.start_daemon()
+        seen: list[tuple[str, list[str]]] = []  # cam-auth's states from start-up on: never online (#12 item 8)
+        while not seen or seen[-1][0] != "offline":
+            d = await site.device("cam-auth")
+            seen.append((d["state"], d["reasons"]))
+            assert len(seen) < 300, seen
+            await asyncio.sleep(0.1)
+        assert {s for s, _ in seen} <= {"unknown", "offline"}, seen
+        assert "auth_failed" in seen[-1][1]
         worker = await _running_worker(site)
-        for cid in peers.ids:  # the worker's results reach the store through the core
+        for cid in ("cam-1", "cam-2"):  # the worker's results reach the store through the core
             await site.wait_device(cid, "online", timeout=30)
         status = await worker_status(site)
         assert status["core_modules"] == []
