@@ -26,7 +26,7 @@ from prometheus_client import Counter, Gauge
 
 from edge.camworker import protocol as p
 from edge.config import Config
-from edge.events import Event
+from edge.events import Event, EventKind
 from edge.metrics import bad_input
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,18 @@ WORKER_FAULTS = Counter("edge_camera_worker_faults_total", "Camera worker proces
 WORKER_RSS = Gauge("edge_camera_worker_rss_bytes", "Resident memory of the camera worker process")
 
 Submit = Callable[[Event | p.Snapshot], Awaitable[None]]
+
+# What a camera worker may report. A worker taken over through a decoder bug must not be able to
+# forge a panic press or speak for a device that is not one of its cameras.
+WORKER_EVENT_KINDS: Final = frozenset(
+    {
+        EventKind.DEVICE_ONLINE,
+        EventKind.DEVICE_OFFLINE,
+        EventKind.CAMERA_QUALITY,
+        EventKind.CAMERA_RETENTION,
+        EventKind.CAMERA_CLOCK,
+    }
+)
 
 
 class WorkerFault(RuntimeError):
@@ -83,6 +95,7 @@ class CameraWorker:
         self.argv = argv or [sys.executable, "-m", "edge.camworker"]
         self.heartbeat_timeout = config.checks.worker_heartbeat_timeout
         self.max_rss = config.checks.worker_max_rss_mb * 1024 * 1024
+        self.cameras = frozenset(c.id for c in config.cameras)
         self.pid: int | None = None
         self.starts = 0
         self.last_fault = ""
@@ -171,8 +184,10 @@ class CameraWorker:
                             hung = f"{g.camera}: {g.age_s:.0f} s in a {g.deadline_s:.0f} s grab"
                             raise WorkerFault("grab_hung", hung)
                 case p.EventMsg():
+                    self._own(msg.event.device_id, str(msg.event.kind), msg.event.kind in WORKER_EVENT_KINDS)
                     await self._submit(msg.event)
                 case p.Snapshot():
+                    self._own(msg.device_id, "snapshot", True)
                     await self._submit(msg)
                 case p.Reply():
                     fut = self._waiting.pop(msg.req, None)
@@ -180,6 +195,11 @@ class CameraWorker:
                         fut.set_result(msg)
                 case _:
                     raise WorkerFault("protocol", f"unexpected {type(msg).__name__}")
+
+    def _own(self, device_id: str, what: str, allowed: bool) -> None:
+        if not allowed or device_id not in self.cameras:
+            bad_input(log, "camera_worker", "foreign_message", f"{what} for {device_id}")
+            raise WorkerFault("protocol", f"{what} for {device_id} is not a camera worker's to send")
 
     async def _submit(self, item: Event | p.Snapshot) -> None:
         # While the runtime commits (a slow disk), the worker's heartbeats wait in the pipe: not its fault.

@@ -102,6 +102,21 @@ async def test_endless_line_is_bounded(tmp_path: Path) -> None:
     assert fault.cause == "protocol"
 
 
+@pytest.mark.parametrize(
+    ("kind", "device"), [("alarm.press", "cam"), ("device.online", "gate-button")], ids=["press", "foreign"]
+)
+async def test_worker_cannot_forge_a_press_or_speak_for_other_devices(tmp_path: Path, kind: str, device: str) -> None:
+    sink = Sink()
+    script = f"""
+    send({{"type": "event", "kind": "{kind}", "device_id": "{device}", "payload": {{}}, "ts_ms": 1, "id": "x"}})
+    time.sleep(60)
+    """
+    worker = CameraWorker(_config(tmp_path), sink, argv=[sys.executable, "-c", PRELUDE + textwrap.dedent(script)])
+    with pytest.raises(WorkerFault, match="not a camera worker's"):
+        await asyncio.wait_for(worker.run(), 30)
+    assert sink.items == []
+
+
 async def test_memory_cap_replaces_the_worker(tmp_path: Path) -> None:
     fault = await _fault(
         tmp_path,
