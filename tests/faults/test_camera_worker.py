@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from edge.supervisor import BACKOFF_CAP
 from tests.faults.cameras import CameraPeers, camera_spec, mapped_libraries, worker_status
 from tests.faults.site import Site, panics, until
 
@@ -87,7 +88,8 @@ async def _kill_and_press(site: Site, peers: CameraPeers, kills: int, every_s: f
         for i in range(3):  # presses while the worker is dead and while it restarts
             await site.mqtt_press(ids[(presses + i) % len(ids)])
         presses += 3
-        pid = await _running_worker(site, not_pid=pid, timeout=max(30.0, every_s * 2))
+        # Kill after kill the supervisor backs off further (up to 2**BACKOFF_CAP s): wait out the longest.
+        pid = await _running_worker(site, not_pid=pid, timeout=2.0**BACKOFF_CAP + 30.0)
         await asyncio.sleep(every_s)
     await until(lambda: len({r.sequence for r in panics(rx)}) >= presses, 30, f"all {presses} presses delivered")
     for cid in peers.ids:  # the last worker reports the cameras again
