@@ -5,9 +5,11 @@
 The cameras are the ONVIF simulator and the video simulator, each in its own process, so nothing of
 theirs is counted; the buttons' simulators (pymodbus on a socat pair, paho clients beating every 10 s)
 live in this process. After the start-up sweep has checked every camera's picture once, the daemon's
-own /proc figures (its process and any children) are read over an idle window: 30 s (quick: 10 s).
-"Idle" is a quiet site, not a stopped one: polling, heartbeats and the periodic camera checks go on.
-Bars from DESIGN.md section 1: RSS <= 150 MB, idle CPU <= 2 % of one core.
+own /proc figures are read over an idle window: 30 s (quick: 10 s, and 32 cameras). The alarm core
+(`edge run` alone) and the core with its camera worker child (DESIGN.md section 8) are figures of
+their own. "Idle" is a quiet site, not a stopped one: polling, heartbeats and the periodic camera
+checks go on. Bars (issue 13, DESIGN.md section 1): core RSS <= 60 MB, core + worker <= 150 MB, idle
+CPU of both <= 2 % of one core.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from bench.common import print_rows
 from tests.e2e.site import CAM_PASS, CAM_USER, Site
 
 Row = dict[str, object]
-RSS_BAR_MB = 150.0  # DESIGN.md section 1
+RSS_BAR_MB = 150.0  # DESIGN.md section 1: the core and its camera worker together
+CORE_RSS_BAR_MB = 60.0  # issue 13: the alarm core alone
+QUICK_CAMERAS = 32
 CPU_BAR_PCT = 2.0  # DESIGN.md section 1, of one core
 CAMERAS = 128
 SERIAL_UNITS, INPUTS_PER_UNIT = 16, 2  # 32 RS-485 buttons; the press contact and the tamper take 2 inputs each
@@ -63,9 +67,9 @@ def cpu_ticks(pid: int) -> int:
     return total
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, children: bool = True) -> float:
     total = 0
-    for p in _tree(pid):
+    for p in _tree(pid) if children else [pid]:
         try:
             total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * PAGE
         except OSError:
@@ -129,18 +133,22 @@ def settled(site: Site) -> bool:
     return len(cams) == CAMERAS and all(d["checks"].get("quality") for d in cams)
 
 
-def measure(pid: int, window_s: float) -> tuple[float, float, float]:
-    """(idle CPU % of one core, mean RSS MB, peak RSS MB) over the window."""
+def measure(pid: int, window_s: float) -> tuple[float, float, float, float]:
+    """(idle CPU % of one core, mean RSS MB, peak RSS MB, peak core-only RSS MB) over the window."""
     samples: list[float] = []
+    core: list[float] = []
     t0, c0 = time.monotonic(), cpu_ticks(pid)
     while time.monotonic() - t0 < window_s:
         samples.append(rss_mb(pid))
+        core.append(rss_mb(pid, children=False))
         time.sleep(1.0)
     cpu = (cpu_ticks(pid) - c0) / TICK / (time.monotonic() - t0) * 100
-    return cpu, sum(samples) / len(samples), max(samples)
+    return cpu, sum(samples) / len(samples), max(samples), max(core)
 
 
-def run(quick: bool = False) -> list[Row]:
+def run(quick: bool = False, cameras: int | None = None) -> list[Row]:
+    global CAMERAS  # noqa: PLW0603 - the simulators' size, set once per run before they start
+    CAMERAS = cameras or (QUICK_CAMERAS if quick else CAMERAS)
     window = 10.0 if quick else 30.0
     serial = {
         f"s{u}-{i}": (u, 2 * i, 100 + u * INPUTS_PER_UNIT + i)
@@ -175,7 +183,7 @@ def run(quick: bool = False) -> list[Row]:
             while not settled(site) and time.monotonic() - started < SETTLE_TIMEOUT_S:
                 time.sleep(1.0)
             settle_s = time.monotonic() - started
-            cpu, rss_mean, rss_peak = measure(site.daemon.pid, window)
+            cpu, rss_mean, rss_peak, core_peak = measure(site.daemon.pid, window)
         finally:
             stop.set()
             site.stop()
@@ -183,11 +191,16 @@ def run(quick: bool = False) -> list[Row]:
                 _stop(p)
     label = f"64 buttons + {CAMERAS} cameras"
     return [
-        {"figure": f"daemon RSS peak, idle {window:.0f} s ({label})", "value": round(rss_peak, 1), "unit": "MB",
+        {"figure": f"alarm core RSS peak, idle {window:.0f} s ({label})", "value": round(core_peak, 1),
+         "unit": "MB", "floor": CORE_RSS_BAR_MB, "floor_unit": "MB bar (issue 13)",
+         "ratio": round(core_peak / CORE_RSS_BAR_MB, 2)},
+        {"figure": f"core + camera worker RSS peak, idle {window:.0f} s ({label})", "value": round(rss_peak, 1),
+         "unit": "MB",
          "floor": RSS_BAR_MB, "floor_unit": "MB bar (DESIGN 1)", "ratio": round(rss_peak / RSS_BAR_MB, 2)},
-        {"figure": "daemon RSS mean over the idle window", "value": round(rss_mean, 1), "unit": "MB",
+        {"figure": "core + camera worker RSS mean over the idle window", "value": round(rss_mean, 1), "unit": "MB",
          "floor": RSS_BAR_MB, "floor_unit": "MB bar (DESIGN 1)", "ratio": round(rss_mean / RSS_BAR_MB, 2)},
-        {"figure": f"daemon idle CPU ({window:.0f} s window)", "value": round(cpu, 2), "unit": "% of a core",
+        {"figure": f"core + camera worker idle CPU ({window:.0f} s window)", "value": round(cpu, 2),
+         "unit": "% of a core",
          "floor": CPU_BAR_PCT, "floor_unit": "% bar (DESIGN 1)", "ratio": round(cpu / CPU_BAR_PCT, 2)},
         {"figure": "start-up until every camera's picture checked", "value": round(settle_s, 1), "unit": "s",
          "floor": SETTLE_TIMEOUT_S, "floor_unit": "s (bench's wait limit)",
@@ -197,8 +210,10 @@ def run(quick: bool = False) -> list[Row]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="10 s idle window instead of 30 s")
-    print_rows(run(p.parse_args().quick))
+    p.add_argument("--quick", action="store_true", help=f"10 s idle window and {QUICK_CAMERAS} cameras")
+    p.add_argument("--cameras", type=int, default=None, help=f"simulated cameras (default {CAMERAS})")
+    args = p.parse_args()
+    print_rows(run(args.quick, args.cameras))
 
 
 if __name__ == "__main__":

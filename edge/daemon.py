@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sqlite3
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -14,6 +16,8 @@ from edge.api.server import EmbeddedServer
 from edge.api.serving import uvicorn_config
 from edge.api.sessions import TOUCH_EVERY_MS
 from edge.api.state import AppState
+from edge.camworker.host import CameraWorker
+from edge.camworker.protocol import Snapshot
 from edge.config import Config, ConfigError, load_config
 from edge.drivers.base import Driver, DriverContext
 from edge.drivers.registry import build_drivers
@@ -27,7 +31,6 @@ from edge.store import Database
 from edge.store.alarms import open_alarms
 from edge.store.devices import devices_with_state, sync_devices
 from edge.store.events import last_levels, purge_events
-from edge.store.misc import put_snapshot
 from edge.store.sessions import load_sessions
 from edge.supervisor import Supervisor
 from edge.systemd import Notifier
@@ -39,6 +42,11 @@ HOUSEKEEPING_INTERVAL_S = 3600.0  # event purge and WAL checkpoint: hourly is pl
 STATUS_INTERVAL_S = 10.0  # how often STATUS= is refreshed when no watchdog is configured
 
 Service = Callable[[], Awaitable[None]]
+
+# The supervised unit that is the camera worker process (DESIGN.md section 8).
+CAMERA_UNIT = "camera-worker"
+# Modules the alarm core must never load (the camera worker's); shown in the status for support and tests.
+WORKER_ONLY_MODULES = ("cv2", "numpy", "zeep", "onvif", "lxml")
 
 
 class Daemon:
@@ -56,6 +64,8 @@ class Daemon:
         self.services: dict[str, Service] = {"rules": self.runtime.run, "sessions": self._sessions}
         self.app_state.sessions.load(load_sessions(self.db))  # logins survive a restart
         self.relay: Relay | None = None
+        self.camera_worker: CameraWorker | None = None
+        self.app_state.status_providers["cameras"] = self._camera_status
         self.runtime.after_commit.append(self._notify_relay)
         self.app_state.status_providers["police"] = self._police_status
         self._stop = asyncio.Event()
@@ -122,7 +132,7 @@ class Daemon:
     # --- parts -----------------------------------------------------------------------------------
     def driver_context(self) -> DriverContext:
         async def save(device_id: str, jpeg: bytes, ts_ms: int) -> None:
-            put_snapshot(self.db, device_id, jpeg, ts_ms)
+            await self.runtime.camera_result(Snapshot(device_id, jpeg, ts_ms))
 
         return DriverContext(
             site_id=self.config.site.id,
@@ -138,6 +148,9 @@ class Daemon:
     def build_units(self) -> dict[str, Service]:
         """Everything the config shapes: the drivers and the police relay, rebuilt on each reload."""
         units: dict[str, Service] = {d.name: d.run for d in self.build_drivers()}
+        self.camera_worker = CameraWorker(self.config, self._camera_result) if self.config.cameras else None
+        if self.camera_worker is not None:
+            units[CAMERA_UNIT] = self.camera_worker.run
         police = self.config.police
         self.relay = (
             Relay(
@@ -166,6 +179,16 @@ class Daemon:
     def _notify_relay(self) -> None:
         if self.relay is not None:
             self.relay.notify()
+
+    async def _camera_result(self, item: Event | Snapshot) -> None:
+        try:
+            await self.runtime.camera_result(item)
+        except sqlite3.Error as exc:  # a thumbnail the full disk refused: the worker is not at fault
+            log.error("camera %s: %s not stored: %s", item.device_id, type(item).__name__, exc)
+
+    def _camera_status(self) -> dict[str, object]:
+        worker = self.camera_worker.status() if self.camera_worker is not None else None
+        return {"worker": worker, "core_modules": [m for m in WORKER_ONLY_MODULES if m in sys.modules]}
 
     def _police_status(self) -> dict[str, object]:
         return self.relay.status() if self.relay is not None else {"configured": False}
@@ -202,12 +225,26 @@ class Daemon:
             await asyncio.sleep(HOUSEKEEPING_INTERVAL_S)
 
     async def _on_fault(self, unit: str, faulted: bool, error: str) -> None:
+        if unit == CAMERA_UNIT:
+            await self._cameras_faulted(faulted, error)
+            return
         known = {d["id"] for d in devices_with_state(self.db)}
         if unit in known:
             kind = EventKind.DEVICE_OFFLINE if faulted else EventKind.DEVICE_ONLINE
             await self.runtime.emit(
                 Event(kind, unit, {"reason": "driver_faulted" if faulted else "recovered", "error": error})
             )
+
+    async def _cameras_faulted(self, faulted: bool, error: str) -> None:
+        """The worker keeps failing: every camera's last verdict is stale, and the operator must know why.
+
+        Recovery needs no event here: the next worker's first health round reports each camera afresh."""
+        if not faulted:
+            log.info("camera worker recovered")
+            return
+        for cam in self.config.cameras:
+            payload = {"state": "degraded", "reasons": ["checks_faulted"], "error": error}
+            await self.runtime.emit(Event(EventKind.DEVICE_ONLINE, cam.id, payload))
 
     def status_line(self) -> str:
         states: dict[str, int] = {}

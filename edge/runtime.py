@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 
 from prometheus_client import Counter
 
+from edge.camworker.protocol import Snapshot
 from edge.clock import LOOP_STALLS, StallWatch
 from edge.config import Config
 from edge.core.apply import PoliceSink, apply_actions
@@ -57,7 +58,7 @@ from edge.store import Database, changes
 from edge.store.alarms import acknowledge_in, close_in
 from edge.store.devices import touch
 from edge.store.events import insert_event
-from edge.store.misc import audit, put_check
+from edge.store.misc import audit, put_check, put_snapshot
 from edge.store.outbox import enqueue, set_delivered_event, transports_for
 from edge.store.patrol import insert_checkins
 from edge.store_fault import STORE_BACKLOG, STORE_DROPPED, StoreFault, is_store_full
@@ -218,6 +219,13 @@ class Runtime:
                 actions = self._fail_safe(event, now)
             w.state = self._apply(w.conn, state, actions)
         self.events_committed += 1
+
+    async def camera_result(self, item: Event | Snapshot) -> None:
+        """The one way in for what the camera worker sends: its events, and thumbnails to keep."""
+        if isinstance(item, Event):
+            await self.emit(item)
+        else:
+            await self._queued(put_snapshot, self.db, item.device_id, item.jpeg, item.ts_ms)
 
     # --- store full -------------------------------------------------------------------------------
     def _hold(self, event: Event, reason: str) -> None:

@@ -113,6 +113,10 @@ class Checks(Strict):
     offline_after_rounds: int = Field(3, ge=1, le=100)
     max_concurrent_decodes: int = Field(4, ge=1, le=64)
     max_concurrent_checks: int = Field(32, ge=1, le=1024)
+    # The camera worker process (DESIGN.md section 8): replaced when it misses heartbeats this long
+    # or grows past this much resident memory (a decoder leaking on one camera's stream).
+    worker_heartbeat_timeout: Seconds = Field(10.0, description="Camera worker silence before it is replaced")
+    worker_max_rss_mb: int = Field(300, ge=50, le=8192, description="Camera worker memory cap (MB, resident)")
 
 
 class Config(Strict):

@@ -25,7 +25,7 @@ from edge.events import EventKind, now_ms
 from edge.onvif.camera import CameraChecker, build_recorder, check_camera_now
 from edge.onvif.session import OnvifSession
 from edge.redact import redact_data
-from edge.video.limiter import DECODES
+from edge.video.limiter import DECODE_LABEL, DECODES
 
 if TYPE_CHECKING:
     from edge.config import Config
@@ -151,6 +151,7 @@ class CameraDriver(Driver):
     async def _guarded(self, ch: CameraChecker, check: str, fn: Callable[[CameraChecker], Awaitable[None]]) -> None:
         """Run one check for one camera; its failure is logged and counted, never spread to others."""
         async with self._sems[check]:
+            DECODE_LABEL.set(ch.cam.id)  # this task's decodes show under the camera in the worker's heartbeat
             started = time.monotonic()
             try:
                 async with asyncio.timeout(self._deadline(check)):
@@ -166,12 +167,21 @@ class CameraDriver(Driver):
                 CHECK_SECONDS.labels(check=check).observe(time.monotonic() - started)
 
     async def _health(self, ch: CameraChecker) -> None:
-        try:
-            _, events = await ch.health()
-            for ev in events:
-                await self.ctx.emit(ev)
-        finally:
+        _, events = await ch.health()
+        for ev in events:
+            await self.ctx.emit(ev)
+        if ch.tracker.reported is not None:
+            # Quality and retention wait for the camera's state to be told first: their results
+            # (even "unknown") would otherwise show a camera never yet checked as seen.
             self._first_health[ch.cam.id].set()
+
+    async def picture(self, device_id: str, timeout: float) -> bytes:  # noqa: ASYNC109 - per grab operation
+        """A JPEG of the camera now, for the core's snapshot request; LookupError for an unknown camera."""
+        ch = self.checkers.get(device_id)
+        if ch is None:
+            raise LookupError(device_id)
+        DECODE_LABEL.set(device_id)
+        return await ch.picture(timeout)
 
     async def _quality(self, ch: CameraChecker) -> None:
         if ch.tracker.state.value in ("offline", "unreachable", "auth_failed") and not ch.cam.stream_uri:

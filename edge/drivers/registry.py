@@ -38,13 +38,10 @@ def load_builtin() -> None:
         importlib.import_module(module)
 
 
-# Each module registers one family with @register. Listed here, explicitly, in start order.
-BUILTIN_MODULES: list[str] = [
-    "edge.drivers.modbus_rtu",
-    "edge.drivers.mqtt_buttons",
-    "edge.drivers.mqtt_patrol",
-    "edge.drivers.camera",
-]
+# Each module registers one family with @register. Listed here, explicitly, in start order. The
+# cameras' driver (edge.drivers.camera) is not among them: it runs in the camera worker process
+# (edge.camworker), which the daemon starts when the config has cameras.
+BUILTIN_MODULES: list[str] = ["edge.drivers.modbus_rtu", "edge.drivers.mqtt_buttons", "edge.drivers.mqtt_patrol"]
 
 
 def build_drivers(config: Config, ctx: DriverContext) -> list[Driver]:

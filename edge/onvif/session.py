@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from lxml.etree import XMLSyntaxError as LxmlSyntaxError  # type: ignore[import-untyped]
 from onvif import ONVIFCamera
+from onvif.client import AsyncTransportProtocolErrorHandler
 from onvif.exceptions import ONVIFAuthError, ONVIFError, ONVIFTimeoutError
 from zeep.exceptions import Fault, TransportError, XMLParseError, XMLSyntaxError
 
@@ -35,6 +36,9 @@ TIMEOUT = "timeout"
 MALFORMED = "malformed_response"
 FAULT = "fault"
 ERROR = "error"
+
+# The largest ONVIF reply we read: a GetProfiles of a 32-channel NVR is ~200 kB; 50 MB is an attack.
+MAX_REPLY_BYTES = 2 * 1024 * 1024
 
 
 # onvif-zeep-async caches each parsed WSDL per process but does not lock the first load: 128 cameras
@@ -74,6 +78,8 @@ def _is_auth_fault(exc: Fault) -> bool:
 
 def classify(exc: BaseException) -> tuple[str, str]:
     """Map whatever the zeep/aiohttp stack raised to (kind, short detail)."""
+    if isinstance(exc, ReplyTooLarge):
+        return MALFORMED, f"too_large: {exc}"[:120]
     if isinstance(exc, Fault):
         return (AUTH_FAILED if _is_auth_fault(exc) else FAULT), str(exc.message or exc.code)[:120]
     if isinstance(exc, TransportError):
@@ -98,8 +104,45 @@ def classify(exc: BaseException) -> tuple[str, str]:
     return ERROR, type(exc).__name__
 
 
+class ReplyTooLarge(aiohttp.ClientPayloadError):
+    """A camera's reply past MAX_REPLY_BYTES: refused before it is buffered or parsed."""
+
+
+async def _bounded_post(
+    self: Any, address: str, message: str | bytes, headers: dict[str, str]
+) -> tuple[aiohttp.ClientResponse, bytes]:
+    """onvif's POST with the reply body read to at most MAX_REPLY_BYTES (onvif reads bodies whole)."""
+    headers = headers or {}
+    headers.setdefault("Content-Type", 'text/xml; charset="utf-8"')
+    data = message.encode("utf-8") if isinstance(message, str) else message
+    response = await self.session.post(address, data=data, headers=headers, timeout=self._client_timeout)
+    try:
+        return response, await read_bounded(response)
+    except BaseException:
+        response.close()
+        raise
+
+
+async def read_bounded(response: aiohttp.ClientResponse, limit: int | None = None) -> bytes:
+    """The body, or ReplyTooLarge as soon as it (or its declared length) passes `limit`."""
+    cap = MAX_REPLY_BYTES if limit is None else limit
+    if (response.content_length or 0) > cap:
+        raise ReplyTooLarge(f"declared {response.content_length} bytes, cap {cap}")
+    body = bytearray()
+    while chunk := await response.content.read(64 * 1024):
+        body += chunk
+        if len(body) > cap:
+            raise ReplyTooLarge(f"over {cap} bytes")
+    return bytes(body)
+
+
+# Every ONVIF service builds its own transport inside onvif-zeep-async, with no hook to pass ours: the
+# one POST path they all share is bounded here, for the whole (camera worker) process.
+AsyncTransportProtocolErrorHandler._post_internal = _bounded_post
+
+
 class _Camera(ONVIFCamera):  # type: ignore[misc]  # onvif ships no type information
-    """ONVIFCamera that honours a device service path other than the standard one."""
+    """ONVIFCamera that honours a device service path other than the standard one and bounds replies."""
 
     def __init__(self, device_url: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -144,7 +187,8 @@ class OnvifSession:
         except Exception as exc:  # every failure is classified; none escapes untyped
             kind, detail = classify(exc)
             if kind == MALFORMED:
-                bad_input(log, self.source, "malformed_xml", f"{op}: {detail}")
+                reason = "too_large" if isinstance(exc, ReplyTooLarge) else "malformed_xml"
+                bad_input(log, self.source, reason, f"{op}: {detail}")
             raise CallError(op, kind, detail) from exc
 
     async def service(self, name: str) -> Any:

@@ -47,7 +47,10 @@ class CameraTracker:
         if res.state in (Health.AUTH_FAILED, Health.UNREACHABLE):
             self.failed_rounds += 1
             self.reasons = [str(res.state)]
-            if self.failed_rounds >= self.offline_after:
+            # A wrong password is an answer, not a flaky network: a camera never yet reported goes
+            # straight to offline instead of sitting in `unknown` for offline_after rounds.
+            first_refusal = self.reported is None and res.state is Health.AUTH_FAILED
+            if self.failed_rounds >= self.offline_after or first_refusal:
                 self.state = CameraState.OFFLINE
                 if self.reported != "offline":
                     self.reported = "offline"

@@ -17,7 +17,7 @@ from edge.events import Event, EventKind
 from edge.rules.actions import Action, EscalateAlarm, Notify
 from edge.rules.effects import act, clear_condition, send_restore
 from edge.rules.match import DeviceInfo, Outcome, evaluate
-from edge.rules.signals import Signal, classify
+from edge.rules.signals import Signal, classify, health
 from edge.rules.state import (
     ALARM_KEY,
     CHECKS,
@@ -86,6 +86,9 @@ class Engine:
             return step.finish()
         if signal is not None:
             self._update_condition(step, dev_id, signal, event)
+        verdict = health(event)
+        if verdict is not None:
+            self._update_condition(step, dev_id, verdict, event)
         if signal is None or signal.matchable:
             info = self.ctx.info(dev_id, event.payload)
             streak = step.condition(dev_id, signal.key).streak if signal else 0

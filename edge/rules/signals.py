@@ -80,6 +80,21 @@ def _unchecked(check: str) -> Signal:
     return Signal(key, raising=True, reasons=(key,))
 
 
+def health(event: Event) -> Signal | None:
+    """The device's own verdict that comes with `device.online`: degraded (and why), or clean.
+
+    A second signal beside `classify`'s: the event both ends an offline condition and says how well
+    the device answers (a camera whose ONVIF replies are garbage is online but degraded)."""
+    if event.kind is not EventKind.DEVICE_ONLINE:
+        return None
+    p = event.payload
+    raw = p.get("reasons")
+    reasons = tuple(reason_id(r, "degraded") for r in raw) if isinstance(raw, list) else ()
+    if str(p.get("state", "online")).lower() == "degraded":
+        return Signal("health", raising=True, reasons=reasons or ("degraded",), matchable=False)
+    return Signal("health", raising=False, matchable=False)
+
+
 def classify(event: Event) -> Signal | None:
     """None when the event says nothing about a condition. A camera check that could not be carried
     out (verdict 'unknown', or none) raises `<check>_unchecked` instead."""

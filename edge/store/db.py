@@ -1,4 +1,4 @@
-"""SQLite via sqlite-utils: WAL, synchronous=FULL, numbered migrations with a backup before each."""
+"""SQLite: WAL, synchronous=FULL, numbered migrations with a backup before each."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-import sqlite_utils
 
 from edge.events import now_ms
 from edge.store.migrations import MIGRATIONS
@@ -89,7 +87,6 @@ class Database:
             self._reader.execute("PRAGMA query_only = ON")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {path}: {exc}") from exc
-        self.db = sqlite_utils.Database(self.conn)
         self.lock = threading.RLock()
         self._read_lock = threading.Lock()
         self._depth = 0

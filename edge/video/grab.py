@@ -26,6 +26,7 @@ from edge.metrics import bad_input
 from edge.redact import redact_url
 from edge.video.errors import GrabError
 from edge.video.limiter import DECODES, DecodeLimiter
+from edge.video.mjpeg import NotMultipart, fetch_mjpeg
 from edge.video.quality import Image, as_image
 from edge.video.snapshot import Auth, decode_jpeg, fetch_snapshot, grab_snapshot
 
@@ -176,22 +177,34 @@ async def grab_then(
             job: Callable[[], T] = lambda: then([decode_jpeg(d) for d in datas])  # noqa: E731
             budget = timeout
         else:
-            stream_uri = with_credentials(uri, auth)
-            job = lambda: then(_read_stream(stream_uri, count, interval, timeout, cancel))  # noqa: E731
+            parts = await _mjpeg(uri, count, interval, timeout, auth) if scheme in ("http", "https") else None
             budget = timeout * (count + 1) + interval * (count - 1)  # open + each read + the waits between
+            if parts is not None:
+                job = lambda: then([decode_jpeg(d) for d in parts])  # noqa: E731
+            else:
+                stream_uri = with_credentials(uri, auth)
+                job = lambda: then(_read_stream(stream_uri, count, interval, timeout, cancel))  # noqa: E731
         try:
             result = await limiter.run(job, executor, budget)
         except TimeoutError:
             raise GrabError("timeout", f"{redact_url(uri)} took over {budget:.0f} s") from None
     except GrabError as exc:
         GRABS.labels(kind=kind, result=exc.reason).inc()
-        if exc.reason == "decode_failed":
+        if exc.reason in ("decode_failed", "too_large"):
             bad_input(logger, "video", exc.reason, redact_url(uri))
         raise
     finally:
         cancel.set()  # a stream job still running after a timeout or cancellation stops at its next frame
     GRABS.labels(kind=kind, result="ok").inc()
     return result
+
+
+async def _mjpeg(url: str, count: int, interval: float, timeout: float, auth: Auth) -> list[bytes] | None:  # noqa: ASYNC109
+    """MJPEG parts read by us under caps; None when the URL is another kind of stream (FFmpeg reads it)."""
+    try:
+        return await fetch_mjpeg(url, count, interval, timeout, auth)
+    except NotMultipart:
+        return None
 
 
 async def _fetch_snapshots(url: str, count: int, interval: float, io_timeout: float, auth: Auth) -> list[bytes]:

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
+import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
@@ -23,6 +26,9 @@ T = TypeVar("T")
 
 # checks.max_concurrent_decodes default: a 2-4 core gateway keeps a core for the rest of the daemon.
 DEFAULT_LIMIT: Final = 4
+
+# The camera a decode job is for, set by the caller's task; shown with the jobs that run now.
+DECODE_LABEL: contextvars.ContextVar[str] = contextvars.ContextVar("DECODE_LABEL", default="")
 
 DECODES_IN_FLIGHT = Gauge("edge_video_decodes_in_flight", "Frame decodes running now")
 DECODE_SECONDS = Histogram(
@@ -42,6 +48,10 @@ class DecodeLimiter:
         self._slots = threading.BoundedSemaphore(1)
         self._in_flight = 0
         self.peak = 0
+        self._ids = itertools.count()
+        # Jobs holding a slot now: id -> (label, monotonic start, budget). A job stuck in native code
+        # stays here, so whoever watches (the camera worker's heartbeat) can see it and act.
+        self._running: dict[int, tuple[str, float, float]] = {}
         self.configure(limit)
 
     @property
@@ -70,12 +80,20 @@ class DecodeLimiter:
         with self._lock:
             self.peak = self._in_flight
 
-    def _slotted(self, fn: Callable[[], T]) -> T:
+    def running(self) -> list[tuple[str, float, float]]:
+        """(label, seconds in its slot, budget) of every job holding a slot now."""
+        now = time.monotonic()
+        with self._lock:
+            return [(label, now - t0, budget) for label, t0, budget in self._running.values()]
+
+    def _slotted(self, fn: Callable[[], T], label: str = "", budget: float = 0.0) -> T:
         slots = self._slots
         with slots:
+            job_id = next(self._ids)
             with self._lock:
                 self._in_flight += 1
                 self.peak = max(self.peak, self._in_flight)
+                self._running[job_id] = (label, time.monotonic(), budget)
             DECODES_IN_FLIGHT.inc()
             try:
                 with DECODE_SECONDS.time():
@@ -84,6 +102,7 @@ class DecodeLimiter:
                 DECODES_IN_FLIGHT.dec()
                 with self._lock:
                     self._in_flight -= 1
+                    self._running.pop(job_id, None)
 
     async def run(
         self,
@@ -107,7 +126,7 @@ class DecodeLimiter:
                 logger.debug("decode job started after its loop closed")
             return fn()
 
-        fut = loop.run_in_executor(executor or self._executor, self._slotted, job)
+        fut = loop.run_in_executor(executor or self._executor, self._slotted, job, DECODE_LABEL.get(), budget or 0.0)
         if budget is None:
             return await fut
         waiter = asyncio.ensure_future(started.wait())

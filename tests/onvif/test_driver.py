@@ -15,7 +15,6 @@ import pytest
 from edge.config import Config
 from edge.drivers.base import DriverContext
 from edge.drivers.camera import CameraDriver
-from edge.drivers.registry import build_drivers
 from edge.events import Event, EventKind
 from edge.onvif.camera import check_camera_now
 from edge.onvif.health import check_health
@@ -135,7 +134,7 @@ async def test_driver_end_to_end(tmp_path: Path, vsim: OnvifSimulator, video: Vi
     )
     sink = Sink()
     ctx = DriverContext(site_id="sch-test", emit=sink.emit, save_snapshot=sink.save)
-    drivers = build_drivers(cfg, ctx)
+    drivers = CameraDriver.from_config(cfg, ctx)  # as the camera worker builds it
     assert [type(d) for d in drivers] == [CameraDriver]
     driver = drivers[0]
     assert isinstance(driver, CameraDriver)

@@ -40,10 +40,19 @@ def test_offline_after_n_failed_rounds_once_and_back() -> None:
 
 def test_auth_failed_is_its_own_state_and_offline_reason() -> None:
     t = CameraTracker("cam", offline_after=2)
-    t.update(_r(Health.AUTH_FAILED, drift=0.1, ok=None), 0)
+    t.update(_r(Health.ONLINE), 0)
+    t.update(_r(Health.AUTH_FAILED, drift=0.1, ok=None), 1)
     assert t.state is CameraState.AUTH_FAILED
-    ev = t.update(_r(Health.AUTH_FAILED, drift=0.1, ok=None), 1)
+    ev = t.update(_r(Health.AUTH_FAILED, drift=0.1, ok=None), 2)
     assert ev[0].payload["reason"] == "auth_failed"
+
+
+def test_wrong_password_from_the_first_round_is_offline_at_once() -> None:
+    """A camera never reported that refuses our password is offline after its first round, never online."""
+    t = CameraTracker("cam", offline_after=3)
+    ev = t.update(_r(Health.AUTH_FAILED, drift=0.1, ok=None), 0)
+    assert _kinds(ev) == ["device.offline"] and ev[0].payload["reason"] == "auth_failed"
+    assert t.state is CameraState.OFFLINE
 
 
 def test_degraded_reasons_change_is_reported() -> None:

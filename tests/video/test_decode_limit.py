@@ -36,7 +36,8 @@ async def test_grab_frames_under_the_bound(video_server: VideoServer) -> None:
     urls = [video_server.url(f"many-{i}", "mjpeg") for i in range(6)]
     results = await asyncio.gather(*(grab_frames(u, count=1, timeout=5.0, limiter=limiter) for u in urls))
     assert [f[0].shape for f in results] == [(360, 640, 3)] * 6
-    assert limiter.peak == 2
+    # MJPEG parts are read off the loop now and only decoded in a slot: short jobs may not overlap.
+    assert 1 <= limiter.peak <= 2
 
 
 async def test_bound_holds_with_a_callers_executor(video_server: VideoServer) -> None:

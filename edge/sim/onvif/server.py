@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -33,6 +34,16 @@ MALFORMED = {
     "wrong_root": b'<?xml version="1.0"?><config><device id="1"/></config>',
     "empty_body": b'<?xml version="1.0"?><env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body/></env:Envelope>',
 }
+
+# A hostile camera's 50 MB reply: an envelope that opens and never closes. Built on first use only.
+HUGE_BYTES = 50 * 1024 * 1024
+
+
+@functools.cache
+def huge_body() -> bytes:
+    head = b'<?xml version="1.0"?><env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body>'
+    return head + b"<x>" + b"A" * (HUGE_BYTES - len(head) - 3)
+
 
 # How often a hung request looks whether its client left or the fault was cleared.
 HANG_POLL_S = 0.5
@@ -157,7 +168,9 @@ class OnvifSimulator:
         if method != "POST":
             return 405, "text/plain", b"POST only"
         if cam.faults.malformed:
-            return 200, "application/soap+xml; charset=utf-8", MALFORMED[cam.faults.malformed]
+            kind = cam.faults.malformed
+            body = huge_body() if kind == "huge" else MALFORMED[kind]
+            return 200, "application/soap+xml; charset=utf-8", body
         status, payload = self._handler.handle(cam, path, self.urls(cam), self.recorders.get(cam.id, ()), body)
         ctype = "application/soap+xml; charset=utf-8" if payload.startswith(b"<?xml") else "text/plain"
         return status, ctype, payload

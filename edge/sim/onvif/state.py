@@ -10,7 +10,7 @@ from typing import Any, Literal
 from edge.sim.video import MODES as VIDEO_MODES
 
 OfflineMode = Literal["refused", "closed"]
-MALFORMED_KINDS = ("truncated", "html", "binary", "wrong_root", "empty_body")
+MALFORMED_KINDS = ("truncated", "html", "binary", "wrong_root", "empty_body", "huge")
 
 
 def _checked(key: str, value: Any) -> Any:

@@ -1,0 +1,5 @@
+import sys
+
+from edge.camworker.child import main
+
+sys.exit(main())
