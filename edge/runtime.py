@@ -31,6 +31,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from prometheus_client import Counter
@@ -45,6 +46,7 @@ from edge.core.persist import load_state, maintenance_rows, open_alarm_states, r
 from edge.core.registry import engine_from_config
 from edge.events import GATEWAY_DEVICE_ID, Event, EventKind, iso_ms, now_ms
 from edge.hub import Hub
+from edge.media import MediaSigner
 from edge.patrol.checkin import Checkin
 from edge.relay.memory import MemoryQueue
 from edge.relay.message import PoliceCode, PoliceMessage
@@ -77,7 +79,10 @@ BACKLOG_MAX = 10_000
 
 
 def police_sink(
-    config: Config, memory: MemoryQueue | None = None, committing: list[tuple[str, str, bool]] | None = None
+    config: Config,
+    memory: MemoryQueue | None = None,
+    committing: list[tuple[str, str, bool]] | None = None,
+    signer: MediaSigner | None = None,
 ) -> PoliceSink | None:
     """The outbox writer for this config, or None when no police section is configured.
 
@@ -86,8 +91,13 @@ def police_sink(
     if config.police is None:
         return None
     transports = transports_for(config.police)
+    with_camera = {b.id for b in config.buttons if b.camera is not None}
 
     def sink(conn: sqlite3.Connection, msg: PoliceMessage) -> None:
+        if signer is not None and msg.code.is_alarm and msg.device_id in with_camera:
+            # The picture of the spot, taken by the camera worker just after this commit: the link is
+            # known now, so the report never waits for the picture.
+            msg = replace(msg, verify_url=signer.link(msg.event_id, msg.ts_ms) or msg.verify_url)
         enqueue(conn, msg, transports)
         if memory is None or committing is None:
             return
@@ -149,7 +159,10 @@ class Runtime:
         self.engine: Engine = engine_from_config(config)
         self.memory = MemoryQueue()  # reports for the relay while the store is full (outlives relay reloads)
         self._committing: list[tuple[str, str, bool]] = []
-        self.police: PoliceSink | None = police_sink(config, self.memory, self._committing)
+        self.signer = MediaSigner.for_store(db, config.api.public_url, config.api.verify_link_hours * 3600)
+        self.police: PoliceSink | None = police_sink(config, self.memory, self._committing, self.signer)
+        # Called on the loop with each committed press (the daemon asks the camera worker for a picture).
+        self.on_press: Callable[[Event], None] | None = None
         self._backlog: deque[Event] = deque()
         self.store_fault = StoreFault()
         loaded = load_state(db, config.alarms)
@@ -161,7 +174,8 @@ class Runtime:
         """SIGHUP after the new config validated: new rules, same state (open alarms and timers kept).
 
         Queued like any step, so a step in progress finishes on the config it started with."""
-        engine, police = engine_from_config(config), police_sink(config, self.memory, self._committing)
+        self.signer = MediaSigner.for_store(self.db, config.api.public_url, config.api.verify_link_hours * 3600)
+        engine, police = engine_from_config(config), police_sink(config, self.memory, self._committing, self.signer)
 
         def swap() -> None:
             self.config, self.engine, self.police = config, engine, police
@@ -219,6 +233,8 @@ class Runtime:
                 actions = self._fail_safe(event, now)
             w.state = self._apply(w.conn, state, actions)
         self.events_committed += 1
+        if event.kind is EventKind.ALARM_PRESS and self.on_press is not None:
+            self._on_loop(self.on_press, event)
 
     async def camera_result(self, item: Event | Snapshot) -> None:
         """The one way in for what the camera worker sends: its events, and thumbnails to keep."""
@@ -534,6 +550,13 @@ class Runtime:
             loop.call_soon_threadsafe(self._callbacks, later)
         else:
             self._callbacks(later)
+
+    def _on_loop(self, fn: Callable[[Event], None], event: Event) -> None:
+        loop = self._loop
+        if loop is not None and threading.get_ident() != self._loop_thread and not loop.is_closed():
+            loop.call_soon_threadsafe(fn, event)
+        else:
+            fn(event)
 
     def _callbacks(self, later: list[Notify]) -> None:
         for item in later:

@@ -15,6 +15,7 @@ from edge.api import (
     routes_devices,
     routes_emap,
     routes_events,
+    routes_media,
     routes_patrol,
     routes_session,
     routes_status,
@@ -64,6 +65,7 @@ def create_app(state: AppState) -> FastAPI:
     routers += [sse, metrics]
     for module in routers:
         app.include_router(module.router, prefix=PREFIX, responses=AUTH_RESPONSES)
+    app.include_router(routes_media.router)  # outside /api/v1: the police open it with no token
     docs_csp = add_docs(app)
 
     @app.get("/", include_in_schema=False)

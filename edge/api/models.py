@@ -89,6 +89,9 @@ class Alarm(BaseModel):
     reason: str | None = Field(None, description="the device's reason code, e.g. heartbeat_timeout, lwt")
     device_type: str | None = None
     escalated_at: str | None = Field(None, description="when it escalated to `severity`, if it did")
+    snapshot: str | None = Field(
+        None, description="The linked camera's picture at the press: GET /api/v1/alarms/{id}/snapshot"
+    )
 
 
 class AlarmPage(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Response, status
 
 from edge.api import auth
 from edge.api.deps import get_state
@@ -18,8 +18,10 @@ from edge.api.models import AckBody, Alarm, AlarmPage, CloseBody
 from edge.api.state import AppState
 from edge.api.tokens import Principal
 from edge.api.views import to_alarms
+from edge.events import iso_ms
 from edge.states import AlarmCategory, AlarmState
 from edge.store import alarms as store
+from edge.store import media
 from edge.store.queries import AlarmFilter, alarm_page
 
 router = APIRouter(tags=["alarms"])
@@ -65,6 +67,25 @@ def get_alarm(
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, _NOT_FOUND)
     return to_alarms(state.db, [row])[0]
+
+
+@router.get(
+    "/alarms/{alarm_id}/snapshot",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}, "description": "JPEG; its time in X-Snapshot-Time"}, 404: {}},
+)
+def alarm_snapshot(
+    alarm_id: str,
+    state: AppState = Depends(get_state),  # noqa: B008
+    _: Principal = Depends(auth.viewer),  # noqa: B008
+) -> Response:
+    """The linked camera's picture, taken by the camera worker within a second of the press."""
+    event_id = media.alarm_event(state.db, alarm_id)
+    found = media.media_picture(state.db, event_id) if event_id is not None else None
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "没有现场画面 / no picture for this alarm")
+    jpeg, ts_ms = found
+    return Response(jpeg, media_type="image/jpeg", headers={"X-Snapshot-Time": iso_ms(ts_ms)})
 
 
 @router.post("/alarms/{alarm_id}/ack", response_model=Alarm, responses={404: {}, 409: {}})

@@ -20,6 +20,7 @@ from edge.states import DeviceState
 from edge.store import Database, queries
 from edge.store.devices import devices_with_state
 from edge.store.events import payloads
+from edge.store.media import events_with_pictures
 
 
 def iso(ts_ms: int | None) -> str | None:
@@ -100,11 +101,15 @@ def to_alarms(db: Database, rows: list[dict[str, Any]]) -> list[Alarm]:
     relays = _relays(db, [r["event_id"] for r in rows])
     devices = queries.device_kinds(db) if rows else {}
     triggers = payloads(db, [r["event_id"] for r in rows])
+    pictured = events_with_pictures(db, [r["event_id"] for r in rows])
     out = []
     for r in rows:
         device = devices.get(r["device_id"], {})
         rank = rank_alarm(r["kind"], r["category"], triggers.get(r["event_id"]))
-        out.append(_alarm(r, device, rank, relays.get(r["event_id"], RelayInfo(state="none"))))
+        alarm = _alarm(r, device, rank, relays.get(r["event_id"], RelayInfo(state="none")))
+        if r["event_id"] in pictured:
+            alarm.snapshot = f"/api/v1/alarms/{r['id']}/snapshot"
+        out.append(alarm)
     return out
 
 

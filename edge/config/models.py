@@ -50,6 +50,12 @@ class Api(Strict):
     )
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60, description="An unused login session ends after this")
     kiosk_days: int = Field(30, ge=1, le=365, description="A duty-screen (kiosk) session ends after this unused")
+    public_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^/?#\s]+$",
+        description="The gateway as the police reach it, e.g. https://203.0.113.7:8443: DC-09 [V] picture links",
+    )
+    verify_link_hours: int = Field(72, ge=1, le=24 * 30, description="How long a [V] link works after the press")
 
     @field_validator("listen")
     @classmethod

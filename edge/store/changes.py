@@ -20,6 +20,7 @@ DEVICE = "device"
 RELAY = "relay"
 PATROL = "patrol"
 MAP = "map"
+MEDIA = "media"
 
 
 def record_change(conn: sqlite3.Connection, type_: str, ref: str, data: dict[str, Any]) -> int:

@@ -81,4 +81,12 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX sessions_user ON sessions (username);
         """,
     ),
+    (
+        5,
+        """
+        CREATE TABLE alarm_media (
+            event_id TEXT PRIMARY KEY, device_id TEXT NOT NULL, camera_id TEXT NOT NULL, ts_ms INTEGER NOT NULL,
+            grabbed_ms INTEGER, jpeg BLOB, error TEXT);
+        """,
+    ),
 ]
