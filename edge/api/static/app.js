@@ -295,12 +295,23 @@
     if (!reason) return what;
     return S.lang === "zh" ? `${what}（${reason}）` : `${what} (${reason})`;
   }
+  // The linked camera's picture at the press, fetched once per alarm (the list re-renders often).
+  const pictures = {};
+  function alarmPicture(a) {
+    const img = el("img", { class: "a-pic", alt: t("spot_picture"), title: t("spot_picture") });
+    if (!pictures[a.id]) {
+      pictures[a.id] = api(a.snapshot.replace(API, "")).then(async (r) => (r.ok ? URL.createObjectURL(await r.blob()) : ""));
+    }
+    pictures[a.id].then((url) => { if (url) img.src = url; }, () => {});
+    return img;
+  }
   function alarmRow(a) {
     const canAct = S.me && ["operator", "technician", "admin"].includes(S.me.role); // the server enforces roles; this only hides what would fail
     const escalated = a.escalated_at ? el("span", { class: "tag esc", title: fmtTime(a.escalated_at) },
       `${t("escalated")} → ${t(a.severity, "severity")}`) : null;
     return el("div", { class: `alarm p${a.priority} ${a.state}${a.test ? " test" : ""}`, "data-id": a.id,
       "data-state": a.state, "data-priority": String(a.priority) },
+      a.snapshot ? alarmPicture(a) : null,
       el("div", { class: "a-main" },
         el("div", { class: "a-what" }, el("span", { class: `prio p${a.priority}` }, t(a.priority, "prio")), " ",
           el("strong", { class: "what" }, whatText(a)), escalated),
