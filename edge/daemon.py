@@ -16,6 +16,7 @@ from edge.config import Config, ConfigError, load_config
 from edge.drivers.base import Driver, DriverContext
 from edge.drivers.registry import build_drivers
 from edge.events import Event, EventKind, now_ms
+from edge.gb28181.service import Gb28181Service
 from edge.hub import Hub
 from edge.inventory import config_devices
 from edge.relay.service import Relay
@@ -51,6 +52,8 @@ class Daemon:
         # Long-running parts that live across reloads (the rule clock), each supervised by name.
         self.services: dict[str, Service] = {"rules": self.runtime.run}
         self.relay: Relay | None = None
+        self.gb28181: Gb28181Service | None = None
+        self.app_state.status_providers["gb28181"] = self._gb28181_status
         self.runtime.after_commit.append(self._notify_relay)
         self.app_state.status_providers["police"] = self._police_status
         self._stop = asyncio.Event()
@@ -148,11 +151,24 @@ class Daemon:
         )
         if self.relay is not None:
             units["relay"] = self.relay.run
+        gb = self.config.gb28181
+        self.gb28181 = (
+            Gb28181Service(self.config, self.db, self.runtime.emit, self.runtime.memory, self.supervisor)
+            if gb
+            else None
+        )
+        if self.gb28181 is not None:
+            units["gb28181"] = self.gb28181.run
         return units
 
     def _notify_relay(self) -> None:
         if self.relay is not None:
             self.relay.notify()
+        if self.gb28181 is not None:
+            self.gb28181.kick()
+
+    def _gb28181_status(self) -> dict[str, object]:
+        return self.gb28181.status() if self.gb28181 is not None else {"configured": False}
 
     def _police_status(self) -> dict[str, object]:
         return self.relay.status() if self.relay is not None else {"configured": False}
