@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
+
 from edge.config.gb28181 import Gb28181
 from edge.gb28181.channels import Channel
 from edge.sim.gb28181_platform import PlatformSim
@@ -26,3 +30,38 @@ def gb_config(sim: PlatformSim, **kw: object) -> Gb28181:
     }
     values.update(kw)
     return Gb28181.model_validate(values)
+
+
+class SimThread:
+    """The simulator on its own event loop in a thread, for tests that drive a daemon subprocess."""
+
+    def __init__(self, transport: str = "udp", port: int = 0) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+        self.sim = PlatformSim(transport=transport)
+        self.port = port
+        self.start()
+
+    def call(self, coro: object, timeout: float = 10.0) -> object:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)  # type: ignore[arg-type]
+
+    def start(self) -> None:
+        self.call(self.sim.start("127.0.0.1", self.port))
+        self.port = self.sim.port
+
+    def stop(self) -> None:
+        self.call(self.sim.stop())
+
+    def close(self) -> None:
+        self.stop()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+
+    def wait(self, predicate: object, timeout: float = 20.0) -> None:
+        assert callable(predicate)
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"condition not met in {timeout} s")
+            time.sleep(0.05)
