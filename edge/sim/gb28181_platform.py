@@ -90,11 +90,15 @@ class PlatformSim:
         await self.message(dev, body, within)
         return self._sn
 
-    async def control(self, device_id: str, items: list[tuple[str, object]], within: float = 5.0) -> int:
+    async def control(
+        self, device_id: str, items: list[tuple[str, object]], within: float = 5.0, *, channel: str | None = None
+    ) -> int:
+        """A DeviceControl to the registered device, for itself or one of its `channel`s."""
         dev = self.devices[device_id]
         self._sn += 1
+        target = channel or device_id
         body = manscdp.encode(
-            "Control", [("CmdType", "DeviceControl"), ("SN", self._sn), ("DeviceID", device_id), *items], self.charset
+            "Control", [("CmdType", "DeviceControl"), ("SN", self._sn), ("DeviceID", target), *items], self.charset
         )
         await self.message(dev, body, within)
         return self._sn
