@@ -285,7 +285,10 @@ class GbDevice:
     async def _on_request(self, req: SipMessage, addr: Addr) -> None:
         assert self.endpoint is not None
         if req.method != "MESSAGE":
-            self.endpoint.reply(req, addr, 405 if req.method != "OPTIONS" else 200, "Method Not Allowed")
+            if req.method == "OPTIONS":
+                self.endpoint.reply(req, addr, 200, "OK")
+            else:
+                self.endpoint.reply(req, addr, 405, "Method Not Allowed")
             return
         try:
             doc = manscdp.decode(req.body)
