@@ -16,11 +16,16 @@ class Channel:
     location: str
     camera_gb_id: str | None = None  # a button's linked camera channel
     camera_name: str | None = None
+    stream_uri: str | None = None  # a camera's RTSP URI for live view (config stream_uri)
 
 
 def channels(config: Config) -> list[Channel]:
     cams = {c.id: c for c in config.cameras}
-    out = [Channel(c.gb28181_id, c.id, "camera", c.name, c.location) for c in config.cameras if c.gb28181_id]
+    out = [
+        Channel(c.gb28181_id, c.id, "camera", c.name, c.location, stream_uri=c.stream_uri)
+        for c in config.cameras
+        if c.gb28181_id
+    ]
     for b in config.buttons:
         if not b.gb28181_id:
             continue

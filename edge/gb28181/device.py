@@ -29,10 +29,11 @@ from prometheus_client import Counter, Gauge
 from edge import __version__
 from edge.config.gb28181 import Gb28181
 from edge.events import now_ms
-from edge.gb28181 import digest, manscdp
+from edge.gb28181 import digest, manscdp, sdp
 from edge.gb28181.channels import Channel
 from edge.gb28181.endpoint import Addr, SipEndpoint, SipTimeout
-from edge.gb28181.sip import SipError, SipMessage, new_branch, new_call_id, new_tag
+from edge.gb28181.media import MediaCalls
+from edge.gb28181.sip import SipError, SipMessage, new_branch, new_call_id, new_tag, uri_user
 from edge.metrics import bad_input
 from edge.store.db import Database
 from edge.store.misc import audit
@@ -90,6 +91,7 @@ class GbDevice:
         self._tag = new_tag()
         self._failures = 0
         self._expires = config.expires
+        self.media = MediaCalls(config.max_streams)
 
     # ---- addresses ---------------------------------------------------------------------------
     @property
@@ -132,6 +134,7 @@ class GbDevice:
                 self._failures = 0
                 await self._keep_alive()
         finally:
+            await self.media.stop_all()
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(2.0):
                     await self._unregister()
@@ -284,6 +287,15 @@ class GbDevice:
     # ---- the platform's requests ---------------------------------------------------------
     async def _on_request(self, req: SipMessage, addr: Addr) -> None:
         assert self.endpoint is not None
+        if req.method == "INVITE":
+            await self._invite(req, addr)
+            return
+        if req.method == "ACK":
+            return  # the 2xx ACK of a live-view call: nothing to answer
+        if req.method == "BYE":
+            found = await self.media.stop(req.call_id)
+            self.endpoint.reply(req, addr, 200 if found else 481, "OK" if found else "Call Does Not Exist")
+            return
         if req.method != "MESSAGE":
             if req.method == "OPTIONS":
                 self.endpoint.reply(req, addr, 200, "OK")
@@ -305,6 +317,37 @@ class GbDevice:
             except (SipTimeout, ConnectionError) as exc:
                 log.warning("gb28181: answer to %s not delivered: %s", doc.cmd_type, exc)
                 return
+
+    async def _invite(self, req: SipMessage, addr: Addr) -> None:
+        """Live view of a camera channel: PS over RTP from a child process (edge.gb28181.media)."""
+        assert self.endpoint is not None
+        ep = self.endpoint
+        if req.call_id in self.media.calls:
+            return  # a retransmission while the first is being set up
+        gb_id = uri_user(req.uri) or uri_user(req.get("to") or "")
+        channel = next((c for c in self.channels if c.gb_id == gb_id and c.kind == "camera"), None)
+        if channel is None:
+            ep.reply(req, addr, 404, "Not Found")
+            return
+        try:
+            offer = sdp.parse_offer(req.body)
+        except sdp.SdpError as exc:
+            bad_input(log, f"{SOURCE}-sdp", "bad_sdp", str(exc)[:80])
+            ep.reply(req, addr, 400, "Bad Request")
+            return
+        if offer.transport != "udp" or channel.stream_uri is None:
+            ep.reply(req, addr, 488, "Not Acceptable Here")
+            return
+        if self.media.full:
+            ep.reply(req, addr, 486, "Busy Here")
+            return
+        call = await self.media.start(req.call_id, channel, offer)
+        host, port = ep.local
+        body = sdp.answer(self.config.device_id, host, port, offer.ssrc, offer.payload)
+        contact = [("Contact", f"<sip:{self.config.device_id}@{host}:{port}>")]
+        ep.reply(req, addr, 200, "OK", body=body, content_type="application/sdp", extra=contact)
+        await call.proc.wait()  # the relay ended by itself (camera gone) or by BYE
+        await self.media.stop(req.call_id)
 
     def answer(self, doc: manscdp.Document) -> list[bytes]:
         """The response MESSAGE bodies for a Query or Control document."""

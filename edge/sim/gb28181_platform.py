@@ -13,8 +13,13 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import shutil
+import struct
+import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from edge.gb28181 import digest, manscdp
 from edge.gb28181.endpoint import Addr, SipEndpoint
@@ -122,6 +127,58 @@ class PlatformSim:
         )
         return await self.endpoint.request(req, dev.addr, within)
 
+    async def invite(self, device_id: str, channel: str, rtp_port: int, ssrc: str, *, tcp: bool = False) -> Invite:
+        """Ask for a channel's live video to 127.0.0.1:rtp_port; ACKs a 200. The final response is in `.response`."""
+        assert self.endpoint is not None
+        dev = self.devices[device_id]
+        host, port = self.endpoint.local
+        media = "TCP/RTP/AVP" if tcp else "RTP/AVP"
+        offer = (
+            f"v=0\r\no={self.server_id} 0 0 IN IP4 127.0.0.1\r\ns=Play\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+            f"m=video {rtp_port} {media} 96 98 97\r\na=recvonly\r\na=rtpmap:96 PS/90000\r\ny={ssrc}\r\n"
+        ).encode()
+        call_id, tag = new_call_id(host), new_tag()
+        uri = f"sip:{channel}@{dev.addr[0]}:{dev.addr[1]}"
+        headers = [
+            ("Via", f"SIP/2.0/{self.endpoint.via_transport} {host}:{port};rport;branch={new_branch()}"),
+            ("From", f"<sip:{self.server_id}@{self.realm}>;tag={tag}"),
+            ("To", f"<sip:{channel}@{self.realm}>"),
+            ("Call-ID", call_id),
+            ("CSeq", "20 INVITE"),
+            ("Contact", f"<sip:{self.server_id}@{host}:{port}>"),
+            ("Subject", f"{channel}:{ssrc},{self.server_id}:0"),
+            ("Max-Forwards", "70"),
+            ("Content-Type", "application/sdp"),
+        ]
+        resp = await self.endpoint.request(SipMessage(f"INVITE {uri} SIP/2.0", headers, offer), dev.addr, 10)
+        call = Invite(uri, call_id, tag, resp.get("to") or "", resp, dev)
+        if resp.status == 200:
+            self._in_dialog(call, "ACK", 20)
+        return call
+
+    async def bye(self, call: Invite) -> SipMessage:
+        assert self.endpoint is not None
+        req = self._in_dialog(call, "BYE", 21, send=False)
+        return await self.endpoint.request(req, call.device.addr, 5)
+
+    def _in_dialog(self, call: Invite, method: str, cseq: int, send: bool = True) -> SipMessage:
+        assert self.endpoint is not None
+        host, port = self.endpoint.local
+        req = SipMessage(
+            f"{method} {call.uri} SIP/2.0",
+            [
+                ("Via", f"SIP/2.0/{self.endpoint.via_transport} {host}:{port};rport;branch={new_branch()}"),
+                ("From", f"<sip:{self.server_id}@{self.realm}>;tag={call.tag}"),
+                ("To", call.to),
+                ("Call-ID", call.call_id),
+                ("CSeq", f"{cseq} {method}"),
+                ("Max-Forwards", "70"),
+            ],
+        )
+        if send:
+            self.endpoint.send(req, call.device.addr)
+        return req
+
     def responses_for(self, sn: int) -> list[manscdp.Document]:
         return [r for r in self.responses if r.sn == sn]
 
@@ -188,6 +245,88 @@ class PlatformSim:
         elif doc.root == "Response":
             self.responses.append(doc)
         self.endpoint.reply(req, addr, 200, "OK")
+
+
+@dataclass
+class Invite:
+    uri: str
+    call_id: str
+    tag: str
+    to: str
+    response: SipMessage
+    device: Device
+
+
+class RtpReceiver(asyncio.DatagramProtocol):
+    """The platform's RTP port: keeps PS payloads in sequence order, checks the SSRC, decodes frames."""
+
+    def __init__(self) -> None:
+        self.packets: dict[int, bytes] = {}
+        self.ssrcs: set[int] = set()
+        self.first_at: float | None = None
+        self.transport: asyncio.DatagramTransport | None = None
+
+    @classmethod
+    async def open(cls) -> RtpReceiver:
+        loop = asyncio.get_running_loop()
+        _, proto = await loop.create_datagram_endpoint(cls, local_addr=("127.0.0.1", 0))
+        return proto
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # a datagram endpoint's transport
+
+    @property
+    def port(self) -> int:
+        assert self.transport is not None
+        return int(self.transport.get_extra_info("sockname")[1])
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
+        if len(data) < 12 or data[0] >> 6 != 2:
+            return
+        _seq, _, ssrc = struct.unpack("!HII", data[2:12])
+        self.ssrcs.add(ssrc)
+        if self.first_at is None:
+            self.first_at = time.monotonic()
+        self.packets[len(self.packets)] = data[12:]  # arrival order: loopback does not reorder
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    def stream(self) -> bytes:
+        return b"".join(self.packets[i] for i in sorted(self.packets))
+
+    def decode_frames(self) -> int:
+        """Hands the reassembled PS to GStreamer (mpegpsdemux, openh264dec); the number of decoded frames."""
+        gst = shutil.which("gst-launch-1.0") or "/usr/bin/gst-launch-1.0"
+        with tempfile.TemporaryDirectory() as tmp:
+            src = Path(tmp) / "stream.ps"
+            src.write_bytes(self.stream())
+            subprocess.run(  # noqa: S603 - fixed argv
+                [
+                    gst,
+                    "-q",
+                    "filesrc",
+                    f"location={src}",
+                    "!",
+                    "mpegpsdemux",
+                    "!",
+                    "h264parse",
+                    "!",
+                    "openh264dec",
+                    "!",
+                    "videoconvert",
+                    "!",
+                    "jpegenc",
+                    "!",
+                    "multifilesink",
+                    f"location={tmp}/frame%04d.jpg",
+                ],
+                check=False,
+                capture_output=True,
+                timeout=60,
+            )
+            return len(list(Path(tmp).glob("frame*.jpg")))
 
 
 def _date() -> str:
