@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -345,9 +346,32 @@ class GbDevice:
         host, port = ep.local
         body = sdp.answer(self.config.device_id, host, port, offer.ssrc, offer.payload)
         contact = [("Contact", f"<sip:{self.config.device_id}@{host}:{port}>")]
-        ep.reply(req, addr, 200, "OK", body=body, content_type="application/sdp", extra=contact)
+        tag = new_tag()
+        ep.reply(req, addr, 200, "OK", body=body, content_type="application/sdp", extra=contact, to_tag=tag)
         await call.proc.wait()  # the relay ended by itself (camera gone) or by BYE
-        await self.media.stop(req.call_id)
+        if await self.media.stop(req.call_id):  # not by BYE: end the call on the platform's side too
+            await self._bye(req, addr, tag)
+
+    async def _bye(self, invite: SipMessage, addr: Addr, tag: str) -> None:
+        ep = self.endpoint
+        if ep is None:
+            return
+        self._cseq += 1
+        host, port = ep.local
+        target = re.search(r"<([^>]+)>", invite.get("contact") or "")
+        uri = target[1] if target else invite.uri
+        headers = [
+            ("Via", f"SIP/2.0/{ep.via_transport} {host}:{port};rport;branch={new_branch()}"),
+            ("From", f"{invite.get('to')};tag={tag}"),
+            ("To", invite.get("from") or ""),
+            ("Call-ID", invite.call_id),
+            ("CSeq", f"{self._cseq} BYE"),
+            ("Max-Forwards", "70"),
+        ]
+        try:
+            await ep.request(SipMessage(f"BYE {uri} SIP/2.0", headers), addr, TRANSACTION_S)
+        except (SipTimeout, ConnectionError) as exc:
+            log.info("gb28181: BYE for a dead media relay not answered: %s", exc)
 
     def answer(self, doc: manscdp.Document) -> list[bytes]:
         """The response MESSAGE bodies for a Query or Control document."""

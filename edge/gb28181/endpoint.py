@@ -132,8 +132,9 @@ class SipEndpoint:
         body: bytes = b"",
         content_type: str | None = None,
         extra: list[tuple[str, str]] | None = None,
+        to_tag: str | None = None,
     ) -> None:
-        resp = response(req, status, reason, body=body, content_type=content_type, extra=extra)
+        resp = response(req, status, reason, to_tag=to_tag, body=body, content_type=content_type, extra=extra)
         with contextlib.suppress(SipError):
             self._replies[(req.branch, req.cseq[1], req.cseq[0])] = resp.to_bytes()
             while len(self._replies) > REPLAY_CACHE:

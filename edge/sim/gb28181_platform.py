@@ -51,6 +51,7 @@ class PlatformSim:
     register_attempts: int = 0
     auth_failures: int = 0
     unregisters: int = 0
+    byes: list[str] = field(default_factory=list)  # Call-IDs the device ended
     endpoint: SipEndpoint | None = None
     _nonces: set[str] = field(default_factory=set)
     _sn: int = 0
@@ -190,6 +191,9 @@ class PlatformSim:
                 self._register(req, addr)
             elif req.method in ("MESSAGE", "NOTIFY"):
                 self._message(req, addr)
+            elif req.method == "BYE":
+                self.byes.append(req.call_id)
+                self.endpoint.reply(req, addr, 200, "OK")
             else:
                 self.endpoint.reply(req, addr, 405, "Method Not Allowed")
         finally:

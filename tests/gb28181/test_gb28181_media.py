@@ -56,6 +56,13 @@ async def test_invite_streams_ps_over_rtp_and_bye_stops(rtsp: RtspServer) -> Non
         count = len(rtp.packets)
         await asyncio.sleep(1.0)
         assert len(rtp.packets) <= count + 5  # the relay stopped
+
+        # A relay that dies by itself ends its call: the device sends BYE and the slot is free again.
+        second = await sim.invite(DEVICE_ID, cam.gb_id, other.port, "0100000004")
+        assert second.response.status == 200
+        device.media.calls[second.call_id].proc.kill()
+        await sim.wait_for(lambda: second.call_id in sim.byes, within=10)
+        assert not device.media.calls
     finally:
         rtp.close()
         other.close()
