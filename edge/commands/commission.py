@@ -94,6 +94,14 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _gb28181(args: argparse.Namespace) -> int:
+    from edge.commission.gb28181 import check  # noqa: PLC0415
+
+    ok, lines = asyncio.run(check(load_config(Path(args.config)), args.local_port, args.wait))
+    print("\n".join(lines))
+    return 0 if ok else 1
+
+
 def _guard(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """Config errors as FILE:LINE lines (exit 2); I/O and lookup errors as one clear line (exit 1)."""
 
@@ -161,3 +169,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--format", choices=["text", "html"], default="text")
     p.add_argument("-o", "--output")
     p.set_defaults(handler=_guard(_report))
+
+    p = cs.add_parser("gb28181", help="register with the GB/T 28181 platform once and print the catalog")
+    p.add_argument("-c", "--config", required=True)
+    p.add_argument("--local-port", type=int, default=0, help="local SIP port (default: any; the daemon keeps its own)")
+    p.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the platform")
+    p.set_defaults(handler=_guard(_gb28181))
