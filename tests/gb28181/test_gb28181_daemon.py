@@ -45,8 +45,12 @@ gb28181:
 
 @pytest.fixture(params=["udp", "tcp"])
 def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    sim = SimThread(str(request.param))
-    (tmp_path / "gb.pass").write_text(sim.sim.password + "\n", encoding="utf-8")
+    yield from _site(tmp_path, str(request.param), None)
+
+
+def _site(tmp_path: Path, transport: str, password: str | None) -> Iterator[dict[str, Any]]:
+    sim = SimThread(transport)
+    (tmp_path / "gb.pass").write_text((password or sim.sim.password) + "\n", encoding="utf-8")
     with Mosquitto(tmp_path / "broker") as broker:
         port = free_port()
         cfg = tmp_path / "edge.yaml"
@@ -117,3 +121,36 @@ def test_press_reaches_the_platform_and_outage_keeps_order(site: dict[str, Any])
     assert times == sorted(times) and sns == sorted(sns)
     assert len(sim.sim.alarms) == 4
     sim.wait(lambda: link()["registered"] is True and link()["flagged"] is False, timeout=30)
+
+
+def test_wrong_password_is_clear_counted_and_flagged(tmp_path: Path) -> None:
+    site = _site(tmp_path, "udp", "not-the-password")
+    s = next(site)
+    try:
+        sim: SimThread = s["sim"]
+        sim.wait(lambda: sim.sim.auth_failures >= 1)
+
+        def link() -> dict[str, Any]:
+            gb: dict[str, Any] = _status(s)["providers"]["gb28181"]
+            return gb
+
+        sim.wait(lambda: link()["flagged"] is True, timeout=20)  # down past 0.5 s x 2
+        assert link()["registered"] is False and "auth" in link()["last_error"]
+        time.sleep(2.0)
+        assert sim.sim.auth_failures == 1  # the next attempt waits at least 30 s: no tight loop
+        metrics = httpx.get(
+            f"http://127.0.0.1:{s['port']}/api/v1/metrics", headers={"Authorization": f"Bearer {s['token']}"}
+        ).text
+        assert 'edge_gb28181_register_failures_total{reason="auth"} 1.0' in metrics
+        devices = httpx.get(
+            f"http://127.0.0.1:{s['port']}/api/v1/devices", headers={"Authorization": f"Bearer {s['token']}"}
+        ).json()
+        assert "police-gb28181" in {d["id"] for d in devices}
+        alarms = httpx.get(
+            f"http://127.0.0.1:{s['port']}/api/v1/alarms", headers={"Authorization": f"Bearer {s['token']}"}
+        ).json()
+        items = alarms["items"] if isinstance(alarms, dict) else alarms
+        flags = [a for a in items if a["device_id"] == "police-gb28181"]
+        assert flags and flags[0]["severity"] == "critical"  # the default-police-link rule, as for DC-09
+    finally:
+        site.close()
