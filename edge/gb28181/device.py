@@ -336,7 +336,8 @@ class GbDevice:
             bad_input(log, f"{SOURCE}-sdp", "bad_sdp", str(exc)[:80])
             ep.reply(req, addr, 400, "Bad Request")
             return
-        if offer.transport != "udp" or channel.stream_uri is None:
+        tcp_unsupported = offer.transport == "tcp" and (offer.setup or "passive") != "passive"
+        if tcp_unsupported or channel.stream_uri is None:
             ep.reply(req, addr, 488, "Not Acceptable Here")
             return
         if self.media.full:
@@ -344,7 +345,7 @@ class GbDevice:
             return
         call = await self.media.start(req.call_id, channel, offer)
         host, port = ep.local
-        body = sdp.answer(self.config.device_id, host, port, offer.ssrc, offer.payload)
+        body = sdp.answer(self.config.device_id, host, port, offer.ssrc, offer.payload, tcp=offer.transport == "tcp")
         contact = [("Contact", f"<sip:{self.config.device_id}@{host}:{port}>")]
         tag = new_tag()
         ep.reply(req, addr, 200, "OK", body=body, content_type="application/sdp", extra=contact, to_tag=tag)

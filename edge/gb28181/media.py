@@ -1,9 +1,9 @@
 """Live-view calls: an INVITE for a camera channel starts a media relay child process
 (edge.gb28181.media_relay); its BYE, the relay dying, or the unit stopping ends it.
 
-At most `max_streams` calls at once; the next INVITE gets 486 Busy Here. RTP over UDP only: an
-offer for RTP over TCP gets 488 Not Acceptable Here. The child is a separate process, so video never
-runs in the alarm core.
+At most `max_streams` calls at once; the next INVITE gets 486 Busy Here. RTP over UDP, or over TCP
+when the platform listens (`a=setup:passive`, this side connects); `a=setup:active` gets 488.
+The child is a separate process, so video never runs in the alarm core.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class MediaCalls:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "edge.gb28181.media_relay", "--rtsp", channel.stream_uri,
             "--dest", f"{offer.address}:{offer.port}", "--ssrc", offer.ssrc, "--payload", str(offer.payload),
+            *(["--tcp"] if offer.transport == "tcp" else []),
             stdin=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
         call = Call(call_id, channel, offer, proc)

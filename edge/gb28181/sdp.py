@@ -63,15 +63,17 @@ def parse_offer(body: bytes) -> Offer:
     return Offer(address, port, transport, setup, ssrc, payload, session or "Play")
 
 
-def answer(device_id: str, local_ip: str, local_port: int, ssrc: str, payload: int) -> bytes:
+def answer(device_id: str, local_ip: str, local_port: int, ssrc: str, payload: int, *, tcp: bool = False) -> bytes:
+    media = "TCP/RTP/AVP" if tcp else "RTP/AVP"
     lines = [
         "v=0",
         f"o={device_id} 0 0 IN IP4 {local_ip}",
         "s=Play",
         f"c=IN IP4 {local_ip}",
         "t=0 0",
-        f"m=video {local_port} RTP/AVP {payload}",
+        f"m=video {local_port} {media} {payload}",
         "a=sendonly",
+        *(["a=setup:active", "a=connection:new"] if tcp else []),
         f"a=rtpmap:{payload} PS/90000",
         f"y={ssrc}",
         "f=",

@@ -136,7 +136,9 @@ class PlatformSim:
         media = "TCP/RTP/AVP" if tcp else "RTP/AVP"
         offer = (
             f"v=0\r\no={self.server_id} 0 0 IN IP4 127.0.0.1\r\ns=Play\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-            f"m=video {rtp_port} {media} 96 98 97\r\na=recvonly\r\na=rtpmap:96 PS/90000\r\ny={ssrc}\r\n"
+            f"m=video {rtp_port} {media} 96 98 97\r\na=recvonly\r\na=rtpmap:96 PS/90000\r\n"
+            + ("a=setup:passive\r\na=connection:new\r\n" if tcp else "")
+            + f"y={ssrc}\r\n"
         ).encode()
         call_id, tag = new_call_id(host), new_tag()
         uri = f"sip:{channel}@{dev.addr[0]}:{dev.addr[1]}"
@@ -331,6 +333,37 @@ class RtpReceiver(asyncio.DatagramProtocol):
                 timeout=60,
             )
             return len(list(Path(tmp).glob("frame*.jpg")))
+
+
+class RtpTcpReceiver(RtpReceiver):
+    """The platform's RTP port for RTP over TCP (`a=setup:passive`): RFC 4571 length-prefixed packets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.server: asyncio.Server | None = None
+
+    @classmethod
+    async def open(cls) -> RtpTcpReceiver:
+        self = cls()
+        self.server = await asyncio.start_server(self._conn, "127.0.0.1", 0)
+        return self
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                (length,) = struct.unpack("!H", await reader.readexactly(2))
+                self.datagram_received(await reader.readexactly(length), ("", 0))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
 
 
 def _date() -> str:

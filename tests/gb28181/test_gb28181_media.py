@@ -13,7 +13,7 @@ import pytest
 
 from edge.gb28181.channels import Channel
 from edge.gb28181.device import GbDevice
-from edge.sim.gb28181_platform import PlatformSim, RtpReceiver
+from edge.sim.gb28181_platform import PlatformSim, RtpReceiver, RtpTcpReceiver
 from edge.sim.rtsp_server import RtspServer
 from tests.gb28181.support import BUTTONS, DEVICE_ID, gb_config
 
@@ -66,6 +66,28 @@ async def test_invite_streams_ps_over_rtp_and_bye_stops(rtsp: RtspServer) -> Non
     finally:
         rtp.close()
         other.close()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await sim.stop()
+
+
+async def test_rtp_over_tcp_when_the_platform_listens(rtsp: RtspServer) -> None:
+    cam = Channel("34020000001320000001", "cam-gate", "camera", "南门枪机", "南门", stream_uri=rtsp.url("gate"))
+    sim = await PlatformSim().start()
+    device = GbDevice(gb_config(sim), sim.password, [cam])
+    task = asyncio.create_task(device.run())
+    rtp = await RtpTcpReceiver.open()
+    try:
+        await sim.wait_for(lambda: device.registered)
+        call = await sim.invite(DEVICE_ID, cam.gb_id, rtp.port, "0100000007", tcp=True)
+        assert call.response.status == 200, call.response.start
+        assert "TCP/RTP/AVP" in call.response.body.decode() and "a=setup:active" in call.response.body.decode()
+        await sim.wait_for(lambda: len(rtp.packets) > 200, within=20)
+        assert rtp.ssrcs == {100000007}
+        assert (await sim.bye(call)).status == 200
+        assert await asyncio.to_thread(rtp.decode_frames) >= 5
+    finally:
+        rtp.close()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await sim.stop()
