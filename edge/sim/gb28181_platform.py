@@ -47,6 +47,7 @@ class PlatformSim:
     charset: str = "GB2312"
     devices: dict[str, Device] = field(default_factory=dict)
     alarms: list[manscdp.Document] = field(default_factory=list)
+    alarm_at: list[float] = field(default_factory=list)  # time.perf_counter() at each alarm's arrival
     responses: list[manscdp.Document] = field(default_factory=list)  # Response documents from devices
     register_attempts: int = 0
     auth_failures: int = 0
@@ -246,6 +247,7 @@ class PlatformSim:
             dev.keepalives += 1
             dev.last_keepalive = time.monotonic()
         elif doc.root == "Notify" and doc.cmd_type == "Alarm":
+            self.alarm_at.append(time.perf_counter())
             self.alarms.append(doc)
             log.info("sim: alarm from %s: %s", doc.device_id, doc.fields)
         elif doc.root == "Response":
