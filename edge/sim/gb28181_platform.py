@@ -270,6 +270,7 @@ class RtpReceiver(asyncio.DatagramProtocol):
 
     def __init__(self) -> None:
         self.packets: dict[int, bytes] = {}
+        self.arrivals: list[float] = []  # time.monotonic() per packet
         self.ssrcs: set[int] = set()
         self.first_at: float | None = None
         self.transport: asyncio.DatagramTransport | None = None
@@ -296,20 +297,23 @@ class RtpReceiver(asyncio.DatagramProtocol):
         if self.first_at is None:
             self.first_at = time.monotonic()
         self.packets[len(self.packets)] = data[12:]  # arrival order: loopback does not reorder
+        self.arrivals.append(time.monotonic())
 
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
 
-    def stream(self) -> bytes:
-        return b"".join(self.packets[i] for i in sorted(self.packets))
+    def stream(self, until: float | None = None) -> bytes:
+        """The PS bytes, or those of the packets that arrived before `until` (time.monotonic())."""
+        keep = [i for i in sorted(self.packets) if until is None or self.arrivals[i] <= until]
+        return b"".join(self.packets[i] for i in keep)
 
-    def decode_frames(self) -> int:
+    def decode_frames(self, until: float | None = None) -> int:
         """Hands the reassembled PS to GStreamer (mpegpsdemux, openh264dec); the number of decoded frames."""
         gst = shutil.which("gst-launch-1.0") or "/usr/bin/gst-launch-1.0"
         with tempfile.TemporaryDirectory() as tmp:
             src = Path(tmp) / "stream.ps"
-            src.write_bytes(self.stream())
+            src.write_bytes(self.stream(until))
             subprocess.run(  # noqa: S603 - fixed argv
                 [
                     gst,
