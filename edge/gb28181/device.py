@@ -129,11 +129,10 @@ class GbDevice:
                 try:
                     await self._open()
                     await self.register(self.config.expires)
+                    self._failures = 0
+                    await self._keep_alive()  # returns when the platform stopped answering keepalives
                 except (RegisterError, SipTimeout, OSError, SipError) as exc:
-                    await self._failed(exc)
-                    continue
-                self._failures = 0
-                await self._keep_alive()
+                    await self._failed(exc)  # a failed refresh or a lost TCP connection: register again
         finally:
             await self.media.stop_all()
             with contextlib.suppress(Exception):
