@@ -100,3 +100,21 @@ async def test_unanswered_keepalives_register_again() -> None:
     finally:
         await _stop(task)
         await sim.stop()
+
+
+async def test_tcp_platform_restart_registers_again() -> None:
+    sim = await PlatformSim(transport="tcp").start()
+    port = sim.port
+    device = GbDevice(gb_config(sim), sim.password, [CAM])
+    task = await _started(device)
+    try:
+        await sim.wait_for(lambda: device.registered)
+        await sim.stop()  # the connection closes under the device
+        await asyncio.sleep(0.5)
+        assert not device.registered
+        sim = await PlatformSim(transport="tcp").start(port=port)
+        await sim.wait_for(lambda: DEVICE_ID in sim.devices and device.registered, within=20)
+        assert not task.done()  # handled inside the device loop, not by a unit restart
+    finally:
+        await _stop(task)
+        await sim.stop()
