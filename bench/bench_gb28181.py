@@ -76,7 +76,9 @@ def _floor(sim: SimThread, n: int) -> list[float]:
 
 
 async def _first_frame(rtsp_url: str, tries: int) -> list[float]:
-    """INVITE -> the first moment the received PS decodes to a frame, per try (0.1 s resolution)."""
+    """INVITE -> the first moment the received PS decodes to a frame, per try (0.1 s resolution).
+
+    A prefix cut inside a PS pack may stall the demuxer: each decode gets 3 s, its frames still count."""
     cam = Channel("34020000001320000001", "cam-gate", "camera", "南门枪机", "南门", stream_uri=rtsp_url)
     sim = await PlatformSim().start()
     device = GbDevice(gb_config(sim), sim.password, [cam])
@@ -93,7 +95,7 @@ async def _first_frame(rtsp_url: str, tries: int) -> list[float]:
             rtp.close()
             step = 0.1
             t = step
-            while t <= 3.0 and await asyncio.to_thread(rtp.decode_frames, started + t) == 0:
+            while t <= 3.0 and await asyncio.to_thread(rtp.decode_frames, started + t, 3.0) == 0:
                 t += step
             out.append(t)
     finally:

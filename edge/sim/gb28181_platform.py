@@ -308,36 +308,38 @@ class RtpReceiver(asyncio.DatagramProtocol):
         keep = [i for i in sorted(self.packets) if until is None or self.arrivals[i] <= until]
         return b"".join(self.packets[i] for i in keep)
 
-    def decode_frames(self, until: float | None = None) -> int:
+    def decode_frames(self, until: float | None = None, limit_s: float = 20.0) -> int:
         """Hands the reassembled PS to GStreamer (mpegpsdemux, openh264dec); the number of decoded frames."""
         gst = shutil.which("gst-launch-1.0") or "/usr/bin/gst-launch-1.0"
         with tempfile.TemporaryDirectory() as tmp:
             src = Path(tmp) / "stream.ps"
             src.write_bytes(self.stream(until))
-            subprocess.run(  # noqa: S603 - fixed argv
-                [
-                    gst,
-                    "-q",
-                    "filesrc",
-                    f"location={src}",
-                    "!",
-                    "mpegpsdemux",
-                    "!",
-                    "h264parse",
-                    "!",
-                    "openh264dec",
-                    "!",
-                    "videoconvert",
-                    "!",
-                    "jpegenc",
-                    "!",
-                    "multifilesink",
-                    f"location={tmp}/frame%04d.jpg",
-                ],
-                check=False,
-                capture_output=True,
-                timeout=60,
-            )
+            # A stream cut mid-packet can stall the demuxer at its end: the frames written until then count.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                subprocess.run(  # noqa: S603 - fixed argv
+                    [
+                        gst,
+                        "-q",
+                        "filesrc",
+                        f"location={src}",
+                        "!",
+                        "mpegpsdemux",
+                        "!",
+                        "h264parse",
+                        "!",
+                        "openh264dec",
+                        "!",
+                        "videoconvert",
+                        "!",
+                        "jpegenc",
+                        "!",
+                        "multifilesink",
+                        f"location={tmp}/frame%04d.jpg",
+                    ],
+                    check=False,
+                    capture_output=True,
+                    timeout=limit_s,
+                )
             return len(list(Path(tmp).glob("frame*.jpg")))
 
 
