@@ -22,6 +22,7 @@ from edge.config import Config, ConfigError, load_config
 from edge.drivers.base import Driver, DriverContext
 from edge.drivers.registry import build_drivers
 from edge.events import Event, EventKind, now_ms
+from edge.gb28181.service import Gb28181Service
 from edge.hub import Hub
 from edge.inventory import config_devices
 from edge.patrol.watch import PatrolWatch
@@ -67,6 +68,8 @@ class Daemon:
         self.relay: Relay | None = None
         self.camera_worker: CameraWorker | None = None
         self.app_state.status_providers["cameras"] = self._camera_status
+        self.gb28181: Gb28181Service | None = None
+        self.app_state.status_providers["gb28181"] = self._gb28181_status
         self.runtime.after_commit.append(self._notify_relay)
         self.app_state.status_providers["police"] = self._police_status
         self._stop = asyncio.Event()
@@ -170,6 +173,14 @@ class Daemon:
             units["relay"] = self.relay.run
         if self.config.patrol is not None and self.config.patrol.plans:
             units["patrol-watch"] = PatrolWatch(self.config, self.db, self.runtime.emit).run
+        gb = self.config.gb28181
+        self.gb28181 = (
+            Gb28181Service(self.config, self.db, self.runtime.emit, self.runtime.memory, self.supervisor)
+            if gb
+            else None
+        )
+        if self.gb28181 is not None:
+            units["gb28181"] = self.gb28181.run
         return units
 
     async def _sessions(self) -> None:
@@ -181,6 +192,11 @@ class Daemon:
     def _notify_relay(self) -> None:
         if self.relay is not None:
             self.relay.notify()
+        if self.gb28181 is not None:
+            self.gb28181.kick()
+
+    def _gb28181_status(self) -> dict[str, object]:
+        return self.gb28181.status() if self.gb28181 is not None else {"configured": False}
 
     async def _camera_result(self, item: Event | Snapshot) -> None:
         try:

@@ -33,4 +33,13 @@ def config_devices(config: Config) -> list[dict[str, Any]]:
                     "location": f"{hook.scheme}://{hook.netloc}",
                 }
             )
+    if config.gb28181:
+        devices.append(
+            {
+                "id": "police-gb28181",
+                "type": "receiver",
+                "name": "公安视频监控联网平台 GB/T 28181",
+                "location": config.gb28181.server,
+            }
+        )
     return devices

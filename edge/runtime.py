@@ -45,6 +45,7 @@ from edge.core.notify import Notifier
 from edge.core.persist import load_state, maintenance_rows, open_alarm_states, rebuild, save_state
 from edge.core.registry import engine_from_config
 from edge.events import GATEWAY_DEVICE_ID, Event, EventKind, iso_ms, now_ms
+from edge.gb28181 import routing as gb28181_routing
 from edge.hub import Hub
 from edge.media import MediaSigner
 from edge.patrol.checkin import Checkin
@@ -88,9 +89,9 @@ def police_sink(
 
     With `memory`, a report the relay already delivered from memory is written as delivered, and
     (event_id, transport, written) goes to `committing` for the runtime to settle after the commit."""
-    if config.police is None:
+    if config.police is None and config.gb28181 is None:
         return None
-    transports = transports_for(config.police)
+    base = transports_for(config.police)
     with_camera = {b.id for b in config.buttons if b.camera is not None}
 
     def sink(conn: sqlite3.Connection, msg: PoliceMessage) -> None:
@@ -98,6 +99,7 @@ def police_sink(
             # The picture of the spot, taken by the camera worker just after this commit: the link is
             # known now, so the report never waits for the picture.
             msg = replace(msg, verify_url=signer.link(msg.event_id, msg.ts_ms) or msg.verify_url)
+        transports = gb28181_routing.transports(config, msg, base)
         enqueue(conn, msg, transports)
         if memory is None or committing is None:
             return
@@ -225,6 +227,9 @@ class Runtime:
             changes.record_change(w.conn, changes.EVENT, event.id, event.as_dict())
             touch(w.conn, event.device_id, event.ts_ms)
             _record_check(w.conn, event)
+            fault = gb28181_routing.camera_fault(self.config, event)
+            if fault is not None:  # cameras send no DC-09 report; the video platform gets a device-fault alarm
+                enqueue(w.conn, fault, [gb28181_routing.TRANSPORT])
             try:
                 state, actions = self.engine.on_event(state, event, now)
             except Exception:
@@ -265,9 +270,12 @@ class Runtime:
             actions = self._fail_safe(event, now)
         self._backlog.append(event)
         STORE_BACKLOG.set(len(self._backlog))
-        transports = transports_for(self.config.police)
+        base = transports_for(self.config.police)
         for action in actions:
-            if isinstance(action, Relay) and transports:
+            if not isinstance(action, Relay):
+                continue
+            transports = gb28181_routing.transports(self.config, action.message, base)
+            if transports:
                 self.memory.put(action.message, transports)
         self._after([])  # wake the relay
 

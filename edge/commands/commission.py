@@ -112,6 +112,14 @@ def _report(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _gb28181(args: argparse.Namespace) -> int:
+    from edge.commission.gb28181 import check  # noqa: PLC0415
+
+    ok, lines = asyncio.run(check(load_config(Path(args.config)), args.local_port, args.wait))
+    print("\n".join(lines))
+    return 0 if ok else 1
+
+
 def _guard(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """Config errors as FILE:LINE lines (exit 2); I/O and lookup errors as one clear line (exit 1)."""
 
@@ -175,6 +183,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--minutes", type=int, default=10, help="maintenance window if this tool is interrupted")
     p.set_defaults(handler=_guard(_test_alarm))
 
+    _register_links(cs)
+
+
+def _register_links(cs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The commands that check links to other systems (broker, platform) and the acceptance report."""
     p = cs.add_parser("mqtt", help="check the MQTT broker: gateway login, anonymous button events refused")
     p.add_argument("-c", "--config", required=True)
     p.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for each answer")
@@ -185,3 +198,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--format", choices=["text", "html"], default="text")
     p.add_argument("-o", "--output")
     p.set_defaults(handler=_guard(_report))
+
+    p = cs.add_parser("gb28181", help="register with the GB/T 28181 platform once and print the catalog")
+    p.add_argument("-c", "--config", required=True)
+    p.add_argument("--local-port", type=int, default=0, help="local SIP port (default: any; the daemon keeps its own)")
+    p.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the platform")
+    p.set_defaults(handler=_guard(_gb28181))

@@ -1,6 +1,7 @@
 """Typed config (DESIGN.md section 4): pydantic models, YAML loader with line numbers, secrets."""
 
 from edge.config.devices import Button, Camera, InputRef, MqttButton, PayloadMapping, SerialBus, SerialButton
+from edge.config.gb28181 import Gb28181
 from edge.config.loader import ConfigError, ConfigIssue, load_config, parse_config
 from edge.config.models import Api, Checks, Config, Mqtt, Site, Storage
 from edge.config.police import Police, Webhook
@@ -14,6 +15,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "ConfigIssue",
+    "Gb28181",
     "InputRef",
     "Mqtt",
     "MqttButton",

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from edge.config.base import ConfigPath, Identifier, Seconds, Strict
+from edge.config.gb28181 import GbId
 
 InputType = Literal["discrete_input", "coil", "input_register_bit", "holding_register_bit"]
 
@@ -56,6 +57,7 @@ class ButtonCommon(Strict):
     coordinates: Coordinates | None = None
     verify_url: str | None = Field(None, description="DC-09 [V] link the police can open, e.g. the covering camera")
     camera: Identifier | None = Field(None, description="Camera covering this button")
+    gb28181_id: GbId | None = Field(None, description="GB/T 28181 channel ID (type 134, alarm input)")
 
 
 class SerialButton(ButtonCommon):
@@ -148,3 +150,4 @@ class Camera(Strict):
     retention_days: int | None = Field(None, ge=1, le=3650, description="Override the required retention")
     thresholds: QualityThresholds = QualityThresholds()
     tags: list[str] = []
+    gb28181_id: GbId | None = Field(None, description="GB/T 28181 channel ID (type 132); offered only with one")

@@ -11,6 +11,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from edge.config.alarms import AlarmSettings, DeviceStateSettings
 from edge.config.base import ConfigPath, Identifier, Seconds, Strict
 from edge.config.devices import Button, Camera, MqttButton, SerialBus, SerialButton
+from edge.config.gb28181 import ALARM_INPUT_TYPE, CAMERA_TYPES, Gb28181, type_digits
 from edge.config.patrol import Patrol
 from edge.config.police import Police
 from edge.config.rules import Rule
@@ -139,6 +140,7 @@ class Config(Strict):
     alarms: AlarmSettings = AlarmSettings()
     device_states: DeviceStateSettings = DeviceStateSettings()
     patrol: Patrol | None = None
+    gb28181: Gb28181 | None = None
 
     @model_validator(mode="after")
     def _cross_refs(self, info: ValidationInfo) -> Config:
@@ -177,6 +179,7 @@ class Config(Strict):
             if b.camera is not None and b.camera not in camera_ids:
                 problems.append((("buttons", i, "camera"), f"camera {b.camera!r} is not in cameras"))
         problems.extend(self._rule_problems(set(seen)))
+        problems.extend(self._gb28181_problems())
         if self.patrol is not None:
             problems.extend((("patrol", *loc), msg) for loc, msg in self.patrol.problems(camera_ids))
         return problems
@@ -187,7 +190,7 @@ class Config(Strict):
         names: set[str] = set()
         # The relay's device ids (edge.relay.links): police-receiver-N (1 = primary) and police-webhook.
         count = len(self.police.receivers) if self.police else 0
-        receivers = {"police-webhook"} | {f"police-receiver-{i + 1}" for i in range(count)}
+        receivers = {"police-webhook", "police-gb28181"} | {f"police-receiver-{i + 1}" for i in range(count)}
         for i, rule in enumerate(self.rules):
             if rule.name in names or rule.name.startswith("default-"):
                 problems.append(
@@ -201,6 +204,34 @@ class Config(Strict):
             for dev in rule.when.device or []:
                 if dev not in device_ids and dev not in receivers:
                     problems.append((("rules", i, "when", "device"), f"device {dev!r} is not configured"))
+        return problems
+
+    def _gb28181_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Channel IDs are unique, carry the right type digits and differ from the gateway's own."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        taken: dict[str, str] = {}
+        if self.gb28181 is not None:
+            taken[self.gb28181.device_id] = "gb28181.device_id"
+            if self.gb28181.server_id == self.gb28181.device_id:
+                problems.append((("gb28181", "device_id"), "device_id must differ from server_id"))
+        channels: list[tuple[str, int, str | None, tuple[str, ...]]] = [
+            *(("cameras", i, c.gb28181_id, CAMERA_TYPES) for i, c in enumerate(self.cameras)),
+            *(("buttons", i, b.gb28181_id, (ALARM_INPUT_TYPE,)) for i, b in enumerate(self.buttons)),
+        ]
+        for section, i, gb_id, types in channels:
+            if gb_id is None:
+                continue
+            if type_digits(gb_id) not in types:
+                problems.append(
+                    (
+                        (section, i, "gb28181_id"),
+                        f"{gb_id}: digits 11-13 are the device type and must be {' or '.join(types)} "
+                        f"(not {type_digits(gb_id)})",
+                    )
+                )
+            if gb_id in taken:
+                problems.append(((section, i, "gb28181_id"), f"{gb_id} is already used by {taken[gb_id]}"))
+            taken.setdefault(gb_id, f"{section}[{i}]")
         return problems
 
     def secret_paths(self) -> list[Path]:
@@ -220,6 +251,8 @@ class Config(Strict):
             paths.append(self.police.key_file)
             if self.police.webhook:
                 paths.append(self.police.webhook.secret_file)
+        if self.gb28181:
+            paths.append(self.gb28181.password_file)
         return [p for p in paths if p is not None]
 
 

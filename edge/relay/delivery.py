@@ -18,10 +18,10 @@ import asyncio
 import logging
 import sqlite3
 from dataclasses import dataclass
+from typing import Protocol
 
 from prometheus_client import Counter
 
-from edge.config.police import Police
 from edge.events import now_ms
 from edge.relay.links import OUTBOX_DEPTH, OUTBOX_OLDEST, RELAY_LATENCY, SENDS
 from edge.relay.memory import MemoryQueue, MemoryReport
@@ -41,6 +41,16 @@ UNRECORDED = Counter(
 )
 
 
+class RetryPolicy(Protocol):
+    """What a loop needs of its config (the police section, or a transport's own fixed policy)."""
+
+    @property
+    def retry_max_interval(self) -> float: ...
+
+    @property
+    def give_up_after(self) -> float | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Pending:
     """The next report: an outbox row, or a report held in memory."""
@@ -51,7 +61,7 @@ class Pending:
 
 
 class DeliveryLoop:
-    def __init__(self, transport: Transport, db: Database, memory: MemoryQueue, config: Police) -> None:
+    def __init__(self, transport: Transport, db: Database, memory: MemoryQueue, config: RetryPolicy) -> None:
         self.transport = transport
         self._db = db
         self._memory = memory

@@ -20,7 +20,6 @@ from edge.media import MediaSigner
 from tests.faults.cameras import CameraPeers, camera_spec
 from tests.faults.site import Site, panics, store_rows, until
 
-
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "alarm-centre"
 
 
@@ -89,7 +88,8 @@ async def test_press_picture_and_signed_link(tmp_path: Path) -> None:
 
         # the duty screen shows the picture in the panic's card
         async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+            args = ["--no-sandbox", "--disable-gpu"]
+            browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=args)
             try:
                 page = await browser.new_page(viewport={"width": 1366, "height": 800})
                 await page.goto(site.base + "/")
