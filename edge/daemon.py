@@ -27,6 +27,8 @@ from edge.store.events import last_levels, purge_events
 from edge.store.misc import put_snapshot
 from edge.supervisor import Supervisor
 from edge.systemd import Notifier
+from edge.uplink.service import UplinkService
+from edge.uplink.sources import device_objects, report_for, status_object
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,9 @@ class Daemon:
         self.relay: Relay | None = None
         self.runtime.after_commit.append(self._notify_relay)
         self.app_state.status_providers["police"] = self._police_status
+        self.uplink: UplinkService | None = None
+        self.runtime.after_commit.append(self._notify_uplink)
+        self.app_state.status_providers["uplink"] = self._uplink_status
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
         self._api: EmbeddedServer | None = None
@@ -148,7 +153,29 @@ class Daemon:
         )
         if self.relay is not None:
             units["relay"] = self.relay.run
+        self.uplink = self._build_uplink()
+        if self.uplink is not None:
+            units["uplink"] = self.uplink.run
         return units
+
+    def _build_uplink(self) -> UplinkService | None:
+        config = self.config
+        if config.uplink is None:
+            return None
+        return UplinkService(
+            config,
+            self.db,
+            status=lambda: status_object(self.app_state),
+            devices=lambda: device_objects(self.db),
+            report=lambda day: report_for(config, day),
+        )
+
+    def _notify_uplink(self) -> None:
+        if self.uplink is not None:
+            self.uplink.notify()
+
+    def _uplink_status(self) -> dict[str, object]:
+        return self.uplink.status() if self.uplink is not None else {"configured": False}
 
     def _notify_relay(self) -> None:
         if self.relay is not None:

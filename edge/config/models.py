@@ -12,6 +12,7 @@ from edge.config.base import ConfigPath, Identifier, Seconds, Strict
 from edge.config.devices import Button, Camera, MqttButton, SerialBus, SerialButton
 from edge.config.patrol import Patrol
 from edge.config.police import Police
+from edge.config.uplink import Uplink
 from edge.rules.model import Rule
 from edge.rules.settings import AlarmSettings, DeviceStateSettings
 
@@ -118,6 +119,7 @@ class Config(Strict):
     alarms: AlarmSettings = AlarmSettings()
     device_states: DeviceStateSettings = DeviceStateSettings()
     patrol: Patrol | None = None
+    uplink: Uplink | None = None
 
     @model_validator(mode="after")
     def _cross_refs(self, info: ValidationInfo) -> Config:
@@ -187,6 +189,8 @@ class Config(Strict):
         paths: list[Path | None] = [self.api.tokens_file, self.api.scrape_token_file]
         if self.mqtt:
             paths.append(self.mqtt.password_file)
+        if self.uplink:
+            paths.append(self.uplink.password_file)
         for c in self.cameras:
             paths.append(c.password_file)
             if c.recorder:
