@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from edge import __version__
 from edge.commands import commission as commission_cmd
+from edge.commands import county as county_cmd
 from edge.commands import demo as demo_cmd
 from edge.commands import patrol as patrol_cmd
 from edge.commands import report as report_cmd
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_cmd.register(sub)
     commission_cmd.register(sub)
     patrol_cmd.register(sub)
+    county_cmd.register(sub)
     return parser
 
 
