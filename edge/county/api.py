@@ -1,6 +1,6 @@
 """The county API (/api/v1/schools, /api/v1/schools/{id}, /api/v1/events) and the zh-CN dashboard at /."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: FastAPI must see the local `Viewer` dependency type itself.
 
 import asyncio
 import time

@@ -46,11 +46,13 @@ class Postgres:
     def start(self) -> Postgres:
         if self.as_root:
             shutil.chown(self.dir, "postgres", "postgres")
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "edge", "--auth=trust", "-E", "UTF8",
-                  "--no-sync")
+        self._run(
+            str(self.bin / "initdb"), "-D", str(self.data), "-U", "edge", "--auth=trust", "-E", "UTF8", "--no-sync"
+        )
         opts = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories='' -c fsync=off"
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", opts, "-l", str(self.dir / "pg.log"), "-w",
-                  "start")
+        self._run(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", opts, "-l", str(self.dir / "pg.log"), "-w", "start"
+        )
         wait_listening(self.port, timeout=20)
         self._run(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "edge", "edge")
         return self

@@ -1,0 +1,138 @@
+"""The county platform end to end: real `edge run` schools → real mosquitto → `edge county` → real PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from tests.county.county_proc import CountyProc
+from tests.county.school import School, wait_for
+from tests.peers.mosquitto import Mosquitto
+from tests.peers.postgres import Postgres, pg_bin
+
+pytestmark = pytest.mark.skipif(pg_bin() is None, reason="PostgreSQL is not installed (scripts/apt-packages.txt)")
+
+
+@pytest.fixture
+def pg() -> Iterator[Postgres]:
+    server = Postgres().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    b = Mosquitto(tmp_path / "county-broker").start()
+    yield b
+    b.stop()
+
+
+def school_event_ids(school: School) -> set[str]:
+    r = httpx.get(
+        f"http://127.0.0.1:{school.port}/api/v1/events",
+        params={"limit": 1000},
+        headers={"Authorization": f"Bearer {school.token}"},
+        timeout=10,
+    )
+    r.raise_for_status()
+    body = r.json()
+    items = body["items"] if isinstance(body, dict) else body
+    return {e["id"] for e in items}
+
+
+def county_rows(dsn: str, school: str) -> list[tuple[str, int]]:
+    with psycopg.connect(dsn) as conn:
+        return [
+            (r[0], r[1])
+            for r in conn.execute("SELECT id, seq FROM events WHERE school = %s ORDER BY seq", (school,)).fetchall()
+        ]
+
+
+def all_arrived(dsn: str, school: School) -> bool:
+    return school_event_ids(school) <= {i for i, _ in county_rows(dsn, school.site_id)}
+
+
+def test_press_visible_in_county_api_and_dashboard(tmp_path: Path, broker: Mosquitto, pg: Postgres) -> None:
+    county = CountyProc(tmp_path, broker.url, pg.dsn).start()
+    school = School(tmp_path, "sch-0001", broker.url).start()
+    try:
+        school.press()
+        view = wait_for(
+            lambda: [s for s in county.get("/api/v1/schools")["schools"] if s["id"] == "sch-0001" and s["open_alarms"]],
+            what="the open alarm in the county view",
+        )[0]
+        assert view["name"] == "测试学校sch-0001"
+        assert view["buttons"] == {"online": 2, "configured": 2}
+        assert view["silent"] is False and view["last_seen_at"]
+        assert view["open_alarms"][0]["age_s"] is not None
+        one = county.get("/api/v1/schools/sch-0001")
+        assert {d["id"] for d in one["devices"]} == {"btn-1", "btn-2"}
+        found = county.get("/api/v1/events", school="sch-0001", kind="alarm.press")
+        assert len(found) == 1 and found[0]["device_id"] == "btn-1"
+        totals = county.get("/api/v1/schools")["totals"]
+        assert totals["schools"] == 1 and totals["open_alarms"] >= 1
+        page = httpx.get(f"http://127.0.0.1:{county.port}/", timeout=5)
+        assert page.status_code == 200 and "四个100%" in page.text
+        assert httpx.get(f"http://127.0.0.1:{county.port}/api/v1/schools", timeout=5).status_code == 401
+        wait_for(lambda: all_arrived(pg.dsn, school), what="every event of the school")
+    finally:
+        school.stop()
+        county.stop()
+    # A school that stops reporting is flagged silent once `silent_after` has passed.
+    quiet = CountyProc(tmp_path, broker.url, pg.dsn, client_id="county-quiet", silent_after=1).start()
+    try:
+        wait_for(lambda: quiet.get("/api/v1/schools/sch-0001")["silent"], what="the silent flag")
+    finally:
+        quiet.stop()
+
+
+def test_broker_down_then_back_every_event_once(tmp_path: Path, broker: Mosquitto, pg: Postgres) -> None:
+    county = CountyProc(tmp_path, broker.url, pg.dsn).start()
+    school = School(tmp_path, "sch-0002", broker.url).start()
+    try:
+        school.press()
+        wait_for(lambda: all_arrived(pg.dsn, school), what="events before the outage")
+        broker.stop()
+        for _ in range(10):
+            school.press()
+        broker.start()
+        wait_for(lambda: all_arrived(pg.dsn, school), timeout=60, what="every event after the broker is back")
+        rows = county_rows(pg.dsn, "sch-0002")
+        assert len(rows) == len({i for i, _ in rows}) == len(school_event_ids(school))
+        presses = county.get("/api/v1/events", school="sch-0002", kind="alarm.press", limit=1000)
+        assert len(presses) == 11
+    finally:
+        school.stop()
+        county.stop()
+
+
+def test_kill_9_mid_stream_and_two_instances_share(tmp_path: Path, broker: Mosquitto, pg: Postgres) -> None:
+    one = CountyProc(tmp_path, broker.url, pg.dsn, client_id="county-a").start()
+    two = CountyProc(tmp_path, broker.url, pg.dsn, client_id="county-b").start()
+    schools = [School(tmp_path, f"sch-{i:04d}", broker.url).start() for i in (10, 11)]
+    try:
+        for round_ in range(12):
+            for s in schools:
+                s.press()
+            if round_ == 5:
+                # Both instances took part of the load before one dies.
+                wait_for(
+                    lambda: one.health()["ingest"]["written"] > 0 and two.health()["ingest"]["written"] > 0,
+                    what="both instances writing",
+                )
+                one.stop(kill=True)  # mid-stream: its unacknowledged messages stay in its session
+            if round_ == 8:
+                one.start()
+        for s in schools:
+            wait_for(lambda s=s: all_arrived(pg.dsn, s), timeout=60, what=f"every event of {s.site_id}")
+            rows = county_rows(pg.dsn, s.site_id)
+            assert len(rows) == len(school_event_ids(s))
+    finally:
+        for s in schools:
+            s.stop()
+        one.stop()
+        two.stop()
