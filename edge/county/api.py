@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from edge.api.tokens import Principal, TokenStore
 from edge.county.config import CountyConfig
+from edge.county.monthly import monthly, to_csv, to_html
 from edge.county.store import CountyStore
 from edge.county.view import school_view, totals
 from edge.events import iso_ms
@@ -96,6 +97,25 @@ def build_app(cfg: CountyConfig, store: CountyStore, health: dict[str, Any] | No
             lambda: store.events(school=school, kind=kind, device=device, since_ms=since, until_ms=until, limit=limit)
         )
         return [{**r, "time": iso_ms(int(r["ts_ms"]))} for r in rows]
+
+    @app.get("/api/v1/reports/monthly")
+    async def monthly_report(
+        _: Viewer,
+        month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")],
+        format: Annotated[str, Query(pattern="^(json|csv|html)$")] = "json",
+    ) -> Response:
+        rows = await asyncio.to_thread(store.month_reports, month)
+        names = {r["id"]: r["name"] or r["id"] for r in await asyncio.to_thread(store.schools)}
+        lines = monthly(rows, names)
+        if format == "csv":
+            return Response(
+                to_csv(lines),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="county-{month}.csv"'},
+            )
+        if format == "html":
+            return HTMLResponse(to_html(cfg.name, month, lines))
+        return JSONResponse({"month": month, "schools": lines})
 
     @app.get("/", response_class=HTMLResponse)
     def dashboard() -> HTMLResponse:

@@ -158,6 +158,14 @@ class CountyStore:
         )
         return {r["school"]: r["data"] for r in rows}
 
+    def month_reports(self, month: str) -> list[dict[str, Any]]:
+        """The complete days' figures of `month` (YYYY-MM), every school."""
+        return self.query(
+            "SELECT school, day, data FROM reports WHERE to_char(day, 'YYYY-MM') = %s "
+            "AND NOT (data->>'partial')::boolean ORDER BY school, day",
+            (month,),
+        )
+
     def last_tests(self) -> dict[str, int]:
         rows = self.query("SELECT school, MAX(ts_ms) AS t FROM events WHERE test GROUP BY school")
         return {r["school"]: int(r["t"]) for r in rows}

@@ -9,6 +9,8 @@ import httpx
 import psycopg
 import pytest
 
+from edge.county.monthly import monthly, to_csv, to_html
+from edge.county.store import CountyStore, Message
 from tests.county.county_proc import CountyProc
 from tests.county.school import School, wait_for
 from tests.peers.mosquitto import Mosquitto
@@ -136,3 +138,32 @@ def test_kill_9_mid_stream_and_two_instances_share(tmp_path: Path, broker: Mosqu
             s.stop()
         one.stop()
         two.stop()
+
+
+def test_monthly_report_from_daily_figures(pg: Postgres) -> None:
+    store = CountyStore(pg.dsn)
+    try:
+
+        def day(d: str, rate: float, passed: int, partial: bool = False) -> Message:
+            body = {
+                "date": d,
+                "partial": partial,
+                "online_rate": {"button": {"rate": rate}, "camera": {"rate": 1.0}},
+                "retention": {"compliance": [{"group": "all", "required": 2, "passed": passed}]},
+                "alarms": {"real": 1, "unacked": 0},
+                "tests": {"count": 1},
+                "patrol": [{"plan": "p", "verdict": "pass"}],
+            }
+            return Message("report", "s1", d, body, 1, 1)
+
+        msgs = [day("2026-11-01", 1.0, 2), day("2026-11-02", 0.5, 1), day("2026-12-01", 0.0, 0, partial=True)]
+        store.write(msgs)
+        store.write(msgs)  # a redelivery changes nothing
+        lines = monthly(store.month_reports("2026-11"), {"s1": "一中"})
+        assert lines[0]["days"] == 2 and lines[0]["button_rate"] == 0.75 and lines[0]["retention_days_ok"] == 1
+        assert lines[-1]["school"] == "合计" and lines[-1]["alarms"] == 2 and lines[-1]["patrol_days_ok"] == 2
+        assert "一键报警在线率" in to_csv(lines) and "75.0%" in to_csv(lines)
+        assert "2026-11 校园安全联网月报" in to_html("县教育局", "2026-11", lines)
+        assert store.month_reports("2026-12") == []  # today's partial figures are not a finished day
+    finally:
+        store.close()
