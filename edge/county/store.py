@@ -195,7 +195,12 @@ class CountyStore:
         sql = (
             "SELECT school, id, seq, ts_ms, device_id, kind, payload, test, received_ms FROM events WHERE "  # noqa: S608
             + " AND ".join(where)
-            + " ORDER BY ts_ms DESC, school, seq DESC LIMIT %s"
+            # One school's events in its own order (`seq`): right even when the school's clock is wrong.
+            + (
+                " ORDER BY seq DESC LIMIT %s"
+                if school is not None
+                else " ORDER BY ts_ms DESC, school, seq DESC LIMIT %s"
+            )
         )
         return self.query(sql, tuple(params))
 

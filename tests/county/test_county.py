@@ -167,3 +167,27 @@ def test_monthly_report_from_daily_figures(pg: Postgres) -> None:
         assert store.month_reports("2026-12") == []  # today's partial figures are not a finished day
     finally:
         store.close()
+
+
+def test_wrong_school_clock_keeps_its_own_order(pg: Postgres) -> None:
+    store = CountyStore(pg.dsn)
+    try:
+        base = 1_800_000_000_000
+        # The school's clock jumped back an hour after seq 2: times disagree with the order of events.
+        times = [base, base + 1000, base - 3_600_000, base - 3_599_000]
+        msgs = [
+            Message(
+                "event",
+                "s9",
+                "",
+                {"id": f"e{i}", "seq": i + 1, "ts_ms": t, "device_id": "b", "kind": "alarm.press"},
+                t,
+                t,
+            )
+            for i, t in enumerate(times)
+        ]
+        assert store.write(msgs[::-1]) == 4  # arriving in any order
+        assert store.write(msgs) == 0
+        assert [e["seq"] for e in store.events(school="s9")] == [4, 3, 2, 1]
+    finally:
+        store.close()

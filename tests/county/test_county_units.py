@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,3 +83,9 @@ def test_school_view_and_totals() -> None:
     t = totals([v])
     assert t["silent"] == 1 and t["buttons"]["rate"] == 0.5 and t["alarm_networked_schools"] == 0
     assert t["video_networked_schools"] == 0  # silent schools are not counted as networked
+
+
+def test_gateway_does_not_load_the_county_dependencies() -> None:
+    code = "import sys, edge.daemon, edge.cli; print([m for m in ('psycopg', 'cv2', 'zeep') if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip() == "[]"
