@@ -118,6 +118,7 @@ class Collector:
     def __init__(self, url: str, topic: str) -> None:
         host, port = url.rsplit("//", 1)[1].split(":")
         self.messages: list[tuple[str, bytes, bool]] = []
+        self.times: list[float] = []  # monotonic arrival time of each message
         self.lock = threading.Lock()
         self.client = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
         ready = threading.Event()
@@ -131,6 +132,7 @@ class Collector:
         def on_message(_c: paho.Client, _u: Any, m: paho.MQTTMessage) -> None:
             with self.lock:
                 self.messages.append((m.topic, bytes(m.payload), bool(m.retain)))
+                self.times.append(time.monotonic())
 
         self.client.on_connect = on_connect
         self.client.on_subscribe = on_subscribe
@@ -143,6 +145,10 @@ class Collector:
     def events(self) -> list[dict[str, Any]]:
         with self.lock:
             return [json.loads(p) for t, p, _r in self.messages if t.endswith("/events")]
+
+    def arrivals(self, suffix: str = "/events") -> list[float]:
+        with self.lock:
+            return [t for (topic, _p, _r), t in zip(self.messages, self.times, strict=True) if topic.endswith(suffix)]
 
     def last(self, suffix: str) -> dict[str, Any] | None:
         with self.lock:

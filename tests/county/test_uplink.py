@@ -95,3 +95,28 @@ def test_broker_down_then_back_every_event_once_in_order(tmp_path: Path, county:
     finally:
         school.stop()
         seen.close()
+
+
+def test_catch_up_is_paced_by_max_rate(tmp_path: Path, county: Mosquitto) -> None:
+    school = School(tmp_path, "sch-0003", county.url).start(extra_uplink=", max_rate: 10, inflight: 5")
+    try:
+        wait_for(lambda: school.status()["providers"]["uplink"]["connected"], what="uplink connected")
+        county.stop()
+        for _ in range(15):
+            school.press()  # 30 events while the county broker is away
+        wait_for(lambda: school.status()["providers"]["uplink"]["backlog"] >= 30, what="backlog")
+        county.start()
+        seen = Collector(county.url, "county/+/events")
+        try:
+            wait_for(
+                lambda: len([e for e in seen.events() if e["kind"].startswith("alarm.")]) >= 30,
+                timeout=30,
+                what="the backlog at the county",
+            )
+            # Arrival pacing: 30 events at 10/s with a burst of 5 take at least 2.5 s.
+            times = seen.arrivals()
+            assert times[-1] - times[0] >= 2.0, times[-1] - times[0]
+        finally:
+            seen.close()
+    finally:
+        school.stop()
