@@ -20,7 +20,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 class CountyProc:
     def __init__(
-        self, tmp: Path, broker_url: str, dsn: str, client_id: str = "county-1", silent_after: int = 60
+        self,
+        tmp: Path,
+        broker_url: str,
+        dsn: str,
+        client_id: str = "county-1",
+        silent_after: int = 60,
+        extra_mqtt: str = "",
     ) -> None:
         self.tmp = tmp / client_id
         self.tmp.mkdir(parents=True, exist_ok=True)
@@ -29,7 +35,7 @@ class CountyProc:
         self.config = self.tmp / "county.yaml"
         self.config.write_text(
             f"name: 测试县教育局\n"
-            f"mqtt: {{url: {broker_url}, topic_prefix: county, client_id: {client_id}}}\n"
+            f"mqtt: {{url: {broker_url}, topic_prefix: county, client_id: {client_id}{extra_mqtt}}}\n"
             f"database: {dsn}\n"
             f'api: {{listen: "127.0.0.1:{self.port}", tokens_file: {self.tmp / "tokens.yaml"}}}\n'
             f"silent_after: {silent_after}\n",

@@ -15,6 +15,7 @@ from tests.county.county_proc import CountyProc
 from tests.county.school import School, wait_for
 from tests.peers.mosquitto import Mosquitto
 from tests.peers.postgres import Postgres, pg_bin
+from tests.peers.tls import make_certs
 
 pytestmark = pytest.mark.skipif(pg_bin() is None, reason="PostgreSQL is not installed (scripts/apt-packages.txt)")
 
@@ -191,3 +192,36 @@ def test_wrong_school_clock_keeps_its_own_order(pg: Postgres) -> None:
         assert [e["seq"] for e in store.events(school="s9")] == [4, 3, 2, 1]
     finally:
         store.close()
+
+
+def test_tls_and_per_school_credentials(tmp_path: Path, pg: Postgres) -> None:
+    ca, cert, key = make_certs(tmp_path)
+    acl = tmp_path / "acl"
+    # Each school may write only under its own name; the county service may only read.
+    acl.write_text("user edge-county\ntopic read county/#\n\npattern write county/%u/#\n")
+    broker = Mosquitto(
+        tmp_path / "tls-broker",
+        tls=(ca, cert, key),
+        extra_conf=f"acl_file {acl}\n",
+        passwords={"sch-0020": "school-pw", "edge-county": "county-pw"},
+    )
+    broker.start()
+    (tmp_path / "school.pass").write_text("school-pw\n")
+    (tmp_path / "county.pass").write_text("county-pw\n")
+    county = CountyProc(
+        tmp_path,
+        broker.url,
+        pg.dsn,
+        extra_mqtt=f", username: edge-county, password_file: {tmp_path / 'county.pass'}, ca_file: {ca}",
+    )
+    school = School(tmp_path, "sch-0020", broker.url)
+    try:
+        county.start()
+        school.start(extra_uplink=f", username: sch-0020, password_file: {tmp_path / 'school.pass'}, ca_file: {ca}")
+        school.press()
+        wait_for(lambda: county.get("/api/v1/events", school="sch-0020", kind="alarm.press"), what="press over TLS")
+        assert school.status()["providers"]["uplink"]["url"].startswith("mqtts://")
+    finally:
+        school.stop()
+        county.stop()
+        broker.stop()
