@@ -100,7 +100,7 @@ class UplinkService:
 
     def status(self) -> dict[str, Any]:
         link = self.link
-        count, oldest = self._backlog
+        count, oldest = backlog(self.db, self.position)  # fresh: two indexed reads on the read connection
         return {
             "configured": True,
             "url": self.cfg.url,

@@ -120,3 +120,26 @@ def test_catch_up_is_paced_by_max_rate(tmp_path: Path, county: Mosquitto) -> Non
             seen.close()
     finally:
         school.stop()
+
+
+def test_publish_refused_by_acl_is_reported_and_nothing_is_skipped(tmp_path: Path) -> None:
+    acl = tmp_path / "acl"
+    acl.write_text("pattern write county/%u/#\nuser reader\ntopic read county/#\n")
+    broker = Mosquitto(
+        tmp_path / "acl-broker", extra_conf=f"acl_file {acl}\n", passwords={"sch-other": "pw", "reader": "pw"}
+    )
+    broker.start()
+    (tmp_path / "pw").write_text("pw\n")
+    # The school's account is for another site id: the broker refuses every topic under county/sch-0030/.
+    school = School(tmp_path, "sch-0030", broker.url)
+    try:
+        school.start(extra_uplink=f", username: sch-other, password_file: {tmp_path / 'pw'}")
+        school.press()
+        up = wait_for(
+            lambda: (u := school.status()["providers"]["uplink"]) and "refused" in u["last_error"] and u,
+            what="the refusal in the status",
+        )
+        assert up["position"] == 0 and up["backlog"] >= 2
+    finally:
+        school.stop()
+        broker.stop()
