@@ -11,7 +11,8 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from edge.api.tokens import Principal, TokenStore
+from edge.api.tokens import Principal, Role, TokenStore
+from edge.config import read_secret
 from edge.county.config import CountyConfig
 from edge.county.monthly import monthly, to_csv, to_html
 from edge.county.store import CountyStore
@@ -28,7 +29,7 @@ def now_ms() -> int:
 
 def build_app(cfg: CountyConfig, store: CountyStore, health: dict[str, Any] | None = None) -> FastAPI:
     app = FastAPI(title="edge county", version="1")
-    tokens = TokenStore(cfg.api.tokens_file)
+    tokens = TokenStore(cfg.api.tokens_file, read_secret(cfg.api.scrape_token_file))
     import logging  # noqa: PLC0415 - only for the auth log line
 
     log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ def build_app(cfg: CountyConfig, store: CountyStore, health: dict[str, Any] | No
     def viewer(request: Request) -> Principal:
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        if token and request.url.path == "/metrics" and tokens.is_scrape_token(token):
+            return Principal("scrape", Role.VIEWER)  # the scrape token reads /metrics only
         principal = tokens.verify(token) if token else None
         if principal is None:
             bad_input(log, "county-api", "auth", request.client.host if request.client else "")

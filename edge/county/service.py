@@ -36,7 +36,13 @@ class CountyService:
             loop.add_signal_handler(sig, self._stop.set)
         server = EmbeddedServer(
             uvicorn.Config(
-                self.app, host=self.cfg.api.host, port=self.cfg.api.port, log_level="warning", lifespan="off"
+                self.app,
+                host=self.cfg.api.host,
+                port=self.cfg.api.port,
+                log_level="warning",
+                lifespan="off",
+                ssl_certfile=str(self.cfg.api.tls_cert_file) if self.cfg.api.tls_cert_file else None,
+                ssl_keyfile=str(self.cfg.api.tls_key_file) if self.cfg.api.tls_key_file else None,
             )
         )
         try:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
+from fastapi.testclient import TestClient
 
+from edge.api.tokens import Role, create_token
 from edge.config import ConfigError
-from edge.county.config import load_county_config
+from edge.county.api import build_app
+from edge.county.config import CountyConfig, load_county_config
 from edge.county.ingest import classify
 from edge.county.view import school_view, totals
 from edge.metrics import BAD_INPUT
@@ -89,3 +93,21 @@ def test_gateway_does_not_load_the_county_dependencies() -> None:
     code = "import sys, edge.daemon, edge.cli; print([m for m in ('psycopg', 'cv2', 'zeep') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert out.stdout.strip() == "[]"
+
+
+def test_scrape_token_reads_metrics_only(tmp_path: Path) -> None:
+    (tmp_path / "scrape").write_text("scrape-secret-123\n")
+    viewer = create_token(tmp_path / "tokens.yaml", "v", Role.VIEWER, cost=2**10)
+    cfg = CountyConfig.model_validate(
+        {
+            "mqtt": {"url": "mqtt://h"},
+            "database": "postgresql://x@h/d",
+            "api": {"tokens_file": str(tmp_path / "tokens.yaml"), "scrape_token_file": str(tmp_path / "scrape")},
+        }
+    )
+    client = TestClient(build_app(cfg, cast(Any, None)))
+    scrape = {"Authorization": "Bearer scrape-secret-123"}
+    assert client.get("/metrics", headers=scrape).status_code == 200
+    assert client.get("/api/v1/schools", headers=scrape).status_code == 401
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": f"Bearer {viewer}"}).status_code == 200
