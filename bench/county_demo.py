@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -25,7 +26,12 @@ from tests.peers.mosquitto import Mosquitto
 from tests.peers.postgres import Postgres
 
 
+def _interrupt(_sig: int, _frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the demo like Ctrl-C: the peers are stopped, nothing is left running
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _interrupt)
     ap = argparse.ArgumentParser()
     ap.add_argument("--schools", type=int, default=80)
     ap.add_argument("--devices", type=int, default=100)

@@ -205,7 +205,6 @@ def test_tls_and_per_school_credentials(tmp_path: Path, pg: Postgres) -> None:
         extra_conf=f"acl_file {acl}\n",
         passwords={"sch-0020": "school-pw", "edge-county": "county-pw"},
     )
-    broker.start()
     (tmp_path / "school.pass").write_text("school-pw\n")
     (tmp_path / "county.pass").write_text("county-pw\n")
     county = CountyProc(
@@ -216,6 +215,7 @@ def test_tls_and_per_school_credentials(tmp_path: Path, pg: Postgres) -> None:
     )
     school = School(tmp_path, "sch-0020", broker.url)
     try:
+        broker.start()
         county.start()
         school.start(extra_uplink=f", username: sch-0020, password_file: {tmp_path / 'school.pass'}, ca_file: {ca}")
         school.press()

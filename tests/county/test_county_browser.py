@@ -18,11 +18,14 @@ pytestmark = pytest.mark.skipif(pg_bin() is None, reason="PostgreSQL is not inst
 
 
 def test_dashboard_login_schools_and_open_alarm(tmp_path: Path) -> None:
-    broker = Mosquitto(tmp_path / "broker").start()
-    pg = Postgres().start()
-    county = CountyProc(tmp_path, broker.url, pg.dsn).start()
-    sim = SimCounty(broker.url, schools=5, devices=10)
+    broker, pg = Mosquitto(tmp_path / "broker"), Postgres()
+    county: CountyProc | None = None
+    sim: SimCounty | None = None
     try:
+        broker.start()
+        pg.start()
+        county = CountyProc(tmp_path, broker.url, pg.dsn).start()
+        sim = SimCounty(broker.url, schools=5, devices=10)
         sim.publish_state()
         sim.schools[2].press()
         sim.schools[2].publish_state(open_alarms=1)
@@ -45,7 +48,9 @@ def test_dashboard_login_schools_and_open_alarm(tmp_path: Path) -> None:
             expect(page.locator("#title")).to_contain_text("测试县教育局")
             b.close()
     finally:
-        sim.close()
-        county.stop()
+        if sim is not None:
+            sim.close()
+        if county is not None:
+            county.stop()
         pg.stop()
         broker.stop()

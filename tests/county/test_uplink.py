@@ -128,11 +128,11 @@ def test_publish_refused_by_acl_is_reported_and_nothing_is_skipped(tmp_path: Pat
     broker = Mosquitto(
         tmp_path / "acl-broker", extra_conf=f"acl_file {acl}\n", passwords={"sch-other": "pw", "reader": "pw"}
     )
-    broker.start()
     (tmp_path / "pw").write_text("pw\n")
     # The school's account is for another site id: the broker refuses every topic under county/sch-0030/.
     school = School(tmp_path, "sch-0030", broker.url)
     try:
+        broker.start()
         school.start(extra_uplink=f", username: sch-other, password_file: {tmp_path / 'pw'}")
         school.press()
         up = wait_for(
