@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,7 +94,8 @@ def test_press_visible_in_county_api_and_dashboard(tmp_path: Path, broker: Mosqu
         quiet.stop()
 
 
-def test_broker_down_then_back_every_event_once(tmp_path: Path, broker: Mosquitto, pg: Postgres) -> None:
+@pytest.mark.parametrize("outage_s", [0, pytest.param(600, marks=pytest.mark.heavy)], ids=["short", "10-minutes"])
+def test_broker_down_then_back_every_event_once(tmp_path: Path, broker: Mosquitto, pg: Postgres, outage_s: int) -> None:
     county = CountyProc(tmp_path, broker.url, pg.dsn).start()
     school = School(tmp_path, "sch-0002", broker.url).start()
     try:
@@ -102,6 +104,7 @@ def test_broker_down_then_back_every_event_once(tmp_path: Path, broker: Mosquitt
         broker.stop()
         for _ in range(10):
             school.press()
+            time.sleep(outage_s / 10)
         broker.start()
         wait_for(lambda: all_arrived(pg.dsn, school), timeout=60, what="every event after the broker is back")
         rows = county_rows(pg.dsn, "sch-0002")
