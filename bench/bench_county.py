@@ -86,18 +86,20 @@ def flood(sim: SimCounty, total: int) -> float:
     return start
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true")
-    args = ap.parse_args()
-    schools, devices = 80, 100
-    total = 8_000 if args.quick else 40_000
-    presses = 50 if args.quick else 200
+SCHOOLS, DEVICES = 80, 100
+
+
+def run(quick: bool = False) -> list[dict[str, object]]:
+    schools, devices = SCHOOLS, DEVICES
+    total = 8_000 if quick else 40_000
+    presses = 50 if quick else 200
     tmp = Path(tempfile.mkdtemp(prefix="bench-county-"))
-    broker = Mosquitto(tmp / "broker").start()
-    pg = Postgres().start()
+    broker, pg = Mosquitto(tmp / "broker"), Postgres()
     rows = []
+    procs: list[CountyProc] = []
     try:
+        broker.start()
+        pg.start()
         sim = SimCounty(broker.url, schools, devices)
         # Floor: the same stream to a bare subscriber.
         bare = Bare(broker.port)
@@ -114,7 +116,9 @@ def main() -> None:
             lat_floor.append((bare.at[pid] - t) * 1000)
         bare.close()
 
-        a = CountyProc(tmp, broker.url, pg.dsn, client_id="bench-a").start()
+        a = CountyProc(tmp, broker.url, pg.dsn, client_id="bench-a")
+        procs.append(a)
+        a.start()
         sim.publish_state()
         base = count(pg.dsn)
         t0 = flood(sim, total)
@@ -123,7 +127,9 @@ def main() -> None:
             row(f"ingest, 1 instance ({schools} schools)", rate1, "events/s", floor_rate, "bare subscriber events/s")
         )
 
-        b = CountyProc(tmp, broker.url, pg.dsn, client_id="bench-b").start()
+        b = CountyProc(tmp, broker.url, pg.dsn, client_id="bench-b")
+        procs.append(b)
+        b.start()
         base = count(pg.dsn)
         t0 = flood(sim, total)
         rate2 = total / (wait_count(pg.dsn, base + total) - t0)
@@ -162,15 +168,23 @@ def main() -> None:
         rows.append(
             row("press -> visible median", statistics.median(lat), "ms", statistics.median(lat_floor), "bare median ms")
         )
-        a.stop()
-        b.stop()
         sim.close()
     finally:
+        for proc in procs:
+            proc.stop()
         pg.stop()
         broker.stop()
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    rows = run(args.quick)
     for r in rows:
         r["bench"] = "county"
-    print_rows(rows, f"{schools} schools × {devices} devices; {total} events per ingest run; {presses} presses")
+    print_rows(rows, f"{SCHOOLS} schools × {DEVICES} devices; {8_000 if args.quick else 40_000} events per ingest run")
 
 
 if __name__ == "__main__":

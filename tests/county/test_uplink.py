@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -51,7 +53,11 @@ def test_press_reaches_county_with_status_and_devices(tmp_path: Path, county: Mo
         up = school.status()["providers"]["uplink"]
         assert up["connected"] is True
         wait_for(lambda: school.status()["providers"]["uplink"]["backlog"] == 0, what="backlog drained")
-        wait_for(lambda: seen.last(f"/report/{school_day(seen)}"), what="today's figures")
+        today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()  # the school's own day
+        figures = wait_for(lambda: seen.last(f"/report/{today}"), what="today's figures")
+        assert figures["partial"] is True and figures["site"] == "sch-0001"
+        assert figures["online_rate"]["button"]["devices"] == 2 and "compliance" in figures["retention"]
+        assert figures["patrol"] == []  # no patrol section in this school's config
     finally:
         school.stop()
         seen.close()
@@ -61,11 +67,6 @@ def test_press_reaches_county_with_status_and_devices(tmp_path: Path, county: Mo
         assert wait_for(lambda: late.last("/status"), what="retained status for a late subscriber")
     finally:
         late.close()
-
-
-def school_day(seen: Collector) -> str:
-    status = seen.last("/status") or {}
-    return str(status.get("generated_at", ""))[:10] or __import__("datetime").date.today().isoformat()
 
 
 def test_broker_down_then_back_every_event_once_in_order(tmp_path: Path, county: Mosquitto) -> None:
