@@ -109,8 +109,8 @@ def run(quick: bool = False) -> list[dict[str, object]]:
         floor_rate = total / (time.monotonic() - t0)
         lat_floor = []
         for i in range(presses):
+            t = time.monotonic()  # before the publish: the receive may come back before press() returns
             pid = sim.schools[i % schools].press()
-            t = time.monotonic()
             while pid not in bare.at:
                 time.sleep(0.0005)
             lat_floor.append((bare.at[pid] - t) * 1000)
@@ -149,8 +149,8 @@ def run(quick: bool = False) -> list[dict[str, object]]:
         lat = []
         with psycopg.connect(pg.dsn, autocommit=True) as conn:
             for i in range(presses):
-                pid = sim.schools[i % schools].press()
                 t = time.monotonic()
+                pid = sim.schools[i % schools].press()
                 while not conn.execute("SELECT 1 FROM events WHERE id = %s", (pid,)).fetchone():
                     time.sleep(0.001)
                 lat.append((time.monotonic() - t) * 1000)
