@@ -92,6 +92,13 @@ class School:
         body: dict[str, Any] = r.json()
         return body
 
+    def metrics(self) -> str:
+        r = httpx.get(
+            f"http://127.0.0.1:{self.port}/api/v1/metrics", headers={"Authorization": f"Bearer {self.token}"}, timeout=5
+        )
+        r.raise_for_status()
+        return r.text
+
     def press(self, button: str | None = None) -> None:
         btn = self.buttons[button or self.button_ids[0]]
         btn.press()

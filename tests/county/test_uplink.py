@@ -84,6 +84,11 @@ def test_broker_down_then_back_every_event_once_in_order(tmp_path: Path, county:
             what="backlog while the broker is away",
         )
         assert up["oldest_unsent_at"] is not None
+        metrics = wait_for(
+            lambda: (m := school.metrics()) and "edge_uplink_connected 0.0" in m and m, what="uplink metrics"
+        )
+        backlog = [ln for ln in metrics.splitlines() if ln.startswith("edge_uplink_backlog_events ")]
+        assert backlog and float(backlog[0].split()[1]) >= 10
         county.start()
         seen = Collector(county.url, "county/+/events")
         wait_for(lambda: school.status()["providers"]["uplink"]["backlog"] == 0, timeout=40, what="catch-up")
