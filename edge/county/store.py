@@ -71,10 +71,23 @@ class CountyStore:
         self.writer.close()
         self.reader.close()
 
+    def _fresh(self, conn: psycopg.Connection[Any], **kw: Any) -> psycopg.Connection[Any]:
+        """`conn`, or a new connection when the server dropped it (a restart, a failover)."""
+        if not conn.closed and not conn.broken:
+            return conn
+        log.warning("county store: reconnecting to the database")
+        conn.close()
+        return psycopg.connect(self.dsn, autocommit=True, **kw)
+
     def write(self, batch: list[Message]) -> int:
         """All of `batch` in one transaction; returns how many events were new."""
+        with self._wlock:
+            self.writer = self._fresh(self.writer)
+            return self._write(batch)
+
+    def _write(self, batch: list[Message]) -> int:
         new = 0
-        with self._wlock, self.writer.transaction():
+        with self.writer.transaction():
             cur = self.writer.cursor()
             seen: dict[str, int] = {}
             for m in batch:
@@ -137,11 +150,18 @@ class CountyStore:
     @contextmanager
     def _read(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
         with self._rlock:
+            self.reader = self._fresh(self.reader, row_factory=dict_row)
             yield self.reader
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        with self._read() as conn:
-            return list(conn.execute(sql.encode(), params).fetchall())
+        for attempt in (1, 2):
+            try:
+                with self._read() as conn:
+                    return list(conn.execute(sql.encode(), params).fetchall())
+            except psycopg.OperationalError:
+                if attempt == 2 or not self.reader.broken:
+                    raise
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     def schools(self) -> list[dict[str, Any]]:
         return self.query("SELECT id, name, last_seen_ms, status, status_ms FROM schools ORDER BY id")

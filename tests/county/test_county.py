@@ -228,3 +228,26 @@ def test_tls_and_per_school_credentials(tmp_path: Path, pg: Postgres) -> None:
         school.stop()
         county.stop()
         broker.stop()
+
+
+def test_database_restart_is_survived(pg: Postgres) -> None:
+    store = CountyStore(pg.dsn)
+    try:
+
+        def ev(i: int) -> Message:
+            body = {"id": f"r{i}", "seq": i, "ts_ms": i, "device_id": "b", "kind": "alarm.press"}
+            return Message("event", "s7", "", body, i, i)
+
+        assert store.write([ev(1)]) == 1
+        pg.restart()
+        for _attempt in range(3):  # the ingest's retry loop: the first try finds the old connection cut
+            try:
+                assert store.write([ev(2)]) == 1
+                break
+            except psycopg.OperationalError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the store did not reconnect")
+        assert [e["seq"] for e in store.events(school="s7")] == [2, 1]
+    finally:
+        store.close()
