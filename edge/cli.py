@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from edge import __version__
 from edge.commands import backup as backup_cmd
 from edge.commands import commission as commission_cmd
+from edge.commands import county as county_cmd
 from edge.commands import demo as demo_cmd
 from edge.commands import patrol as patrol_cmd
 from edge.commands import report as report_cmd
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     commission_cmd.register(sub)
     patrol_cmd.register(sub)
     backup_cmd.register(sub)
+    county_cmd.register(sub)
     return parser
 
 

@@ -36,6 +36,8 @@ from edge.store.events import last_levels, purge_events
 from edge.store.sessions import load_sessions
 from edge.supervisor import Supervisor
 from edge.systemd import Notifier
+from edge.uplink.service import UplinkService
+from edge.uplink.sources import device_objects, report_for, status_object
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,9 @@ class Daemon:
         self.app_state.status_providers["gb28181"] = self._gb28181_status
         self.runtime.after_commit.append(self._notify_relay)
         self.app_state.status_providers["police"] = self._police_status
+        self.uplink: UplinkService | None = None
+        self.runtime.after_commit.append(self._notify_uplink)
+        self.app_state.status_providers["uplink"] = self._uplink_status
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
         self._api: EmbeddedServer | None = None
@@ -181,6 +186,9 @@ class Daemon:
         )
         if self.gb28181 is not None:
             units["gb28181"] = self.gb28181.run
+        self.uplink = self._build_uplink()
+        if self.uplink is not None:
+            units["uplink"] = self.uplink.run
         return units
 
     async def _sessions(self) -> None:
@@ -188,6 +196,25 @@ class Daemon:
         while True:
             await asyncio.sleep(TOUCH_EVERY_MS / 1000)
             await flush_sessions(self.app_state)
+
+    def _build_uplink(self) -> UplinkService | None:
+        config = self.config
+        if config.uplink is None:
+            return None
+        return UplinkService(
+            config,
+            self.db,
+            status=lambda: status_object(self.app_state),
+            devices=lambda: device_objects(self.db),
+            report=lambda day: report_for(config, day),
+        )
+
+    def _notify_uplink(self) -> None:
+        if self.uplink is not None:
+            self.uplink.notify()
+
+    def _uplink_status(self) -> dict[str, object]:
+        return self.uplink.status() if self.uplink is not None else {"configured": False}
 
     def _notify_relay(self) -> None:
         if self.relay is not None:

@@ -7,20 +7,33 @@ import sys
 from pathlib import Path
 
 from edge.api.tokens import Role, TokenFileError, create_token, load_entries, revoke_token
-from edge.config import ConfigError, load_config
+from edge.config import Api, ConfigError, load_config
+
+
+def _api(path: str) -> Api:
+    """The `api` section of a gateway config, or of a county config (`edge county`) when it is one."""
+    try:
+        return load_config(path).api
+    except ConfigError as exc:
+        from edge.county.config import load_county_config  # noqa: PLC0415 - only for county configs
+
+        try:
+            return load_county_config(Path(path)).api
+        except ConfigError:
+            raise exc from None
 
 
 def _tokens_file(args: argparse.Namespace) -> Path | None:
     try:
-        config = load_config(args.config)
+        api = _api(args.config)
     except ConfigError as exc:
         for issue in exc.issues:
             print(issue, file=sys.stderr)
         return None
-    if config.api.tokens_file is None:
+    if api.tokens_file is None:
         print(f"{args.config}: api.tokens_file is not set; add it to the config first", file=sys.stderr)
         return None
-    return config.api.tokens_file
+    return api.tokens_file
 
 
 def _create(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from edge.config.gb28181 import ALARM_INPUT_TYPE, CAMERA_TYPES, Gb28181, type_di
 from edge.config.patrol import Patrol
 from edge.config.police import Police
 from edge.config.rules import Rule
+from edge.config.uplink import Uplink
 
 
 class Site(Strict):
@@ -141,6 +142,7 @@ class Config(Strict):
     device_states: DeviceStateSettings = DeviceStateSettings()
     patrol: Patrol | None = None
     gb28181: Gb28181 | None = None
+    uplink: Uplink | None = None
 
     @model_validator(mode="after")
     def _cross_refs(self, info: ValidationInfo) -> Config:
@@ -239,6 +241,8 @@ class Config(Strict):
         paths: list[Path | None] = [self.api.tokens_file, self.api.scrape_token_file]
         if self.mqtt:
             paths.append(self.mqtt.password_file)
+        if self.uplink:
+            paths.append(self.uplink.password_file)
         for c in self.cameras:
             paths.append(c.password_file)
             if c.recorder:

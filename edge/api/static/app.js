@@ -337,6 +337,11 @@
     $("police-queue").textContent = String(p.outbox_depth) + (p.failed ? ` (${t("failed")} ${p.failed})` : "");
     $("police-queue").className = p.outbox_depth > 0 || p.failed ? "warn" : "";
     $("police-oldest").textContent = fmtAge(p.oldest_age_s);
+    const u = (S.status.providers || {}).uplink || {};
+    $("uplink-state").textContent = !u.configured ? t("not_configured")
+      : `${t(u.connected ? "up" : "down", "state")} · ${t("uplink_backlog")} ${u.backlog ?? 0}`
+        + (u.oldest_unsent_age_s != null ? ` · ${t("oldest")} ${fmtAge(u.oldest_unsent_age_s)}` : "");
+    $("uplink-state").className = u.configured && !u.connected ? "bad" : (u.backlog > 0 ? "warn" : "");
     $("police-links").replaceChildren(...p.links.map((l) => el("li", { class: l.state === "down" ? "bad" : "" },
       el("span", { class: `dot ${l.state === "up" ? "online" : (l.state === "down" ? "offline" : "unknown")}` }),
       ` ${t(l.role, "role")}${l.active ? " ★" : ""} ${l.url} · ${t(l.state, "state")}`,

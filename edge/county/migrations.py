@@ -1,0 +1,27 @@
+"""Numbered, forward-only PostgreSQL migrations for the county store. Append; never edit a released one."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE schools (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '', last_seen_ms BIGINT NOT NULL,
+            status JSONB, status_ms BIGINT NOT NULL DEFAULT 0);
+        CREATE TABLE devices (
+            school TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL, state TEXT NOT NULL,
+            data JSONB NOT NULL, published_ms BIGINT NOT NULL, PRIMARY KEY (school, id));
+        CREATE TABLE events (
+            school TEXT NOT NULL, id TEXT NOT NULL, seq BIGINT NOT NULL, ts_ms BIGINT NOT NULL,
+            device_id TEXT NOT NULL, kind TEXT NOT NULL, payload JSONB NOT NULL, test BOOLEAN NOT NULL,
+            received_ms BIGINT NOT NULL, PRIMARY KEY (school, id));
+        CREATE INDEX events_school_seq ON events (school, seq);
+        CREATE INDEX events_kind_ts ON events (kind, ts_ms);
+        CREATE INDEX events_ts ON events (ts_ms);
+        CREATE TABLE reports (
+            school TEXT NOT NULL, day DATE NOT NULL, data JSONB NOT NULL, published_ms BIGINT NOT NULL,
+            PRIMARY KEY (school, day));
+        """,
+    ),
+]

@@ -1,0 +1,151 @@
+"""The school's uplink against real mosquitto brokers: a real `edge run`, real MQTT buttons, a county broker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from edge.config import parse_config
+from tests.county.school import Collector, School, wait_for
+from tests.peers.mosquitto import Mosquitto
+
+
+@pytest.fixture
+def county(tmp_path: Path) -> Iterator[Mosquitto]:
+    broker = Mosquitto(tmp_path / "county").start()
+    yield broker
+    broker.stop()
+
+
+def presses(events: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [e for e in events if e["kind"] == "alarm.press"]
+
+
+def test_uplink_config_is_strict() -> None:
+    base = "site: {id: s1}\nstorage: {path: /tmp/x.db}\napi: {}\n"
+    cfg = parse_config(base + "uplink: {url: mqtts://county.example:8883, username: sch-1}\n", "t.yaml")
+    assert cfg.uplink is not None and cfg.uplink.topic_prefix == "county"
+    with pytest.raises(Exception, match=r"tpoic_prefix"):
+        parse_config(base + "uplink: {url: mqtt://h, tpoic_prefix: x}\n", "t.yaml")
+    with pytest.raises(Exception, match="mqtt://HOST"):
+        parse_config(base + "uplink: {url: http://h}\n", "t.yaml")
+
+
+def test_press_reaches_county_with_status_and_devices(tmp_path: Path, county: Mosquitto) -> None:
+    seen = Collector(county.url, "county/#")
+    school = School(tmp_path, "sch-0001", county.url).start()
+    try:
+        wait_for(lambda: seen.last("/status"), what="retained status")
+        school.press()
+        got = wait_for(lambda: presses(seen.events()), what="the press at the county broker")
+        assert got[0]["site"] == "sch-0001" and got[0]["device_id"] == "btn-1"
+        seqs = [e["seq"] for e in seen.events()]
+        assert seqs == sorted(seqs) and len(seqs) == len(set(seqs))
+        wait_for(lambda: seen.last("/devices/btn-1"), what="retained device object")
+        status = wait_for(
+            lambda: (s := seen.last("/status")) and s["open_alarms"] and s, what="status with the open alarm"
+        )
+        assert status["site"]["id"] == "sch-0001"
+        up = school.status()["providers"]["uplink"]
+        assert up["connected"] is True
+        wait_for(lambda: school.status()["providers"]["uplink"]["backlog"] == 0, what="backlog drained")
+        today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()  # the school's own day
+        figures = wait_for(lambda: seen.last(f"/report/{today}"), what="today's figures")
+        assert figures["partial"] is True and figures["site"] == "sch-0001"
+        assert figures["online_rate"]["button"]["devices"] == 2 and "compliance" in figures["retention"]
+        assert figures["patrol"] == []  # no patrol section in this school's config
+    finally:
+        school.stop()
+        seen.close()
+    # Retained objects stay for a county instance that subscribes later.
+    late = Collector(county.url, "county/sch-0001/status")
+    try:
+        assert wait_for(lambda: late.last("/status"), what="retained status for a late subscriber")
+    finally:
+        late.close()
+
+
+def test_broker_down_then_back_every_event_once_in_order(tmp_path: Path, county: Mosquitto) -> None:
+    school = School(tmp_path, "sch-0002", county.url).start()
+    seen = Collector(county.url, "county/+/events")
+    try:
+        school.press()
+        wait_for(lambda: len(presses(seen.events())) == 1, what="first press")
+        seen.close()
+        county.stop()
+        for _ in range(5):
+            school.press()
+        up = wait_for(
+            lambda: (u := school.status()["providers"]["uplink"]) and not u["connected"] and u["backlog"] >= 10 and u,
+            what="backlog while the broker is away",
+        )
+        assert up["oldest_unsent_at"] is not None
+        metrics = wait_for(
+            lambda: (m := school.metrics()) and "edge_uplink_connected 0.0" in m and m, what="uplink metrics"
+        )
+        backlog = [ln for ln in metrics.splitlines() if ln.startswith("edge_uplink_backlog_events ")]
+        assert backlog and float(backlog[0].split()[1]) >= 10
+        county.start()
+        seen = Collector(county.url, "county/+/events")
+        wait_for(lambda: school.status()["providers"]["uplink"]["backlog"] == 0, timeout=40, what="catch-up")
+        wait_for(lambda: len(presses(seen.events())) >= 5, what="the presses made while away")
+        got = [e for e in seen.events() if e["kind"] in ("alarm.press", "alarm.release")]
+        ids = [e["id"] for e in got]
+        assert len(ids) == len(set(ids)) == 10
+        seqs = [e["seq"] for e in got]
+        assert seqs == sorted(seqs)
+    finally:
+        school.stop()
+        seen.close()
+
+
+def test_catch_up_is_paced_by_max_rate(tmp_path: Path, county: Mosquitto) -> None:
+    school = School(tmp_path, "sch-0003", county.url).start(extra_uplink=", max_rate: 10, inflight: 5")
+    try:
+        wait_for(lambda: school.status()["providers"]["uplink"]["connected"], what="uplink connected")
+        county.stop()
+        for _ in range(15):
+            school.press()  # 30 events while the county broker is away
+        wait_for(lambda: school.status()["providers"]["uplink"]["backlog"] >= 30, what="backlog")
+        county.start()
+        seen = Collector(county.url, "county/+/events")
+        try:
+            wait_for(
+                lambda: len([e for e in seen.events() if e["kind"].startswith("alarm.")]) >= 30,
+                timeout=30,
+                what="the backlog at the county",
+            )
+            # Arrival pacing: 30 events at 10/s with a burst of 5 take at least 2.5 s.
+            times = seen.arrivals()
+            assert times[-1] - times[0] >= 2.0, times[-1] - times[0]
+        finally:
+            seen.close()
+    finally:
+        school.stop()
+
+
+def test_publish_refused_by_acl_is_reported_and_nothing_is_skipped(tmp_path: Path) -> None:
+    acl = tmp_path / "acl"
+    acl.write_text("pattern write county/%u/#\nuser reader\ntopic read county/#\n")
+    broker = Mosquitto(
+        tmp_path / "acl-broker", extra_conf=f"acl_file {acl}\n", passwords={"sch-other": "pw", "reader": "pw"}
+    )
+    (tmp_path / "pw").write_text("pw\n")
+    # The school's account is for another site id: the broker refuses every topic under county/sch-0030/.
+    school = School(tmp_path, "sch-0030", broker.url)
+    try:
+        broker.start()
+        school.start(extra_uplink=f", username: sch-other, password_file: {tmp_path / 'pw'}")
+        school.press()
+        up = wait_for(
+            lambda: (u := school.status()["providers"]["uplink"]) and "refused" in u["last_error"] and u,
+            what="the refusal in the status",
+        )
+        assert up["position"] == 0 and up["backlog"] >= 2
+    finally:
+        school.stop()
+        broker.stop()
