@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 import secrets
 import threading
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
+from edge.api.hashfile import load_list, save_list
 
 log = logging.getLogger(__name__)
 
@@ -89,29 +88,12 @@ def _split(token: str) -> tuple[str, str] | None:
 
 
 def load_entries(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    try:
-        doc = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
-    except Exception as exc:  # ruamel raises many types; the file name is what the operator needs
-        raise TokenFileError(f"{path}: cannot parse tokens file: {exc}") from exc
-    entries = doc.get("tokens", []) if isinstance(doc, dict) else None
-    if not isinstance(entries, list):
-        raise TokenFileError(f"{path}: expected a mapping with a 'tokens' list")
-    return [e for e in entries if isinstance(e, dict)]
+    return load_list(path, "tokens", TokenFileError)
 
 
 def save_entries(path: Path, entries: list[dict[str, Any]]) -> None:
-    """Atomic replace, readable by the owner only (the hashes are not secrets, but close to them)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write("# edge API tokens: names, roles and salted hashes only. Manage with `edge token`.\n")
-        yaml = YAML()
-        yaml.default_flow_style = False
-        yaml.dump({"tokens": entries}, fh)
-    tmp.replace(path)
+    header = "edge API tokens: names, roles and salted hashes only. Manage with `edge token`."
+    save_list(path, "tokens", entries, header)
 
 
 def create_token(path: Path, name: str, role: Role, cost: int = SCRYPT_N) -> str:

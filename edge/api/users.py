@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 import secrets
 import threading
 from dataclasses import dataclass
@@ -19,8 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-
+from edge.api.hashfile import load_list, save_list
 from edge.api.tokens import MAX_N, MIN_N, Role
 
 log = logging.getLogger(__name__)
@@ -62,29 +60,12 @@ def check_password_rules(password: str) -> None:
 
 
 def load_users(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    try:
-        doc = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
-    except Exception as exc:  # ruamel raises many types; the file name is what the operator needs
-        raise UserFileError(f"{path}: cannot parse users file: {exc}") from exc
-    entries = doc.get("users", []) if isinstance(doc, dict) else None
-    if not isinstance(entries, list):
-        raise UserFileError(f"{path}: expected a mapping with a 'users' list")
-    return [e for e in entries if isinstance(e, dict)]
+    return load_list(path, "users", UserFileError)
 
 
 def save_users(path: Path, entries: list[dict[str, Any]]) -> None:
-    """Atomic replace, readable by the owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write("# edge user accounts: names, roles and salted password hashes only. Manage with `edge user`.\n")
-        yaml = YAML()
-        yaml.default_flow_style = False
-        yaml.dump({"users": entries}, fh)
-    tmp.replace(path)
+    header = "edge user accounts: names, roles and salted password hashes only. Manage with `edge user`."
+    save_list(path, "users", entries, header)
 
 
 def _now() -> str:

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from edge.api.hashfile import person_name
 from edge.api.tokens import Role, TokenFileError, create_token, load_entries, revoke_token
 from edge.config import Api, ConfigError, load_config
 
@@ -84,9 +85,10 @@ def _revoke(args: argparse.Namespace) -> int:
 
 
 def _name(value: str) -> str:
-    if not value or len(value) > 64 or not value.isprintable():
-        raise argparse.ArgumentTypeError("a printable name of 1-64 characters")
-    return value
+    try:
+        return person_name(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -7,6 +7,7 @@ import getpass
 import sys
 from pathlib import Path
 
+from edge.api.hashfile import person_name
 from edge.api.tokens import Role
 from edge.api.users import UserFileError, add_user, check_password_rules, list_users, set_disabled, set_password
 from edge.config import ConfigError, load_config
@@ -63,9 +64,10 @@ def _run(args: argparse.Namespace, action: str) -> int:
 
 
 def _name(value: str) -> str:
-    if not value or len(value) > 64 or not value.isprintable():
-        raise argparse.ArgumentTypeError("a printable name of 1-64 characters")
-    return value
+    try:
+        return person_name(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

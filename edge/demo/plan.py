@@ -117,6 +117,7 @@ def build_config(
     camera_urls: dict[str, str],
     receiver_url: str,
     key_file: Path,
+    host: str = "127.0.0.1",
 ) -> dict[str, Any]:
     buttons: list[dict[str, Any]] = []
     for b in SERIAL_BUTTONS:
@@ -147,7 +148,7 @@ def build_config(
     return {
         "site": defaults["site"],
         "storage": {"path": str(state / "edge.db")},
-        "api": {"listen": f"127.0.0.1:{port}", "tokens_file": str(state / "tokens.yaml")},
+        "api": {"listen": f"{host}:{port}", "tokens_file": str(state / "tokens.yaml")},
         "mqtt": {"url": mqtt_url, "topic_prefix": "edge"},
         "serial_buses": [
             {"id": bus, "port": str(p), "baudrate": 9600, "poll_interval": 0.2, "timeout": 0.1}

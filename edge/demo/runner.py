@@ -44,10 +44,10 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
-def _port_free(port: int) -> bool:
+def _port_free(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as s:
         try:
-            s.bind(("127.0.0.1", port))
+            s.bind((host, port))
         except OSError:
             return False
     return True
@@ -128,9 +128,9 @@ def _tail(path: Path, lines: int = 20) -> str:
         return ""
 
 
-def prepare(state: Path, port: int) -> tuple[Path, TextIO] | None:
+def prepare(state: Path, port: int, host: str = "127.0.0.1") -> tuple[Path, TextIO] | None:
     """Checks and files before anything starts: the port, one demo per state dir, the secrets."""
-    if not _port_free(port):
+    if not _port_free(port, host):
         say(f"端口 {port} 已被占用 / port {port} is in use: try `edge demo --port {port + 1}`")
         return None
     state = state.resolve()
@@ -149,7 +149,7 @@ def prepare(state: Path, port: int) -> tuple[Path, TextIO] | None:
     return state, lock
 
 
-async def run_demo(port: int, scenario: bool, state: Path, log_level: str = "warning") -> int:
+async def run_demo(port: int, scenario: bool, state: Path, log_level: str = "warning", host: str = "127.0.0.1") -> int:
     """The demo in the running loop; `state` was set up by `prepare`."""
     key_hex = (state / "dc09.key").read_text(encoding="utf-8").strip()
     stop = asyncio.Event()
@@ -163,7 +163,7 @@ async def run_demo(port: int, scenario: bool, state: Path, log_level: str = "war
         await site.start()
         doc = build_config(
             load_defaults(DEFAULTS_FILE), state, port, site.bus_ports, site.broker.url, site.camera_urls(),
-            site.receiver.url, state / "dc09.key",
+            site.receiver.url, state / "dc09.key", host,
         )  # fmt: skip
         config_path = state / "edge-demo.yaml"
         write_yaml(doc, config_path)
@@ -222,11 +222,23 @@ async def run_demo(port: int, scenario: bool, state: Path, log_level: str = "war
             loop.remove_signal_handler(sig)
 
 
+def lan_address() -> str:
+    """This machine's address on its default route (no packet is sent: a UDP socket only picks a route)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))
+            return str(s.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
+
+
 def _patrol_sheet(config_path: Path, url: str, info: dict[str, object]) -> None:
     """The demo's printable checkpoint QR codes, and where a phone would land after scanning one."""
     config = load_config(config_path)
     if config.patrol is None:
         return
+    if config.api.host in ("0.0.0.0", "::"):  # noqa: S104 (a check, not a bind) the QR codes need a LAN address
+        url = f"http://{lan_address()}:{config.api.port}"
     sheet = config_path.with_name("patrol-qr.html")
     sheet.write_text(qr_sheet_html(config, config.patrol, url), encoding="utf-8")
     info["patrol_qr_sheet"], info["patrol_scan"] = str(sheet), scan_url(url, config.patrol.checkpoints[-2].tag)

@@ -18,6 +18,7 @@ import paho.mqtt.publish as publish
 import pytest
 
 from edge.demo.plan import PATROL_CHECKPOINTS
+from edge.demo.runner import lan_address
 from tests.peers.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,11 +58,11 @@ def _alive(pid: int, start: str) -> bool:
 
 
 class Demo:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, *extra: str) -> None:
         self.port = free_port()
         self.state = tmp / "state"
         env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-        argv = [sys.executable, "-m", "edge", "demo", "--port", str(self.port), "--state-dir", str(self.state)]
+        argv = [sys.executable, "-m", "edge", "demo", "--port", str(self.port), "--state-dir", str(self.state), *extra]
         self.proc = subprocess.Popen(
             [*argv, "--scenario", "off"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
@@ -189,6 +190,21 @@ def test_people_log_in_with_the_printed_passwords(demo: Demo) -> None:
         r = httpx.post(url, json={"username": name, "password": password})
         assert r.status_code == 200, r.text
     assert httpx.post(url, json={"username": "guard", "password": "not-the-password"}).status_code == 401
+
+
+def test_demo_on_the_lan_for_guards_phones(tmp_path: Path) -> None:
+    """`--listen 0.0.0.0`: the QR codes lead to the gateway's LAN address, where the scan page answers."""
+    lan = lan_address()
+    d = Demo(tmp_path, "--listen", "0.0.0.0")
+    try:
+        d.wait_ready()
+        scan = str(d.info["patrol_scan"])
+        assert scan.startswith(f"http://{lan}:{d.port}/patrol/scan?tag=")
+        assert httpx.get(scan).status_code == 200
+        sheet = Path(str(d.info["patrol_qr_sheet"])).read_text(encoding="utf-8")
+        assert sheet.count("<svg") == len(PATROL_CHECKPOINTS)
+    finally:
+        d.kill()
 
 
 def test_sigint_stops_everything(demo: Demo) -> None:
