@@ -7,13 +7,24 @@ import time
 from pathlib import Path
 
 import pytest
-from relay_support import ACCOUNT, ASCII_KEY, Emitted, delivered, depth, message, police, running, submit, until
 
 from edge.relay.message import PoliceCode
 from edge.relay.service import Relay
 from edge.store import Database
 from edge.store.outbox import head
 from tests.peers.sia_receiver import SiaReceiver, free_port, hex_key
+from tests.relay.relay_support import (
+    ACCOUNT,
+    ASCII_KEY,
+    Emitted,
+    delivered,
+    depth,
+    message,
+    police,
+    running,
+    submit,
+    until,
+)
 
 
 @pytest.fixture

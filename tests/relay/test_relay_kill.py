@@ -10,10 +10,9 @@ import signal
 import sys
 from pathlib import Path
 
-from relay_support import ACCOUNT, depth, message, police, submit, until
-
 from edge.store import Database
 from tests.peers.sia_receiver import SiaReceiver
+from tests.relay.relay_support import ACCOUNT, depth, message, police, submit, until
 
 RUNNER = Path(__file__).with_name("relay_runner.py")
 ROUNDS, PER_ROUND = 3, 200

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from relay_support import Emitted, message, police
-
 from edge.relay.message import PoliceCode
 from edge.relay.sequence import BLOCK, SequenceAllocator
 from edge.relay.service import Relay
 from edge.store import Database, outbox
+from tests.relay.relay_support import Emitted, message, police
 
 
 def test_transports_for() -> None:
