@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from edge.events import Event, EventKind
 from edge.report import daily, load
+from edge.report.model import DailyReport
 from edge.store import Database
 from edge.store.alarms import open_alarm
 from edge.store.devices import sync_devices
@@ -49,7 +50,7 @@ def _store(path: Path) -> Path:
     return path
 
 
-def _report(path: Path, day: date, tz: str) -> daily.DailyReport:
+def _report(path: Path, day: date, tz: str) -> DailyReport:
     start, end = daily.day_bounds(day, ZoneInfo(tz))
     return daily.compute(load.load(path, start, end), day, tz, _ms(2027, 1, 1))
 
