@@ -67,7 +67,7 @@ async def test_short_retention_and_clock_drift_with_fixes(
     assert f"快照 snapshot: {jpgs[0]}" in out
     # At the camera's resolution (the simulator streams 640x360), not the dashboard's 320 px thumbnail.
     picture = cv2.imdecode(np.frombuffer(jpgs[0].read_bytes(), np.uint8), cv2.IMREAD_COLOR)
-    assert picture.shape[:2] == (360, 640)
+    assert picture is not None and picture.shape[:2] == (360, 640)
 
 
 async def test_wrong_password(
