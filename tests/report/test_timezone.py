@@ -15,8 +15,8 @@ from edge.store.devices import sync_devices
 from edge.store.events import insert_event
 
 
-def _ms(*args: int) -> int:
-    return int(datetime(*args, tzinfo=UTC).timestamp() * 1000)  # type: ignore[misc]
+def _ms(year: int, month: int, day: int, hour: int = 0) -> int:
+    return int(datetime(year, month, day, hour, tzinfo=UTC).timestamp() * 1000)
 
 
 def test_shanghai_day_starts_at_1600_utc_the_day_before() -> None:
