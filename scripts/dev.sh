@@ -90,7 +90,7 @@ check() {
 
 run_tests() {
   .venv/bin/ruff check edge tests bench
-  .venv/bin/mypy edge
+  .venv/bin/mypy edge tests
   set +e
   .venv/bin/python -m pytest "$@"
   local rc=$?

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -97,7 +98,7 @@ def test_secret_names() -> None:
 
 
 def test_redact_data_tree() -> None:
-    doc = {
+    doc: dict[str, Any] = {
         "mqtt": {"url": "mqtts://u:pw1@broker:8883", "username": "u", "password": "pw2", "password_file": "/etc/p"},
         "police": {"webhook": {"url": "https://p/h?token=tk3", "secret_file": "/etc/s"}, "key": "k4"},
         "cameras": [{"stream_uri": "rtsp://a:pw5@c/x", "tls": True, "password": None}],

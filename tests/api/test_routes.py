@@ -185,7 +185,7 @@ def test_snapshot(client: TestClient, site: Site) -> None:
     stored = get_snapshot(site.db, "cam-gate")
     assert stored is not None and r.content == stored[0]
     img = cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_COLOR)
-    assert img.shape == (180, 320, 3)
+    assert img is not None and img.shape == (180, 320, 3)
     assert client.get(f"{A}/cameras/gate-south/snapshot", headers=h).status_code == 404
 
 

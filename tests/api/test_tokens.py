@@ -91,7 +91,12 @@ def test_verified_tokens_survive_a_file_change_and_revocation_is_precise(
     assert not store.stale()
     hashes: list[int] = []
     real_hash = tokens._hash
-    monkeypatch.setattr(tokens, "_hash", lambda *a: hashes.append(1) or real_hash(*a))
+
+    def counting_hash(secret: str, salt: bytes, n: int = tokens.SCRYPT_N) -> bytes:
+        hashes.append(1)
+        return real_hash(secret, salt, n)
+
+    monkeypatch.setattr(tokens, "_hash", counting_hash)
     assert store.cached(keep, refresh=False) == keep_p  # no re-hash after the file changed
     assert store.cached(gone, refresh=False) is None
     assert store.still_valid(keep_p) and not store.still_valid(gone_p)
@@ -107,7 +112,12 @@ def test_an_unknown_key_id_costs_a_hash_at_the_files_usual_cost(
     store = TokenStore(path)
     costs: list[int] = []
     real_hash = tokens._hash
-    monkeypatch.setattr(tokens, "_hash", lambda s, salt, n=tokens.SCRYPT_N: costs.append(n) or real_hash(s, salt, n))
+
+    def costed_hash(s: str, salt: bytes, n: int = tokens.SCRYPT_N) -> bytes:
+        costs.append(n)
+        return real_hash(s, salt, n)
+
+    monkeypatch.setattr(tokens, "_hash", costed_hash)
     _, kid, secret = token.split("_", 2)
     assert store.verify(f"edge_{kid}_{secret}x") is None  # known id, wrong secret
     assert store.verify(f"edge_ffffffffffff_{secret}") is None  # unknown id

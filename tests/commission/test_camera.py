@@ -67,10 +67,12 @@ async def test_short_retention_and_clock_drift_with_fixes(
     assert f"快照 snapshot: {jpgs[0]}" in out
     # At the camera's resolution (the simulator streams 640x360), not the dashboard's 320 px thumbnail.
     picture = cv2.imdecode(np.frombuffer(jpgs[0].read_bytes(), np.uint8), cv2.IMREAD_COLOR)
-    assert picture.shape[:2] == (360, 640)
+    assert picture is not None and picture.shape[:2] == (360, 640)
 
 
-async def test_wrong_password(site: tuple[OnvifSimulator, Path], tmp_path: Path, capsys) -> None:
+async def test_wrong_password(
+    site: tuple[OnvifSimulator, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _, cfg = site
     rc, out = await _run(["commission", "camera", "cam-hall", "-c", str(cfg), "--snapshot-dir", str(tmp_path)], capsys)
     assert rc == 1
@@ -79,7 +81,9 @@ async def test_wrong_password(site: tuple[OnvifSimulator, Path], tmp_path: Path,
     assert "时钟" not in out  # nothing after a refused login is worth reporting
 
 
-async def test_url_target_that_passes(site: tuple[OnvifSimulator, Path], tmp_path: Path, capsys) -> None:
+async def test_url_target_that_passes(
+    site: tuple[OnvifSimulator, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     sim, _ = site
     pw = tmp_path / "cam.pass"
     argv = ["commission", "camera", sim.url("cam-yard"), "--password-file", str(pw), "--snapshot-dir", str(tmp_path)]
@@ -90,7 +94,9 @@ async def test_url_target_that_passes(site: tuple[OnvifSimulator, Path], tmp_pat
     assert "[通过 PASS] 测量 measured: 平均亮度" in out and "(black < 20, over-exposed > 235)" in out
 
 
-async def test_unknown_camera_is_a_clear_error(site: tuple[OnvifSimulator, Path], capsys) -> None:
+async def test_unknown_camera_is_a_clear_error(
+    site: tuple[OnvifSimulator, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     _, cfg = site
     rc = await asyncio.to_thread(main, ["commission", "camera", "cam-nope", "-c", str(cfg)])
     assert rc == 1 and "not in the config" in capsys.readouterr().err

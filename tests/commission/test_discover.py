@@ -40,7 +40,9 @@ def _config(tmp_path: Path, onvif: str) -> Path:
     return cfg
 
 
-async def test_probe_lists_every_live_camera_with_scopes(site: tuple[OnvifSimulator, WsdResponder], tmp_path: Path):
+async def test_probe_lists_every_live_camera_with_scopes(
+    site: tuple[OnvifSimulator, WsdResponder], tmp_path: Path
+) -> None:
     sim, wsd = site
     config = load_config(_config(tmp_path, sim.url("cam-gate")))
     found = await asyncio.to_thread(probe, "127.0.0.1", wsd.port, 0.7, config)
@@ -57,7 +59,9 @@ async def test_probe_lists_every_live_camera_with_scopes(site: tuple[OnvifSimula
     assert gate.epr.startswith("urn:uuid:") and gate.epr != hall.epr
 
 
-async def test_cli_prints_the_table(site: tuple[OnvifSimulator, WsdResponder], tmp_path: Path, capsys):
+async def test_cli_prints_the_table(
+    site: tuple[OnvifSimulator, WsdResponder], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     sim, wsd = site
     cfg = _config(tmp_path, sim.url("cam-gate"))
     argv = [
@@ -79,7 +83,9 @@ async def test_cli_prints_the_table(site: tuple[OnvifSimulator, WsdResponder], t
     assert "名称 name: 南门枪机" in out and "已在配置中: cam-gate" in out and "不在配置中" in out
 
 
-async def test_details_read_model_and_firmware(site: tuple[OnvifSimulator, WsdResponder], tmp_path: Path, capsys):
+async def test_details_read_model_and_firmware(
+    site: tuple[OnvifSimulator, WsdResponder], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     sim, wsd = site
     pw = tmp_path / "pw"
     pw.write_text("admin123")
@@ -93,14 +99,14 @@ async def test_details_read_model_and_firmware(site: tuple[OnvifSimulator, WsdRe
     assert "device information failed: auth_failed" in out
 
 
-async def test_no_answer_is_exit_1(tmp_path: Path, capsys):
+async def test_no_answer_is_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rc = await asyncio.to_thread(
         main, ["commission", "discover", "--address", "127.0.0.1", "--port", "9", "--wait", "0.3"]
     )
     assert rc == 1 and "no ONVIF device answered" in capsys.readouterr().out
 
 
-async def test_probe_for_other_device_types_is_ignored(site: tuple[OnvifSimulator, WsdResponder]):
+async def test_probe_for_other_device_types_is_ignored(site: tuple[OnvifSimulator, WsdResponder]) -> None:
     _, wsd = site
     env = constructProbe([QName("http://example.com/printers", "Printer", "p")], [])
     loop = asyncio.get_running_loop()
@@ -118,7 +124,9 @@ async def test_probe_for_other_device_types_is_ignored(site: tuple[OnvifSimulato
     assert replies == [] and wsd.probes == 0
 
 
-async def test_without_a_config_it_says_there_is_nothing_to_compare(site: tuple[OnvifSimulator, WsdResponder], capsys):
+async def test_without_a_config_it_says_there_is_nothing_to_compare(
+    site: tuple[OnvifSimulator, WsdResponder], capsys: pytest.CaptureFixture[str]
+) -> None:
     _, wsd = site
     argv = ["commission", "discover", "--address", "127.0.0.1", "--port", str(wsd.port), "--wait", "0.5"]
     rc = await asyncio.to_thread(main, argv)

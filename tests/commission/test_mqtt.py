@@ -60,7 +60,7 @@ def acl_broker(tmp_path: Path) -> Iterator[Mosquitto]:
 
 
 def test_each_button_publishes_only_its_own_topics(acl_broker: Mosquitto) -> None:
-    got: list[tuple[str, bytes]] = []
+    got: list[tuple[str, bytes | bytearray]] = []
     arrived = threading.Event()
     gw, rc = _client(acl_broker, "edge", "edge-gw")
     assert rc == 0

@@ -37,7 +37,7 @@ def test_county_config_is_strict(tmp_path: Path) -> None:
 
 
 def bad(reason: str) -> float:
-    return BAD_INPUT.labels(source="county", reason=reason)._value.get()
+    return float(BAD_INPUT.labels(source="county", reason=reason)._value.get())
 
 
 def test_classify_topics_and_bad_input() -> None:

@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as paho
 import pytest
@@ -75,7 +76,11 @@ async def test_mqtt_press_and_dark_camera(site: DemoSite) -> None:
     subscribed = asyncio.Event()
     loop = asyncio.get_running_loop()
     client.on_connect = lambda c, *_a: c.subscribe("edge/buttons/+/event", qos=1)
-    client.on_subscribe = lambda *_a: loop.call_soon_threadsafe(subscribed.set)
+
+    def on_subscribe(*_a: Any) -> None:
+        loop.call_soon_threadsafe(subscribed.set)
+
+    client.on_subscribe = on_subscribe
     client.on_message = lambda _c, _u, m: got.append(json.loads(m.payload)["type"])
     client.connect("127.0.0.1", site.broker.port)
     client.loop_start()
@@ -101,7 +106,11 @@ async def test_patrol_round_on_the_wire(site: DemoSite) -> None:
     subscribed = asyncio.Event()
     loop = asyncio.get_running_loop()
     client.on_connect = lambda c, *_a: c.subscribe("edge/patrol/+/checkin", qos=1)
-    client.on_subscribe = lambda *_a: loop.call_soon_threadsafe(subscribed.set)
+
+    def on_subscribe(*_a: Any) -> None:
+        loop.call_soon_threadsafe(subscribed.set)
+
+    client.on_subscribe = on_subscribe
     client.on_message = lambda _c, _u, m: got.append(json.loads(m.payload))
     client.connect("127.0.0.1", site.broker.port)
     client.loop_start()

@@ -225,7 +225,11 @@ async def test_persistent_session_gets_messages_sent_while_away(broker: Mosquitt
     col2 = Collector()
     async with running(make(broker.url, prefix, col2)):
         for seq in range(1, 6):
-            await col2.wait_for(lambda e, s=seq: e.kind == EventKind.ALARM_PRESS and e.payload["seq"] == s)
+
+            def is_press(e: Event, s: int = seq) -> bool:
+                return e.kind == EventKind.ALARM_PRESS and e.payload["seq"] == s
+
+            await col2.wait_for(is_press)
 
 
 async def test_ack_only_after_commit(broker: Mosquitto, prefix: str, device: Device) -> None:

@@ -48,7 +48,11 @@ async def _serial_presses(site: Site, buttons: list[ButtonSpec], n: int, done: l
         b = buttons[i % len(buttons)]
         before = len(panics(rx, b.zone))
         site.serial_hold(b, True)
-        await until(lambda b=b, before=before: len(panics(rx, b.zone)) > before, 60, f"RS-485 press {i} on {b.id}")
+
+        def pressed(b: ButtonSpec = b, before: int = before) -> bool:
+            return len(panics(rx, b.zone)) > before
+
+        await until(pressed, 60, f"RS-485 press {i} on {b.id}")
         site.serial_hold(b, False)
         done.append(b.id)
         await asyncio.sleep(0.3)  # three polls: the release is seen (unless the daemon is dead right now)

@@ -275,4 +275,4 @@ def _healthz_ok(site: Site) -> bool:
         body = httpx.get(f"{site.base}/healthz", timeout=2).json()
     except httpx.HTTPError:
         return False
-    return body.get("store") == "ok"
+    return bool(body.get("store") == "ok")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from edge.sim.mqtt_buttons import SimMqttButton
 from tests.faults.site import Site, SiteSpec, panics, until
 
 
@@ -35,7 +36,11 @@ async def test_broker_restart_mid_stream(tmp_path: Path) -> None:
             await site.mqtt_press(ids[i % 2])
         await asyncio.to_thread(site.broker.restart)
         for b in site.mqtt.values():  # the buttons reconnect on their own (paho's loop)
-            await until(lambda b=b: b.client is not None and b.client.is_connected(), 15, f"{b.id} reconnected")
+
+            def reconnected(b: SimMqttButton = b) -> bool:
+                return b.client is not None and b.client.is_connected()
+
+            await until(reconnected, 15, f"{b.id} reconnected")
         for i in range(10):  # at once: the daemon may still be reconnecting
             await site.mqtt_press(ids[i % 2])
         await until(lambda: len({r.sequence for r in panics(rx)}) >= 20, 30, "all 20 presses delivered")

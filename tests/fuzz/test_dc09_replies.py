@@ -40,7 +40,8 @@ def sent(key: bytes | None = None) -> Sent:
 
 def replies(data: bytes, key: bytes | None = None) -> list[tuple[str, Any, float]]:
     """Run the channel's reply path on `data`: (outcome, value, counter delta) per frame."""
-    ch, out = channel(key), []
+    ch = channel(key)
+    out: list[tuple[str, Any, float]] = []
     before = bad_inputs("dc09")
     frames = ReplySplitter().feed(data)
     garbage = bad_inputs("dc09") - before

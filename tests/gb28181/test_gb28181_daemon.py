@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, A
     yield from _site(tmp_path, str(request.param), None)
 
 
-def _site(tmp_path: Path, transport: str, password: str | None) -> Iterator[dict[str, Any]]:
+def _site(tmp_path: Path, transport: str, password: str | None) -> Generator[dict[str, Any], None, None]:
     sim = SimThread(transport)
     (tmp_path / "gb.pass").write_text((password or sim.sim.password) + "\n", encoding="utf-8")
     with Mosquitto(tmp_path / "broker") as broker:

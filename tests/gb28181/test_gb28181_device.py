@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -39,7 +40,7 @@ async def test_register_keepalive_queries_unregister(transport: str, qop: bool) 
         docs = sim.responses_for(sn)
         assert {d.fields["SumNum"] for d in docs} == {"7"}
         items = [item for d in docs for item in d.element.iter("Item")]
-        assert len(items) == 7 and all(int(d.element.find("DeviceList").get("Num")) <= CATALOG_PAGE for d in docs)  # type: ignore[union-attr]
+        assert len(items) == 7 and all(_list_num(d.element) <= CATALOG_PAGE for d in docs)
         by_id = {i.findtext("DeviceID"): i for i in items}
         assert by_id[CAM.gb_id].findtext("Name") == "南门枪机"
         button = by_id[BUTTONS[0].gb_id]
@@ -118,3 +119,12 @@ async def test_tcp_platform_restart_registers_again() -> None:
     finally:
         await _stop(task)
         await sim.stop()
+
+
+def _list_num(element: ET.Element) -> int:
+    """A Catalog page's DeviceList Num attribute; a page without one fails the test."""
+    node = element.find("DeviceList")
+    assert node is not None, "no DeviceList"
+    num = node.get("Num")
+    assert num is not None, "DeviceList without Num"
+    return int(num)

@@ -79,7 +79,7 @@ async def test_hang_costs_one_call_timeout(sim: OnvifSimulator) -> None:
 
 
 def _bad_input(reason: str) -> float:
-    return BAD_INPUT.labels(source="onvif:cam", reason=reason)._value.get()
+    return float(BAD_INPUT.labels(source="onvif:cam", reason=reason)._value.get())
 
 
 async def test_garbage_xml_is_counted_and_explained(sim: OnvifSimulator) -> None:

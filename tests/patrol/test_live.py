@@ -125,6 +125,7 @@ def test_reader_api_and_phone(gateway: dict[str, Any], tmp_path: Path) -> None:
             page.goto(sheet.as_uri())
             png = page.locator(".card").nth(1).locator("svg").screenshot()
             img = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+            assert img is not None
             scanned, _points, _ = cv2.QRCodeDetector().detectAndDecode(img)
             assert scanned == f"{g['base']}/patrol/scan?tag=QR-LAB-01"
 

@@ -22,10 +22,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from pysiaalarm import SIAAccount
+from pysiaalarm.account import SIAAccount
 from pysiaalarm.aio.server import SIAServerTCP, SIAServerUDP
 from pysiaalarm.event import SIAEvent
-from pysiaalarm.utils import Counter
+from pysiaalarm.utils.counter import Counter
 
 
 class _UdpServer(SIAServerUDP):
@@ -110,7 +110,7 @@ class SiaReceiver:
             proto = _UdpServer(accounts, self._record, self.counts)
             loop = asyncio.get_running_loop()
             transport, _ = await loop.create_datagram_endpoint(lambda: proto, local_addr=("127.0.0.1", self.port))
-            self._udp = transport  # type: ignore[assignment]
+            self._udp = transport
             return
         sia = SIAServerTCP(accounts, self._record, self.counts)
 

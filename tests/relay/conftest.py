@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from relay_support import Emitted
 
 from edge.store import Database
+from tests.relay.relay_support import Emitted
 
 
 @pytest.fixture

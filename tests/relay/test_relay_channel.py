@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
-from relay_support import ACCOUNT, Emitted, depth, message, police, running, submit, until
 
 from edge.relay.dc09.content import null_frame
 from edge.relay.dc09.frame import Frame, decode, encode
@@ -23,6 +22,7 @@ from edge.relay.service import Relay
 from edge.relay.transport_dc09 import Clock, Dc09Channel, Dc09Error, Receiver
 from edge.store import Database
 from tests.peers.sia_receiver import free_port
+from tests.relay.relay_support import ACCOUNT, Emitted, depth, message, police, running, submit, until
 
 Script = Callable[[Frame, asyncio.StreamWriter], "asyncio.Future[None] | None"]
 

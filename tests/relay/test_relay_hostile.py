@@ -30,7 +30,6 @@ from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
-from relay_support import ACCOUNT, Emitted, delivered, depth, message, police, running, submit, until
 
 from edge.config.police import Police
 from edge.relay.dc09.channel import Clock, Dc09Channel, Dc09Error, Receiver
@@ -40,6 +39,7 @@ from edge.relay.service import Relay
 from edge.sim.receiver import DemoReceiver
 from edge.store import Database
 from edge.store.misc import set_meta
+from tests.relay.relay_support import ACCOUNT, Emitted, delivered, depth, message, police, running, submit, until
 
 KEY = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
 TRANSPORTS = [pytest.param(False, id="tcp"), pytest.param(True, id="udp")]

@@ -10,10 +10,9 @@ import signal
 import sys
 from pathlib import Path
 
-from relay_support import ACCOUNT, depth, message, police, submit, until
-
 from edge.store import Database
 from tests.peers.sia_receiver import SiaReceiver
+from tests.relay.relay_support import ACCOUNT, depth, message, police, submit, until
 
 RUNNER = Path(__file__).with_name("relay_runner.py")
 ROUNDS, PER_ROUND = 3, 200
@@ -44,7 +43,11 @@ async def test_kill_9_loses_nothing(tmp_path: Path) -> None:
             submit(db, None, [message(r * PER_ROUND + i + 1) for i in range(PER_ROUND)], cfg)
             proc = await _start(db_path, police_json)
             target = len(rx.messages()) + rng.randint(10, PER_ROUND - 20)
-            await rx.wait_for(lambda t=target: len(rx.messages()) >= t, timeout=30)
+
+            def reached(t: int = target) -> bool:
+                return len(rx.messages()) >= t
+
+            await rx.wait_for(reached, timeout=30)
             proc.send_signal(signal.SIGKILL)
             await proc.wait()
             assert depth(db) > 0  # killed with alarms still in flight

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-
-from relay_support import Emitted, message, police
+from typing import Any
 
 from edge.relay.message import PoliceCode
 from edge.relay.sequence import BLOCK, SequenceAllocator
 from edge.relay.service import Relay
 from edge.store import Database, outbox
+from tests.relay.relay_support import Emitted, message, police
 
 
 def test_transports_for() -> None:
@@ -93,7 +93,7 @@ def test_claim_is_not_durable_and_status(db: Database) -> None:
     assert outbox.purge_delivered(db, 7_000) == 1
 
 
-def _fields(row: outbox.OutboxRow) -> dict[str, object]:
+def _fields(row: outbox.OutboxRow) -> dict[str, Any]:
     return {f: getattr(row, f) for f in outbox.OutboxRow.__slots__}
 
 

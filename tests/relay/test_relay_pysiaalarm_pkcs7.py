@@ -16,11 +16,22 @@ import pytest
 from Crypto.Util.Padding import pad
 from prometheus_client import REGISTRY
 from pysiaalarm.event import SIAEvent
-from relay_support import ACCOUNT, ASCII_KEY, Emitted, delivered, depth, message, police, running, submit, until
 
 from edge.relay.service import Relay
 from edge.store import Database
 from tests.peers.sia_receiver import SiaReceiver, hex_key
+from tests.relay.relay_support import (
+    ACCOUNT,
+    ASCII_KEY,
+    Emitted,
+    delivered,
+    depth,
+    message,
+    police,
+    running,
+    submit,
+    until,
+)
 
 PADDED: list[str] = []  # every ACK body pysiaalarm encrypted this way
 

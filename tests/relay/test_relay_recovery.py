@@ -13,11 +13,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from relay_support import ACCOUNT, Emitted, delivered, depth, message, police, running, submit, until
-
 from edge.relay.service import Relay
 from edge.store import Database
 from tests.peers.sia_receiver import SiaReceiver
+from tests.relay.relay_support import ACCOUNT, Emitted, delivered, depth, message, police, running, submit, until
 
 OUTAGE_S = 4.0
 QUEUED = 10

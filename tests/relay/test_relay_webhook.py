@@ -19,12 +19,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from relay_support import Emitted, depth, message, police, running, submit, until
 
 from edge.relay.message import PoliceCode
 from edge.relay.service import Relay
 from edge.store import Database
 from tests.peers.sia_receiver import free_port
+from tests.relay.relay_support import Emitted, depth, message, police, running, submit, until
 
 SECRET = "s3cret-shared-with-the-platform"
 

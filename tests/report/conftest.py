@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,7 +19,7 @@ def store(tmp_path: Path) -> Path:
 
 
 def report_for(path: Path, key_areas: frozenset[str] = frozenset()) -> DailyReport:
-    start, end = daily.day_bounds(scripted.DAY, daily.ZoneInfo(scripted.TZ))
+    start, end = daily.day_bounds(scripted.DAY, ZoneInfo(scripted.TZ))
     inp = load.load(path, start, end, key_areas=key_areas, site_id="sch-0001", site_name="第一实验小学")
     return daily.compute(inp, scripted.DAY, scripted.TZ, LATER_MS)
 

@@ -8,14 +8,15 @@ from zoneinfo import ZoneInfo
 
 from edge.events import Event, EventKind
 from edge.report import daily, load
+from edge.report.model import DailyReport
 from edge.store import Database
 from edge.store.alarms import open_alarm
 from edge.store.devices import sync_devices
 from edge.store.events import insert_event
 
 
-def _ms(*args: int) -> int:
-    return int(datetime(*args, tzinfo=UTC).timestamp() * 1000)  # type: ignore[misc]
+def _ms(year: int, month: int, day: int, hour: int = 0) -> int:
+    return int(datetime(year, month, day, hour, tzinfo=UTC).timestamp() * 1000)
 
 
 def test_shanghai_day_starts_at_1600_utc_the_day_before() -> None:
@@ -49,7 +50,7 @@ def _store(path: Path) -> Path:
     return path
 
 
-def _report(path: Path, day: date, tz: str) -> daily.DailyReport:
+def _report(path: Path, day: date, tz: str) -> DailyReport:
     start, end = daily.day_bounds(day, ZoneInfo(tz))
     return daily.compute(load.load(path, start, end), day, tz, _ms(2027, 1, 1))
 

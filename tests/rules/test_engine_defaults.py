@@ -214,7 +214,7 @@ def test_police_link_flag_clears_when_the_link_is_back() -> None:
     assert str(sim.state.devices["police-receiver-1"].state) == "online"
 
 
-UNKNOWN_QUALITY = {"verdict": "unknown", "failures": [], "error": "stream:open_failed"}
+UNKNOWN_QUALITY: dict[str, Any] = {"verdict": "unknown", "failures": [], "error": "stream:open_failed"}
 
 
 def test_could_not_check_quality_is_one_quiet_flag_not_a_failure() -> None:

@@ -105,13 +105,13 @@ async def test_press_ack_release_close(tmp_path: Path, db: Database, clock: Cloc
     clock.advance(5)
     await rt.emit(ev("alarm.release", "gate-south", clock, reset="released"))
     assert outbox(db)[-1] == ("dc09", "PANIC_RESTORE", 1, False)
-    assert get_alarm(db, alarm["id"])["state"] == "acknowledged"  # a release never resets the alarm
+    assert _alarm(db, alarm["id"])["state"] == "acknowledged"  # a release never resets the alarm
 
     clock.advance(600)
     rt.tick()
-    assert get_alarm(db, alarm["id"])["escalated_ms"] is None  # acknowledged in time: no escalation
+    assert _alarm(db, alarm["id"])["escalated_ms"] is None  # acknowledged in time: no escalation
     await rt.close_alarm(alarm["id"], "值班员张三", "误触，已复位")
-    assert get_alarm(db, alarm["id"])["state"] == "closed"
+    assert _alarm(db, alarm["id"])["state"] == "closed"
     assert rt.state.alarms == {}
     with pytest.raises(AlarmStateError):
         await rt.close_alarm(alarm["id"], "x", "again")
@@ -128,10 +128,10 @@ async def test_unacknowledged_alarm_escalates(tmp_path: Path, db: Database, cloc
     [alarm] = list_alarms(db, state="open")
     clock.advance(29)
     rt.tick()
-    assert get_alarm(db, alarm["id"])["severity"] == "critical"
+    assert _alarm(db, alarm["id"])["severity"] == "critical"
     clock.advance(1)
     rt.tick()
-    row = get_alarm(db, alarm["id"])
+    row = _alarm(db, alarm["id"])
     assert (row["severity"], row["escalated_ms"], row["state"]) == ("emergency", clock.now, "open")
     assert rt.notifier.queue.qsize() == 1
     assert rt.notifier.queue.get_nowait().body["alarm_id"] == alarm["id"]
@@ -148,8 +148,8 @@ async def test_offline_flag_and_restore(tmp_path: Path, db: Database, clock: Clo
     clock.advance(10)
     rt.tick()
     assert outbox(db) == [("dc09", "TROUBLE", 2, False), ("dc09", "TROUBLE_RESTORE", 2, False)]
-    assert get_alarm(db, flag["id"])["state"] == "closed"
-    assert get_alarm(db, flag["id"])["closed_by"] == "system:rules"
+    assert _alarm(db, flag["id"])["state"] == "closed"
+    assert _alarm(db, flag["id"])["closed_by"] == "system:rules"
     assert devices_with_state(db, "dorm-a")[0]["state"] == "online"
 
 
@@ -342,6 +342,12 @@ async def test_camera_check_events_keep_the_latest_result(tmp_path: Path, db: Da
 
 SHORT = {"verdict": "short", "retained_days": 12.0, "required_days": 30, "shortfall_days": 18.0}
 UNKNOWN = {"verdict": "unknown", "required_days": 30, "detail": "GetRecordingSummary: timeout"}
+
+
+def _alarm(db: Database, alarm_id: str) -> dict[str, Any]:
+    row = get_alarm(db, alarm_id)
+    assert row is not None, alarm_id
+    return row
 
 
 def _open_flags(db: Database, device: str) -> list[str]:

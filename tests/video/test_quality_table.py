@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import cast
 
 import cv2
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 
 from edge.config.devices import QualityThresholds
 from edge.sim.video import SyntheticScene, encode_jpeg
-from edge.video.quality import CHECKS, QualityError, assess, thumbnail
+from edge.video.quality import CHECKS, Image, QualityError, assess, thumbnail
 
 # (mode, scene kwargs, expected failures). Frames are taken 2 s apart, as the driver does.
 TABLE: list[tuple[str, dict[str, float], list[str]]] = [
@@ -76,12 +77,13 @@ def test_thresholds_are_per_camera() -> None:
 
 
 def test_large_and_odd_frames() -> None:
-    big = cv2.resize(SyntheticScene("normal", 2).frame(0.0), (1920, 1080), interpolation=cv2.INTER_CUBIC)
+    # cv2's stubs type every result as a generic MatLike; these stay uint8 like their input.
+    big = cast(Image, cv2.resize(SyntheticScene("normal", 2).frame(0.0), (1920, 1080), interpolation=cv2.INTER_CUBIC))
     result = assess([big])
     assert (result.width, result.height) == (1920, 1080)
-    grey = cv2.cvtColor(SyntheticScene("covered", 2).frame(0.0), cv2.COLOR_BGR2GRAY)
+    grey = cast(Image, cv2.cvtColor(SyntheticScene("covered", 2).frame(0.0), cv2.COLOR_BGR2GRAY))
     assert assess([grey]).failures == ["covered"]
-    bgra = cv2.cvtColor(SyntheticScene("normal", 2).frame(0.0), cv2.COLOR_BGR2BGRA)
+    bgra = cast(Image, cv2.cvtColor(SyntheticScene("normal", 2).frame(0.0), cv2.COLOR_BGR2BGRA))
     assert assess([bgra]).verdict == "pass"
 
 
@@ -108,9 +110,9 @@ def test_typed_errors(frames: list[object], reason: str) -> None:
 
 
 def test_thumbnail_is_small_jpeg() -> None:
-    big = cv2.resize(SyntheticScene("normal", 1).frame(0.0), (1280, 720), interpolation=cv2.INTER_CUBIC)
+    big = cast(Image, cv2.resize(SyntheticScene("normal", 1).frame(0.0), (1280, 720), interpolation=cv2.INTER_CUBIC))
     data = thumbnail(big)
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     assert data[:2] == b"\xff\xd8"
-    assert img.shape == (180, 320, 3)
+    assert img is not None and img.shape == (180, 320, 3)
     assert len(data) < 40_000
