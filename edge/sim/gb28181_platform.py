@@ -97,6 +97,32 @@ class PlatformSim:
         await self.message(dev, body, within)
         return self._sn
 
+    async def record_info(
+        self, device_id: str, channel: str, start: str, end: str, kind: str = "all", within: float = 5.0
+    ) -> int:
+        """A RecordInfo query for `channel` between local times `start` and `end`; returns its SN."""
+        dev = self.devices[device_id]
+        self._sn += 1
+        items: list[tuple[str, object]] = [
+            ("CmdType", "RecordInfo"),
+            ("SN", self._sn),
+            ("DeviceID", channel),
+            ("StartTime", start),
+            ("EndTime", end),
+            ("Secrecy", 0),
+            ("Type", kind),
+        ]
+        await self.message(dev, manscdp.encode("Query", items, self.charset), within)
+        return self._sn
+
+    def records_for(self, sn: int) -> list[dict[str, str]]:
+        """The RecordList Items of every RecordInfo response to `sn`, as tag -> text."""
+        out = []
+        for doc in self.responses_for(sn):
+            for item in doc.element.iter("Item"):
+                out.append({child.tag: (child.text or "") for child in item})
+        return out
+
     async def control(
         self, device_id: str, items: list[tuple[str, object]], within: float = 5.0, *, channel: str | None = None
     ) -> int:
@@ -252,6 +278,11 @@ class PlatformSim:
             log.info("sim: alarm from %s: %s", doc.device_id, doc.fields)
         elif doc.root == "Response":
             self.responses.append(doc)
+            if doc.cmd_type == "RecordInfo":
+                n = sum(1 for _ in doc.element.iter("Item"))
+                log.info(
+                    "sim: RecordInfo %s SN %d: %d of SumNum %s", doc.device_id, doc.sn, n, doc.fields.get("SumNum")
+                )
         self.endpoint.reply(req, addr, 200, "OK")
 
 
