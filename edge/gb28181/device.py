@@ -49,6 +49,7 @@ BACKOFF_MAX_S = 60.0
 AUTH_BACKOFF_MIN_S = 30.0
 REFRESH_AT = 0.8
 SOURCE = "gb28181"
+TCP_SETUPS = ("passive", "actpass", "active")
 MANUFACTURER = "edge"
 MODEL = "edge-gateway"
 
@@ -342,16 +343,27 @@ class GbDevice:
             bad_input(log, f"{SOURCE}-sdp", "bad_sdp", str(exc)[:80])
             ep.reply(req, addr, 400, "Bad Request")
             return
-        tcp_unsupported = offer.transport == "tcp" and (offer.setup or "passive") != "passive"
+        # passive (the platform listens) or actpass (this side chooses): connect; active: listen.
+        tcp_unsupported = offer.transport == "tcp" and (offer.setup or "passive") not in TCP_SETUPS
         if tcp_unsupported or channel.stream_uri is None:
             ep.reply(req, addr, 488, "Not Acceptable Here")
             return
         if self.media.full:
             ep.reply(req, addr, 486, "Busy Here")
             return
-        call = await self.media.start(req.call_id, channel, offer)
         host, port = ep.local
-        body = sdp.answer(self.config.device_id, host, port, offer.ssrc, offer.payload, tcp=offer.transport == "tcp")
+        call = await self.media.start(req.call_id, channel, offer, host)
+        tcp = offer.transport == "tcp"
+        media_port = call.listen_port or port
+        body = sdp.answer(
+            self.config.device_id,
+            host,
+            media_port,
+            offer.ssrc,
+            offer.payload,
+            tcp=tcp,
+            listen=call.listen_port is not None,
+        )
         contact = [("Contact", f"<sip:{self.config.device_id}@{host}:{port}>")]
         tag = new_tag()
         ep.reply(req, addr, 200, "OK", body=body, content_type="application/sdp", extra=contact, to_tag=tag)

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edge.gb28181 import digest, manscdp
+from edge.gb28181 import digest, manscdp, sdp
 from edge.gb28181.endpoint import Addr, SipEndpoint
 from edge.gb28181.sip import SipMessage, new_branch, new_call_id, new_tag, uri_user
 
@@ -155,8 +155,13 @@ class PlatformSim:
         )
         return await self.endpoint.request(req, dev.addr, within)
 
-    async def invite(self, device_id: str, channel: str, rtp_port: int, ssrc: str, *, tcp: bool = False) -> Invite:
-        """Ask for a channel's live video to 127.0.0.1:rtp_port; ACKs a 200. The final response is in `.response`."""
+    async def invite(
+        self, device_id: str, channel: str, rtp_port: int, ssrc: str, *, tcp: bool = False, setup: str = "passive"
+    ) -> Invite:
+        """Ask for a channel's live video to 127.0.0.1:rtp_port; ACKs a 200. The final response is in `.response`.
+
+        Over TCP `setup` is this platform's role: passive (it listens on rtp_port) or active (it connects
+        to the port in the device's answer: RtpTcpClient.connect)."""
         assert self.endpoint is not None
         dev = self.devices[device_id]
         host, port = self.endpoint.local
@@ -164,7 +169,7 @@ class PlatformSim:
         offer = (
             f"v=0\r\no={self.server_id} 0 0 IN IP4 127.0.0.1\r\ns=Play\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
             f"m=video {rtp_port} {media} 96 98 97\r\na=recvonly\r\na=rtpmap:96 PS/90000\r\n"
-            + ("a=setup:passive\r\na=connection:new\r\n" if tcp else "")
+            + (f"a=setup:{setup}\r\na=connection:new\r\n" if tcp else "")
             + f"y={ssrc}\r\n"
         ).encode()
         call_id, tag = new_call_id(host), new_tag()
@@ -403,6 +408,48 @@ class RtpTcpReceiver(RtpReceiver):
     def close(self) -> None:
         if self.server is not None:
             self.server.close()
+
+
+class RtpTcpClient(RtpReceiver):
+    """The platform's side of RTP over TCP with `a=setup:active`: it connects to the device's port."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.task: asyncio.Task[None] | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    @classmethod
+    async def connect(cls, answer: bytes) -> RtpTcpClient:
+        """Connect to the c= address and m= port of the device's SDP answer (its a=setup:passive)."""
+        got = sdp.parse_offer(answer)
+        if got.transport != "tcp" or got.setup != "passive":
+            raise ValueError(f"the device's answer is {got.transport}/{got.setup}, not a TCP listener")
+        self = cls()
+        reader, self.writer = await asyncio.open_connection(got.address, got.port)
+        self.task = asyncio.create_task(self._read(reader))
+        return self
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                (length,) = struct.unpack("!H", await reader.readexactly(2))
+                self.datagram_received(await reader.readexactly(length), ("", 0))
+
+    @property
+    def port(self) -> int:
+        assert self.writer is not None
+        return int(self.writer.get_extra_info("sockname")[1])
+
+    @property
+    def ended(self) -> bool:
+        """The device closed the connection."""
+        return self.task is not None and self.task.done()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        if self.task is not None:
+            self.task.cancel()
 
 
 def _date() -> str:
