@@ -57,7 +57,7 @@ def _fields(pcap: Path, ports: tuple[int, int], display: str, *fields: str) -> l
     argv += ["-Y", display, "-T", "fields"]
     for f in fields:
         argv += ["-e", f]
-    out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60).stdout  # noqa: S603
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60).stdout
     return [line.split("\t") for line in out.splitlines() if line.strip()]
 
 
