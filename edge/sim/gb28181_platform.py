@@ -309,6 +309,7 @@ class RtpReceiver(asyncio.DatagramProtocol):
         self.arrivals: list[float] = []  # time.monotonic() per packet
         self.ssrcs: set[int] = set()
         self.first_at: float | None = None
+        self.last_frame: bytes | None = None  # JPEG of the last frame decode_frames decoded
         self.transport: asyncio.DatagramTransport | None = None
 
     @classmethod
@@ -376,7 +377,10 @@ class RtpReceiver(asyncio.DatagramProtocol):
                     capture_output=True,
                     timeout=limit_s,
                 )
-            return len(list(Path(tmp).glob("frame*.jpg")))
+            frames = sorted(Path(tmp).glob("frame*.jpg"))
+            if frames:
+                self.last_frame = frames[-1].read_bytes()  # what the officer's screen showed last
+            return len(frames)
 
 
 class RtpTcpReceiver(RtpReceiver):
