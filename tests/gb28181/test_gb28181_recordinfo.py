@@ -88,10 +88,16 @@ def site(tmp_path: Path) -> Iterator[dict[str, Any]]:
 
 async def _onvif() -> OnvifSimulator:
     onvif = OnvifSimulator()
-    await onvif.add(SimCamera("cam-001", faults=Faults(retention_days=10, stalled_s=3600)))
+    # Ten days recorded, stopped an hour ago, and a power cut from 7 to 5 hours ago.
+    faults = Faults(retention_days=10, stalled_s=3600, gaps=[(7 * 3600, 5 * 3600)])
+    await onvif.add(SimCamera("cam-001", faults=faults))
     await onvif.add(SimCamera("cam-002", faults=Faults(search=False)))
     await onvif.add(SimCamera("nvr", model="SIM-NVR-1"), records=("cam-001", "cam-002"))
     return onvif
+
+
+def _epoch(text: str) -> float:
+    return datetime.fromisoformat(text).astimezone().timestamp()
 
 
 def _local(ts: float) -> str:
@@ -117,28 +123,26 @@ def _metric(s: dict[str, Any], result: str) -> float:
 
 def test_record_info_from_the_nvr_and_the_empty_answers(site: dict[str, Any]) -> None:
     now = time.time()
-    # The NVR holds cam-001 from 10 days ago until an hour ago (recording stopped): a day's query is
-    # clipped to that span; the answer is the recorder's data, not the range asked for.
+    # The NVR holds cam-001 from 10 days ago until an hour ago (recording stopped), with a gap from 7 to
+    # 5 hours ago: a day's query lists the two spans around the gap, clipped to the range asked for.
     deadline = time.monotonic() + 40
     items, docs = _ask(site, CAM_NVR, now - 86_400, now)
     while not items and time.monotonic() < deadline:  # the camera worker may still be starting
         time.sleep(0.5)
         items, docs = _ask(site, CAM_NVR, now - 86_400, now)
-    assert len(items) == 1 and docs[0].fields["SumNum"] == "1"
+    assert len(items) == 2 and docs[0].fields["SumNum"] == "2"
     doc = docs[0]
-    assert (doc.root, doc.cmd_type, doc.device_id, doc.fields["Name"]) == (
-        "Response",
-        "RecordInfo",
-        CAM_NVR,
-        "南门枪机",
-    )
-    item = items[0]
-    assert item["DeviceID"] == CAM_NVR and item["Type"] == "time" and item["Secrecy"] == "0"
-    assert item["StartTime"] == _local(now - 86_400)
-    end = datetime.fromisoformat(item["EndTime"]).astimezone().timestamp()
-    assert abs(end - (now - 3600)) < 60
-    assert item["FilePath"].startswith("REC-cam-001/") and item["RecorderID"] == DEVICE_ID
-    assert item["Address"] == "南门"
+    assert (doc.root, doc.cmd_type, doc.device_id) == ("Response", "RecordInfo", CAM_NVR)
+    assert doc.fields["Name"] == "南门枪机"
+    first, second = items
+    assert first["DeviceID"] == CAM_NVR and first["Type"] == "time" and first["Secrecy"] == "0"
+    assert first["StartTime"] == _local(now - 86_400)
+    bounds = [_epoch(first["EndTime"]), _epoch(second["StartTime"]), _epoch(second["EndTime"])]
+    for got, want in zip(bounds, [now - 7 * 3600, now - 5 * 3600, now - 3600], strict=True):
+        assert abs(got - want) < 60, (got, want)
+    assert first["FilePath"].startswith("REC-cam-001/") and first["RecorderID"] == DEVICE_ID
+    assert first["Address"] == "南门"
+    assert site["onvif"].cameras["nvr"].calls["FindEvents"] >= 1
     assert site["onvif"].cameras["nvr"].calls["FindRecordings"] >= 1
 
     # Before the recorder's oldest data, only alarm recordings, no search service, unreachable recorder:

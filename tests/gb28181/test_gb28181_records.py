@@ -10,7 +10,7 @@ import pytest
 
 from edge.camworker import protocol as p
 from edge.gb28181 import manscdp, records
-from edge.onvif.recordings import NoSearch, recorded_spans
+from edge.onvif.recordings import NoSearch, Span, absent, cut, recorded_spans
 from edge.sim.onvif.server import OnvifSimulator
 from tests.gb28181.support import CAM, DEVICE_ID
 from tests.onvif.helpers import add, session
@@ -71,6 +71,15 @@ def test_paged_like_catalog() -> None:
     assert empty.fields["SumNum"] == "0" and empty.element.find("RecordList") is not None
 
 
+def test_gaps_cut_spans() -> None:
+    assert absent([(10, True), (20, False), (30, True), (40, False)], end=50) == [(20, 30), (40, 50)]
+    assert absent([(0, False), (5, False), (8, True)], end=9) == [(0, 8)]
+    span = Span(0, 100, "R")
+    assert cut(span, [(20, 30), (40, 50)]) == [Span(0, 20, "R"), Span(30, 40, "R"), Span(50, 100, "R")]
+    assert cut(span, [(-10, 10), (90, 120)]) == [Span(10, 90, "R")]
+    assert cut(span, [(0, 100)]) == []
+
+
 @pytest.fixture
 async def sim() -> AsyncIterator[OnvifSimulator]:
     s = OnvifSimulator()
@@ -81,7 +90,7 @@ async def sim() -> AsyncIterator[OnvifSimulator]:
 async def test_recorded_spans_from_the_simulator(sim: OnvifSimulator) -> None:
     now = time.time()
     await add(sim, "cam-a", retention_days=2, stalled_s=600)
-    await add(sim, "cam-b", retention_days=5)
+    await add(sim, "cam-b", retention_days=5, gaps=[[4 * 3600, 3 * 3600], [2 * 3600, 3600]])
     await add(sim, "nvr", records=("cam-a", "cam-b"))
     await add(sim, "bare", search=False)
     nvr = session(sim, "nvr", timeout=5.0)
@@ -91,8 +100,12 @@ async def test_recorded_spans_from_the_simulator(sim: OnvifSimulator) -> None:
         assert spans[0].start == now - 86_400 and abs(spans[0].end - (now - 600)) < 5
         assert await recorded_spans(nvr, "REC-cam-a", now - 4 * 86_400, now - 3 * 86_400) == []
         both = await recorded_spans(nvr, None, now - 3 * 86_400, now)  # no token: everything it records
-        assert [s.recording for s in both] == ["REC-cam-b", "REC-cam-a"]  # sorted by start
-        assert sim.cameras["nvr"].calls["EndSearch"] == 3
+        assert [s.recording for s in both] == ["REC-cam-b", "REC-cam-a", "REC-cam-b", "REC-cam-b"]  # by start
+        b = [s for s in both if s.recording == "REC-cam-b"]
+        for got, want in zip([b[0].end, b[1].start, b[1].end, b[2].start], [4, 3, 2, 1], strict=True):
+            assert abs(got - (now - want * 3600)) < 5  # the two gaps, from the recorder's FindEvents
+        calls = sim.cameras["nvr"].calls
+        assert calls["FindEvents"] == 3 and calls["EndSearch"] == calls["FindRecordings"] + calls["FindEvents"]
     finally:
         await nvr.close()
     bare = session(sim, "bare", timeout=5.0)
