@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 DEADLINE_S: Final = 6.0  # platforms give a RecordInfo answer about 10 s before they give up on it
 MAX_RANGE_S: Final = 31 * 86_400  # a wider query is refused as malformed: no platform UI asks for more
 TYPES: Final = ("all", "time", "alarm", "manual")
+LATEST: Final = 4_102_444_800.0  # 2100-01-01 UTC: a query beyond is malformed
 
 RECORD_QUERIES = Counter("edge_gb28181_record_queries_total", "RecordInfo queries answered, by result", ["result"])
 
@@ -52,9 +53,12 @@ def parse_time(value: str) -> float:
     """MANSCDP local time (2009-12-04T16:23:32, no zone, as AlarmTime); a zone suffix is honoured."""
     try:
         dt = datetime.fromisoformat(value.strip())
-    except ValueError:
+        ts = (dt if dt.tzinfo else dt.astimezone()).timestamp()
+    except (ValueError, OverflowError, OSError):  # not a time, or one the platform's clock cannot mean
         raise QueryError(f"bad time {value[:30]!r}") from None
-    return (dt if dt.tzinfo else dt.astimezone()).timestamp()
+    if not 0 <= ts < LATEST:
+        raise QueryError(f"time {value[:30]!r} is outside 1970..2100")
+    return ts
 
 
 def local_time(ts: float) -> str:
