@@ -2,8 +2,10 @@
 
 A registrar with an MD5 digest 401 challenge (qop=auth unless `qop=False`), keepalive accounting,
 Catalog/DeviceInfo/DeviceStatus queries sent to a registered device, and a log of every alarm
-Notify (MESSAGE or NOTIFY) answered with 200 OK. `answer_keepalives = False` plays a platform that
-stops answering keepalives. Run standalone: python -m edge.sim.gb28181_platform --port 15060.
+Notify (MESSAGE or NOTIFY) answered with 200 OK, RecordInfo queries (their answers logged), INVITE
+of a channel over UDP or TCP either way round. `answer_keepalives = False` plays a platform that
+stops answering keepalives. Run standalone: python -m edge.sim.gb28181_platform --port 15060
+[--record-info HOURS].
 """
 
 from __future__ import annotations
@@ -460,14 +462,42 @@ def _date() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime())
 
 
+async def _ask_registered(sim: PlatformSim, hours: float) -> None:
+    """Like a platform operator: for each device that registers, read its catalog, then ask every camera
+    channel's recordings over the last `hours` (the answers are logged as they arrive)."""
+    asked: set[str] = set()
+    while True:
+        await asyncio.sleep(0.5)
+        for device_id in [d for d in sim.devices if d not in asked]:
+            asked.add(device_id)
+            try:
+                sn = await sim.query(device_id, "Catalog")
+                await sim.wait_for(lambda sn=sn: bool(sim.responses_for(sn)), within=10)
+                await asyncio.sleep(1.0)  # the later catalog pages
+                cameras = [i for d in sim.responses_for(sn) for i in d.element.iter("Item")]
+                now = time.time()
+                start, end = (time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t)) for t in (now - hours * 3600, now))
+                for item in cameras:
+                    channel = item.findtext("DeviceID") or ""
+                    if channel[10:13] in ("131", "132"):
+                        await sim.record_info(device_id, channel, start, end)
+            except (OSError, TimeoutError, KeyError) as exc:
+                log.warning("sim: asking %s failed: %s", device_id, exc)
+
+
 async def _main() -> None:
     ap = argparse.ArgumentParser(description="GB/T 28181 platform simulator")
     ap.add_argument("--port", type=int, default=15060)
     ap.add_argument("--transport", choices=["udp", "tcp"], default="udp")
     ap.add_argument("--password", default="12345678")
+    ap.add_argument(
+        "--record-info", type=float, metavar="HOURS", help="after a registration, ask each camera's recordings"
+    )
     args = ap.parse_args()
     sim = await PlatformSim(password=args.password, transport=args.transport).start("127.0.0.1", args.port)
     log.info("GB/T 28181 platform simulator on %s", sim.url)
+    if args.record_info:
+        await _ask_registered(sim, args.record_info)
     await asyncio.Event().wait()
 
 
