@@ -9,6 +9,7 @@ import asyncio
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from edge.gb28181 import media, sdp
 from edge.gb28181.channels import Channel
 from edge.gb28181.device import GbDevice
-from edge.sim.gb28181_platform import PlatformSim, RtpTcpClient
+from edge.sim.gb28181_platform import PlatformSim, RtpTcpClient, RtpTcpReceiver
 from edge.sim.rtsp_server import RtspServer
 from tests.gb28181.support import DEVICE_ID, gb_config
 
@@ -91,7 +92,7 @@ async def test_platform_that_never_connects_gets_a_bye(rtsp: RtspServer, monkeyp
         await sim.stop()
 
 
-def _gstreamer_receiver(host: str, port: int, seconds: float) -> int:
+def _gstreamer_receiver(host: str, port: int, seconds: float, want: int) -> int:
     """GStreamer as the platform's media side: connect, RFC 4571 deframe, depayload, demux PS, decode.
     rtpmp1sdepay passes the payload through as a system stream but names no MPEG version, which
     mpegpsdemux requires: capssetter adds it (PS in GB/T 28181 is MPEG-2)."""
@@ -106,9 +107,11 @@ def _gstreamer_receiver(host: str, port: int, seconds: float) -> int:
             "videoconvert", "!", "jpegenc", "!", "multifilesink", f"location={tmp}/f%04d.jpg",
         ]  # fmt: skip
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            proc.wait(timeout=seconds)
-        except subprocess.TimeoutExpired:
+        deadline = time.monotonic() + seconds
+        try:  # until enough frames are decoded (a loaded box is slow to start) or the deadline
+            while time.monotonic() < deadline and proc.poll() is None and len(list(Path(tmp).glob("f*.jpg"))) < want:
+                time.sleep(0.2)
+        finally:
             proc.terminate()
             proc.wait(timeout=5)
         return len(list(Path(tmp).glob("f*.jpg")))
@@ -124,10 +127,32 @@ async def test_a_third_party_receiver_decodes_frames(rtsp: RtspServer) -> None:
         call = await sim.invite(DEVICE_ID, cam.gb_id, 9, "0100000016", tcp=True, setup="active")
         assert call.response.status == 200
         answer = sdp.parse_offer(call.response.body)
-        frames = await asyncio.to_thread(_gstreamer_receiver, answer.address, answer.port, 6.0)
+        frames = await asyncio.to_thread(_gstreamer_receiver, answer.address, answer.port, 20.0, 5)
         assert frames >= 5, f"GStreamer decoded {frames} frames"
         assert (await sim.bye(call)).status == 200
     finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await sim.stop()
+
+
+async def test_actpass_lets_the_gateway_connect(rtsp: RtspServer) -> None:
+    cam = _cam(rtsp)
+    sim = await PlatformSim().start()
+    device = GbDevice(gb_config(sim), sim.password, [cam])
+    task = asyncio.create_task(device.run())
+    rtp = await RtpTcpReceiver.open()
+    try:
+        await sim.wait_for(lambda: device.registered)
+        call = await sim.invite(DEVICE_ID, cam.gb_id, rtp.port, "0100000017", tcp=True, setup="actpass")
+        assert call.response.status == 200
+        assert sdp.parse_offer(call.response.body).setup == "active"  # the gateway took the connecting role
+        assert device.media.calls[call.call_id].listen_port is None
+        await sim.wait_for(lambda: len(rtp.packets) > 50, within=20)
+        assert rtp.ssrcs == {100000017}
+        assert (await sim.bye(call)).status == 200
+    finally:
+        rtp.close()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await sim.stop()
