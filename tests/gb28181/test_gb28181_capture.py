@@ -44,7 +44,8 @@ async def _capture(pcap: Path, ports: tuple[int, int]) -> asyncio.subprocess.Pro
         while b"Capture started" not in seen:  # dumpcap has the filter attached: nothing after this is missed
             line = await proc.stderr.readline()
             if not line:
-                raise AssertionError(f"tshark could not capture: {seen.decode(errors='replace')}")
+                hint = "capture needs root, or dpkg-reconfigure wireshark-common and the wireshark group"
+                raise AssertionError(f"tshark could not capture ({hint}): {seen.decode(errors='replace')}")
             seen += line
     return proc
 
