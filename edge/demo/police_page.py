@@ -106,6 +106,13 @@ class PolicePage:
             f"<td>{_e(p['packets'])}</td><td>{_e(p['frames'])}</td><td>{_e(p['first_packet_s'])}</td></tr>"
             for p in reversed(s["pulls"])
         )
+        names = {c.get("DeviceID"): c.get("Name", "") for c in s["catalog"]}
+        recordings = "".join(
+            f"<tr><td>{_e(channel)}</td><td>{_e(names.get(channel))}</td><td>{len(items)}</td><td>"
+            + "<br>".join(f"{_e(i.get('StartTime'))} – {_e(i.get('EndTime'))}" for i in items)
+            + "</td></tr>"
+            for channel, items in s["recordings"].items()
+        )
         frame = ""
         if s["last_frame_at"] is not None:
             at = time.strftime("%H:%M:%S", time.localtime(s["last_frame_at"]))
@@ -127,5 +134,7 @@ class PolicePage:
             "<th>级别 priority</th><th>方式 method</th><th>描述 description</th></tr>"
             f"{alarms}</table><h2>实时视频 live video pulls</h2><table><tr><th>时间 time</th><th>报警通道 alarm</th>"
             "<th>摄像机 camera</th><th>状态 status</th><th>RTP 包 packets</th><th>解码帧 frames</th>"
-            f"<th>首包 first packet (s)</th></tr>{pulls}</table>{frame}</html>"
+            f"<th>首包 first packet (s)</th></tr>{pulls}</table>{frame}"
+            "<h2>录像 recordings, last 24 h (RecordInfo)</h2><table><tr><th>通道 channel</th><th>名称 name</th>"
+            f"<th>段数 spans</th><th>时间 time</th></tr>{recordings}</table></html>"
         )

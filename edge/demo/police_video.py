@@ -29,6 +29,7 @@ from edge.sim.rtsp_server import GST_PYTHON, RtspServer
 log = logging.getLogger(__name__)
 
 PULL_S: Final = 5.0  # how long the officer watches a camera after an alarm
+RECORDS_EVERY_S: Final = 60.0  # how often the console refreshes each camera's recordings of the last day
 INVITE_WAIT_S: Final = 10.0
 MAX_KEPT: Final = 50  # alarms and pulls shown on the page
 
@@ -60,9 +61,10 @@ class PoliceVideo:
     video_note: str = ""  # why there is no live video, when there is none
     catalog: dict[str, dict[str, str]] = field(default_factory=dict)  # channel -> Item fields
     pulls: list[Pull] = field(default_factory=list)
+    recordings: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # camera channel -> RecordInfo Items
     last_frame: bytes | None = None
     last_frame_at: float | None = None
-    _task: asyncio.Task[None] | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.sim = PlatformSim(server_id=SERVER_ID, password=self.password)
@@ -83,16 +85,20 @@ class PoliceVideo:
                 self.rtsp = server
             except RuntimeError as exc:
                 self.video_note = f"RTSP 摄像机未启动 / the RTSP cameras did not start: {exc}"[:300]
-        self._task = asyncio.create_task(self._console(), name="demo:police-video")
+        self._tasks = [
+            asyncio.create_task(self._console(), name="demo:police-video"),
+            asyncio.create_task(self._records(), name="demo:police-records"),
+        ]
 
     def stream_uri(self, camera: str) -> str | None:
         return self.rtsp.url(camera) if self.rtsp is not None and camera in self.streams else None
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
         await self.sim.stop()
         if self.rtsp is not None:
             await asyncio.to_thread(self.rtsp.stop)
@@ -123,6 +129,30 @@ class PoliceVideo:
                 if related:
                     fields["RelatedChannel"] = related
                 self.catalog[fields.get("DeviceID", "")] = fields
+
+    async def _records(self) -> None:
+        """Beside the alarms (never holding one up): each camera's recordings, refreshed every minute."""
+        while True:
+            await asyncio.sleep(1.0)
+            if not self.catalog:
+                continue
+            try:
+                await self._read_recordings()
+            except (OSError, TimeoutError, ConnectionError, KeyError) as exc:
+                log.warning("police video: recordings: %s", exc)
+            # Soon again while a camera lists nothing (the gateway's camera worker may still be starting).
+            complete = self.recordings and all(self.recordings.values())
+            await asyncio.sleep(RECORDS_EVERY_S if complete else 5.0)
+
+    async def _read_recordings(self) -> None:
+        """RecordInfo of the last 24 h for every camera channel (the cameras' own recordings, ONVIF search)."""
+        now = time.time()
+        start, end = (time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t)) for t in (now - 86_400, now))
+        for channel in [c for c in self.catalog if c[10:13] in ("131", "132")]:
+            sn = await self.sim.record_info(DEVICE_ID, channel, start, end)
+            with contextlib.suppress(TimeoutError):
+                await self.sim.wait_for(lambda sn=sn: _records_complete(self.sim, sn), within=10)
+                self.recordings[channel] = self.sim.records_for(sn)
 
     async def _on_alarm(self, channel: str) -> None:
         item = self.catalog.get(channel) or {}
@@ -180,6 +210,7 @@ class PoliceVideo:
             "catalog": list(self.catalog.values()),
             "alarms": alarms,
             "pulls": [p.as_dict() for p in self.pulls],
+            "recordings": self.recordings,
             "frames_decoded": sum(p.frames for p in self.pulls),
             "last_frame_at": self.last_frame_at,
             "video_note": self.video_note,
@@ -192,6 +223,11 @@ def _catalog_complete(sim: PlatformSim, sn: int) -> bool:
         return False
     total = int(docs[0].fields.get("SumNum", "0") or 0)
     return sum(1 for d in docs for _ in d.element.iter("Item")) >= total
+
+
+def _records_complete(sim: PlatformSim, sn: int) -> bool:
+    docs = sim.responses_for(sn)
+    return bool(docs) and len(sim.records_for(sn)) >= int(docs[0].fields.get("SumNum", "0") or 0)
 
 
 def _gstreamer_missing() -> str:

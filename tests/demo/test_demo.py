@@ -172,6 +172,14 @@ def test_press_shows_on_the_police_video_platform_with_live_video(demo: Demo) ->
     html = httpx.get(page).text
     assert "食堂一键报警" in html and "一级警情" in html and "/last.jpg" in html
     assert httpx.get(page + "last.jpg").content[:2] == b"\xff\xd8"
+    # The console's recordings list: the gate camera records itself (120 days kept): the whole last day.
+    gate = gb_camera_id("cam-gate-south")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not status["recordings"].get(gate):
+        time.sleep(0.5)
+        status = httpx.get(page + "status.json").json()
+    spans = status["recordings"].get(gate)
+    assert spans and spans[0]["Type"] == "time" and spans[0]["DeviceID"] == gate, status["recordings"]
 
 
 def test_guard_patrols_the_demo_school(demo: Demo) -> None:
