@@ -97,6 +97,17 @@ async def _search(driver: CameraDriver, out: Outbox, req: p.RecordingsRequest) -
     await out.send(reply)
 
 
+async def _stream_uri(driver: CameraDriver, out: Outbox, req: p.StreamUriRequest) -> None:
+    try:
+        uri = await driver.stream_uri(req.device_id, req.deadline_s)
+        reply = p.StreamUriReply(req.req, req.device_id, uri) if uri else p.StreamUriReply(
+            req.req, req.device_id, error="no_stream_uri"
+        )
+    except LookupError:
+        reply = p.StreamUriReply(req.req, req.device_id, error="unknown_camera")
+    await out.send(reply)
+
+
 async def _requests(reader: asyncio.StreamReader, driver: CameraDriver, out: Outbox) -> None:
     tasks: set[asyncio.Task[None]] = set()
     while True:
@@ -110,6 +121,10 @@ async def _requests(reader: asyncio.StreamReader, driver: CameraDriver, out: Out
             task.add_done_callback(tasks.discard)
         elif isinstance(msg, p.RecordingsRequest):
             task = asyncio.create_task(_search(driver, out, msg))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        elif isinstance(msg, p.StreamUriRequest):
+            task = asyncio.create_task(_stream_uri(driver, out, msg))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
 

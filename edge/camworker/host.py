@@ -74,6 +74,10 @@ class SearchError(RuntimeError):
     """A recordings request got no answer: no worker, past its deadline, or the worker was replaced."""
 
 
+class StreamUriError(RuntimeError):
+    """A stream URI request got no URI: no worker, past its deadline, or the camera has reported none."""
+
+
 def rss_bytes(pid: int) -> int | None:
     try:
         return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -109,6 +113,7 @@ class CameraWorker:
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[p.Reply]] = {}
         self._searches: dict[int, asyncio.Future[p.RecordingsReply]] = {}
+        self._streams: dict[int, asyncio.Future[p.StreamUriReply]] = {}
 
     # --- one worker lifetime ------------------------------------------------------------------------
     async def run(self) -> None:
@@ -206,6 +211,10 @@ class CameraWorker:
                     search = self._searches.pop(msg.req, None)
                     if search is not None and not search.done():
                         search.set_result(msg)
+                case p.StreamUriReply():
+                    stream = self._streams.pop(msg.req, None)
+                    if stream is not None and not stream.done():
+                        stream.set_result(msg)
                 case _:
                     raise WorkerFault("protocol", f"unexpected {type(msg).__name__}")
 
@@ -286,6 +295,29 @@ class CameraWorker:
             raise SearchError("camera worker gone") from None
         finally:
             self._searches.pop(req, None)
+
+    async def stream_uri(self, device_id: str, deadline_s: float) -> str:
+        """The RTSP URI `device_id` reported through ONVIF, within `deadline_s` or StreamUriError."""
+        proc = self._proc
+        if proc is None or proc.stdin is None:
+            raise StreamUriError("no camera worker running")
+        req = next(self._ids)
+        fut: asyncio.Future[p.StreamUriReply] = asyncio.get_running_loop().create_future()
+        self._streams[req] = fut
+        try:
+            proc.stdin.write(p.encode(p.StreamUriRequest(req, device_id, deadline_s)))
+            async with asyncio.timeout(deadline_s + REPLY_MARGIN_S):
+                await proc.stdin.drain()
+                reply = await fut
+        except TimeoutError:
+            raise StreamUriError(f"{device_id}: no stream URI within {deadline_s:.1f} s") from None
+        except (BrokenPipeError, ConnectionResetError):
+            raise StreamUriError("camera worker gone") from None
+        finally:
+            self._streams.pop(req, None)
+        if not reply.uri:
+            raise StreamUriError(f"{device_id}: {reply.error or 'no stream URI'}")
+        return reply.uri
 
     def status(self) -> dict[str, Any]:
         rss = rss_bytes(self.pid) if self._proc is not None and self.pid is not None else None

@@ -108,10 +108,40 @@ class RecordingsReply:
     error: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class StreamUriRequest:
+    """The RTSP URI the worker learnt from the camera (ONVIF GetStreamUri), for a live-view relay."""
+
+    req: int
+    device_id: str
+    deadline_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class StreamUriReply:
+    """`uri` as the camera reported it (credentials are the core's to add); `error` when there is none."""
+
+    req: int
+    device_id: str
+    uri: str = ""
+    error: str = ""
+
+
 # A RecordInfo answer lists at most this many spans; a recorder with more is cut, oldest first kept.
 MAX_SPANS: Final = 2000
 
-Message = Hello | Heartbeat | EventMsg | Snapshot | SnapshotRequest | Reply | RecordingsRequest | RecordingsReply
+Message = (
+    Hello
+    | Heartbeat
+    | EventMsg
+    | Snapshot
+    | SnapshotRequest
+    | Reply
+    | RecordingsRequest
+    | RecordingsReply
+    | StreamUriRequest
+    | StreamUriReply
+)
 
 
 def _b64(data: bytes) -> str:
@@ -146,6 +176,12 @@ def encode(msg: Message) -> bytes:
             spans = [[s.start_s, s.end_s, s.recording] for s in msg.spans[:MAX_SPANS]]
             body = {"type": "recordings_reply", "req": msg.req, "device_id": msg.device_id, "spans": spans}
             body |= {"recorder": msg.recorder, "error": msg.error}
+        case StreamUriRequest():
+            body = {"type": "stream_uri_request", "req": msg.req, "device_id": msg.device_id}
+            body["deadline_s"] = msg.deadline_s
+        case StreamUriReply():
+            body = {"type": "stream_uri_reply", "req": msg.req, "device_id": msg.device_id}
+            body |= {"uri": msg.uri, "error": msg.error}
     line = json.dumps({"v": VERSION, **body}, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
     if len(line) > MAX_LINE:
         raise ProtocolError(f"{body['type']} message of {len(line)} bytes exceeds {MAX_LINE}")
@@ -228,6 +264,10 @@ def decode(line: bytes) -> Message:
             return RecordingsReply(
                 _int(d, "req"), _str(d, "device_id"), _spans(d), _str(d, "recorder"), _str(d, "error")
             )
+        case "stream_uri_request":
+            return StreamUriRequest(_int(d, "req"), _str(d, "device_id"), _num(d, "deadline_s"))
+        case "stream_uri_reply":
+            return StreamUriReply(_int(d, "req"), _str(d, "device_id"), _str(d, "uri"), _str(d, "error"))
     raise ProtocolError(f"unknown message type {kind!r}")
 
 

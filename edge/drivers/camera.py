@@ -9,6 +9,7 @@ that kind run at once, and the video package's process-wide DECODES limiter boun
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -183,6 +184,17 @@ class CameraDriver(Driver):
             raise LookupError(device_id)
         DECODE_LABEL.set(device_id)
         return await ch.picture(timeout)
+
+    async def stream_uri(self, device_id: str, timeout: float) -> str | None:  # noqa: ASYNC109 - waits on no I/O
+        """The stream URI the camera's health rounds learnt (config stream_uri first), waiting up to
+        `timeout` for the first round; LookupError for an unknown camera."""
+        ch = self.checkers.get(device_id)
+        if ch is None:
+            raise LookupError(device_id)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._first_health[device_id].wait()
+        return ch.stream_uri
 
     async def recordings(self, device_id: str, start: float, end: float) -> tuple[str, list[Span]]:
         """(recorder URL, spans) of what the camera's recorder holds in [start, end]; the NVR of its

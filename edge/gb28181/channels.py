@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from edge.config import Config
 
@@ -16,13 +17,24 @@ class Channel:
     location: str
     camera_gb_id: str | None = None  # a button's linked camera channel
     camera_name: str | None = None
-    stream_uri: str | None = None  # a camera's RTSP URI for live view (config stream_uri)
+    stream_uri: str | None = None  # a camera's RTSP URI for live view (config stream_uri; else ONVIF's)
+    username: str | None = None  # the camera's RTSP credentials
+    password_file: Path | None = None
 
 
 def channels(config: Config) -> list[Channel]:
     cams = {c.id: c for c in config.cameras}
     out = [
-        Channel(c.gb28181_id, c.id, "camera", c.name, c.location, stream_uri=c.stream_uri)
+        Channel(
+            c.gb28181_id,
+            c.id,
+            "camera",
+            c.name,
+            c.location,
+            stream_uri=c.stream_uri,
+            username=c.username,
+            password_file=c.password_file,
+        )
         for c in config.cameras
         if c.gb28181_id
     ]

@@ -29,7 +29,9 @@ from typing import Any
 from prometheus_client import Counter, Gauge
 
 from edge import __version__
+from edge.camworker.host import StreamUriError
 from edge.camworker.protocol import RecordSpan
+from edge.config import SecretError
 from edge.config.gb28181 import Gb28181
 from edge.events import now_ms
 from edge.gb28181 import digest, manscdp, records, sdp
@@ -50,6 +52,7 @@ AUTH_BACKOFF_MIN_S = 30.0
 REFRESH_AT = 0.8
 SOURCE = "gb28181"
 TCP_SETUPS = ("passive", "actpass", "active")
+STREAM_URI_DEADLINE_S = 3.0  # the worker answers from memory; this covers its first health round only
 MANUFACTURER = "edge"
 MODEL = "edge-gateway"
 
@@ -90,6 +93,7 @@ class GbDevice:
         self.last_error = ""
         self.down_since: float | None = time.monotonic()
         self.guard = True  # armed (SetGuard) unless the platform sent ResetGuard
+        self._inviting: set[str] = set()  # INVITEs waiting for their camera's stream URI
         self.alarmed: set[str] = set()  # channels with an alarm not yet reset by the platform
         self._sn = 0
         self._cseq = 0
@@ -345,14 +349,28 @@ class GbDevice:
             return
         # passive (the platform listens) or actpass (this side chooses): connect; active: listen.
         tcp_unsupported = offer.transport == "tcp" and (offer.setup or "passive") not in TCP_SETUPS
-        if tcp_unsupported or channel.stream_uri is None:
-            ep.reply(req, addr, 488, "Not Acceptable Here")
-            return
         if self.media.full:
             ep.reply(req, addr, 486, "Busy Here")
             return
+        uri = None
+        if not tcp_unsupported and req.call_id not in self._inviting:
+            self._inviting.add(req.call_id)  # a retransmission while the worker is asked is not a second call
+            try:
+                uri = channel.stream_uri or await self._stream_uri(channel)
+            finally:
+                self._inviting.discard(req.call_id)
+        elif req.call_id in self._inviting:
+            return
+        if uri is None:
+            ep.reply(req, addr, 488, "Not Acceptable Here")
+            return
         host, port = ep.local
-        call = await self.media.start(req.call_id, channel, offer, host)
+        try:
+            call = await self.media.start(req.call_id, channel, offer, host, stream_uri=uri)
+        except SecretError as exc:
+            log.error("gb28181: live view of %s: %s", channel.gb_id, exc)
+            ep.reply(req, addr, 500, "Server Internal Error")
+            return
         tcp = offer.transport == "tcp"
         media_port = call.listen_port or port
         body = sdp.answer(
@@ -370,6 +388,18 @@ class GbDevice:
         await call.proc.wait()  # the relay ended by itself (camera gone) or by BYE
         if await self.media.stop(req.call_id):  # not by BYE: end the call on the platform's side too
             await self._bye(req, addr, tag)
+
+    async def _stream_uri(self, channel: Channel) -> str | None:
+        """The camera's RTSP URI as ONVIF GetStreamUri reported it to the camera worker."""
+        worker = self._camera_worker()
+        if worker is None:
+            log.warning("gb28181: %s has no stream_uri and no camera worker to ask ONVIF", channel.device_id)
+            return None
+        try:
+            return await worker.stream_uri(channel.device_id, STREAM_URI_DEADLINE_S)
+        except StreamUriError as exc:
+            log.warning("gb28181: live view of %s: %s", channel.gb_id, exc)
+            return None
 
     async def _bye(self, invite: SipMessage, addr: Addr, tag: str) -> None:
         ep = self.endpoint

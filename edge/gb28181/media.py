@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import socket
 import sys
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 
 from prometheus_client import Counter, Gauge
 
+from edge.config import read_secret
 from edge.gb28181.channels import Channel
 from edge.gb28181.sdp import Offer
 
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 
 STREAMS = Gauge("edge_gb28181_streams", "Live streams to the GB/T 28181 platform now")
 CALLS = Counter("edge_gb28181_invites_total", "Live-view INVITEs by outcome", ["result"])
+CODECS = Counter("edge_gb28181_stream_codecs_total", "Live streams by the camera's video codec", ["codec"])
 ACCEPT_S = 10.0  # how long a listening relay waits for the platform's TCP connection (a=setup:active)
 
 
@@ -37,6 +40,8 @@ class Call:
     offer: Offer
     proc: asyncio.subprocess.Process
     listen_port: int | None = None  # the TCP port this side listens on when the platform connects
+    codec: str | None = None  # h264 / h265, as the relay found it in the camera's stream
+    reader: asyncio.Task[None] | None = None
 
 
 def listens(offer: Offer) -> bool:
@@ -53,8 +58,19 @@ class MediaCalls:
     def full(self) -> bool:
         return len(self.calls) >= self.max_streams
 
-    async def start(self, call_id: str, channel: Channel, offer: Offer, local_ip: str = "0.0.0.0") -> Call:  # noqa: S104
-        assert channel.stream_uri is not None
+    async def start(
+        self,
+        call_id: str,
+        channel: Channel,
+        offer: Offer,
+        local_ip: str = "0.0.0.0",  # noqa: S104
+        stream_uri: str | None = None,
+    ) -> Call:
+        """`stream_uri` overrides the channel's (the one ONVIF reported). Raises SecretError when the
+        camera's password file cannot be read."""
+        uri = stream_uri or channel.stream_uri
+        assert uri is not None
+        password = read_secret(channel.password_file) or ""
         listener: socket.socket | None = None
         mode: list[str] = ["--tcp"] if offer.transport == "tcp" else []
         if listens(offer):
@@ -65,17 +81,22 @@ class MediaCalls:
             mode = ["--listen-fd", str(listener.fileno()), "--accept-timeout", str(ACCEPT_S)]
         try:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "edge.gb28181.media_relay", "--rtsp", channel.stream_uri,
+                sys.executable, "-m", "edge.gb28181.media_relay", "--rtsp", uri,
                 "--dest", f"{offer.address}:{offer.port}", "--ssrc", offer.ssrc, "--payload", str(offer.payload),
-                *mode,
-                stdin=asyncio.subprocess.DEVNULL,
+                "--credentials-stdin", *mode,
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 pass_fds=() if listener is None else (listener.fileno(),),
             )  # fmt: skip
             port = None if listener is None else int(listener.getsockname()[1])
         finally:
             if listener is not None:
                 listener.close()  # the child holds its own copy
+        # The password goes down a pipe, never onto a command line (/proc/PID/cmdline is world-readable).
+        assert proc.stdin is not None
+        proc.stdin.write(json.dumps({"username": channel.username or "", "password": password}).encode() + b"\n")
+        proc.stdin.close()
         call = Call(call_id, channel, offer, proc, port)
+        call.reader = asyncio.create_task(self._codec(call))
         self.calls[call_id] = call
         STREAMS.set(len(self.calls))
         CALLS.labels("started").inc()
@@ -86,6 +107,17 @@ class MediaCalls:
                 "gb28181: live view of %s to %s:%d (SSRC %s)", channel.gb_id, offer.address, offer.port, offer.ssrc
             )
         return call
+
+    @staticmethod
+    async def _codec(call: Call) -> None:
+        """The relay's report of the codec it found in the camera's stream (its only stdout line)."""
+        assert call.proc.stdout is not None
+        while line := await call.proc.stdout.readline():
+            word = line.decode(errors="replace").split()
+            if len(word) == 2 and word[0] == "codec" and word[1] in ("h264", "h265") and call.codec is None:
+                call.codec = word[1]
+                CODECS.labels(call.codec).inc()
+                log.info("gb28181: live view of %s carries the camera's %s", call.channel.gb_id, call.codec.upper())
 
     async def stop(self, call_id: str) -> bool:
         call = self.calls.pop(call_id, None)
@@ -102,6 +134,8 @@ class MediaCalls:
                 with contextlib.suppress(ProcessLookupError):
                     call.proc.kill()
                 await call.proc.wait()
+        if call.reader is not None:
+            call.reader.cancel()
         log.info("gb28181: live view of %s ended", call.channel.gb_id)
         return True
 

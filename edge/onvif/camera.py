@@ -86,6 +86,11 @@ class CameraChecker:
         self._uris = (res.stream_uri or self._uris[0], res.snapshot_uri or self._uris[1])
         return res, self.tracker.update(res, time.time())
 
+    @property
+    def stream_uri(self) -> str | None:
+        """The configured stream URI, else the last one GetStreamUri reported."""
+        return self._media_uris()[0]
+
     def _media_uris(self) -> tuple[str | None, str | None]:
         return self.cam.stream_uri or self._uris[0], self._uris[1]
 

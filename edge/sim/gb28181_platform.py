@@ -348,7 +348,8 @@ class RtpReceiver(asyncio.DatagramProtocol):
         return b"".join(self.packets[i] for i in keep)
 
     def decode_frames(self, until: float | None = None, limit_s: float = 20.0) -> int:
-        """Hands the reassembled PS to GStreamer (mpegpsdemux, openh264dec); the number of decoded frames."""
+        """Hands the reassembled PS to GStreamer (mpegpsdemux, then the decoder for the stream type its
+        PSM names: H.264 or H.265); the number of decoded frames."""
         gst = shutil.which("gst-launch-1.0") or "/usr/bin/gst-launch-1.0"
         with tempfile.TemporaryDirectory() as tmp:
             src = Path(tmp) / "stream.ps"
@@ -364,9 +365,7 @@ class RtpReceiver(asyncio.DatagramProtocol):
                         "!",
                         "mpegpsdemux",
                         "!",
-                        "h264parse",
-                        "!",
-                        "openh264dec",
+                        "decodebin",  # by the PSM's stream type: h264parse+openh264dec, h265parse+libde265dec
                         "!",
                         "videoconvert",
                         "!",

@@ -51,6 +51,12 @@ def launch_line(pattern: str, speed: int, codec: str, saturation: float = 1.0) -
     )
     if codec == "mjpeg":
         enc = "video/x-raw,format=I420 ! jpegenc quality=80 ! rtpjpegpay name=pay0 pt=26"
+    elif codec == "h265":
+        enc = (
+            f"video/x-raw,format=I420 ! x265enc tune=zerolatency speed-preset=ultrafast key-int-max={_KEY_INTERVAL} "
+            'bitrate=1000 option-string="pools=1:frame-threads=1" ! video/x-h265,profile=main '
+            "! rtph265pay name=pay0 pt=96 config-interval=-1"
+        )
     else:
         enc = (
             f"x264enc tune=zerolatency speed-preset=ultrafast threads=1 key-int-max={_KEY_INTERVAL} bitrate=2000 "
