@@ -91,3 +91,30 @@ async def test_rtp_over_tcp_when_the_platform_listens(rtsp: RtspServer) -> None:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await sim.stop()
+
+
+async def test_h265_camera_passes_through_and_its_codec_is_reported() -> None:
+    with RtspServer({"h265": ("ball", 0, "h265", 1.0)}) as server:
+        cam = Channel("34020000001320000009", "cam-h265", "camera", "操场球机", "操场", stream_uri=server.url("h265"))
+        sim = await PlatformSim().start()
+        device = GbDevice(gb_config(sim), sim.password, [cam])
+        task = asyncio.create_task(device.run())
+        rtp = await RtpReceiver.open()
+        try:
+            await sim.wait_for(lambda: device.registered)
+            call = await sim.invite(DEVICE_ID, cam.gb_id, rtp.port, "0100000009")
+            assert call.response.status == 200, call.response.start
+            relay = device.media.calls[call.call_id]
+            await sim.wait_for(lambda: relay.codec is not None and len(rtp.packets) > 100, within=20)
+            assert relay.codec == "h265"  # found in the camera's stream: the channel says nothing of it
+            assert (await sim.bye(call)).status == 200
+            ps_bytes = rtp.stream()
+            assert ps_bytes.startswith(b"\x00\x00\x01\xba")  # a pack header, then system header and PSM
+            assert b"\x00\x00\x01\xbc" in ps_bytes[:200] and bytes([0x24, 0xE0]) in ps_bytes[:200]
+            frames = await asyncio.to_thread(rtp.decode_frames)  # mpegpsdemux ! decodebin: libde265dec
+            assert frames >= 5, f"only {frames} decoded H.265 frames from {len(rtp.packets)} RTP packets"
+        finally:
+            rtp.close()
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await sim.stop()
