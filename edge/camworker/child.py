@@ -100,8 +100,10 @@ async def _search(driver: CameraDriver, out: Outbox, req: p.RecordingsRequest) -
 async def _stream_uri(driver: CameraDriver, out: Outbox, req: p.StreamUriRequest) -> None:
     try:
         uri = await driver.stream_uri(req.device_id, req.deadline_s)
-        reply = p.StreamUriReply(req.req, req.device_id, uri) if uri else p.StreamUriReply(
-            req.req, req.device_id, error="no_stream_uri"
+        reply = (
+            p.StreamUriReply(req.req, req.device_id, uri)
+            if uri
+            else p.StreamUriReply(req.req, req.device_id, error="no_stream_uri")
         )
     except LookupError:
         reply = p.StreamUriReply(req.req, req.device_id, error="unknown_camera")

@@ -137,7 +137,7 @@ class TsDemux:
 
     def _pmt(self, payload: bytes) -> None:
         sec = self._section(payload)
-        if sec is None or sec[0] != 0x02:
+        if sec is None or len(sec) < 12 or sec[0] != 0x02:
             return
         k = 12 + (((sec[10] & 0x0F) << 8) | sec[11])
         while k + 5 <= len(sec):
@@ -149,11 +149,12 @@ class TsDemux:
     def _pes(self, payload: bytes, pusi: bool) -> list[Frame]:
         out: list[Frame] = []
         if pusi:
-            if len(payload) < 9 or payload[:3] != b"\x00\x00\x01" or len(payload) < 9 + payload[8]:
+            flags = payload[7] >> 6 if len(payload) >= 9 else 0
+            need = {0x2: 5, 0x3: 10}.get(flags, 0)  # PTS, PTS and DTS
+            if len(payload) < 9 or payload[:3] != b"\x00\x00\x01" or not need <= payload[8] <= len(payload) - 9:
                 self.bad += 1
                 out, self._open = self.flush(), False
                 return out
-            flags = payload[7] >> 6
             pts = _timestamp(payload[9:14]) if flags & 0x2 else None
             # A parser that hands out single NAL units gives a PES per NAL: those of one access unit
             # share its PTS (or carry none), so a new PTS is what starts the next frame.

@@ -40,6 +40,7 @@ _READY_TIMEOUT: Final = 15.0
 _WIDTH, _HEIGHT, _FPS = 640, 360, 10
 # A key frame every 5 frames (0.5 s at 10 fps): a new client's first decodable picture comes fast.
 _KEY_INTERVAL: Final = 5
+_AUTH_ENV: Final = "EDGE_SIM_RTSP_AUTH"
 
 
 def launch_line(pattern: str, speed: int, codec: str, saturation: float = 1.0) -> str:
@@ -72,9 +73,15 @@ class RtspServer:
     """
 
     def __init__(
-        self, streams: dict[str, tuple[str, int, str, float]] | None = None, host: str = "127.0.0.1", port: int = 0
+        self,
+        streams: dict[str, tuple[str, int, str, float]] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        auth: tuple[str, str] | None = None,
     ) -> None:
+        """`auth` (username, password): every stream then needs RTSP Basic authentication."""
         self.streams = dict(streams or DEFAULT_STREAMS)
+        self.auth = auth
         self.host = host
         self.port = port
         self._proc: subprocess.Popen[bytes] | None = None
@@ -99,7 +106,7 @@ class RtspServer:
         # block the server mid-stream.
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self._proc = subprocess.Popen(  # noqa: S603 - fixed interpreter and our own script
-            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, env=_child_env()
+            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, env=_child_env(self.auth)
         )
         self.port = self._wait_ready()
 
@@ -149,8 +156,10 @@ class RtspServer:
         self.stop()
 
 
-def _child_env() -> dict[str, str]:
+def _child_env(auth: tuple[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
+    if auth is not None:  # in the environment (owner-only), not on the server's command line
+        env[_AUTH_ENV] = f"{auth[0]}:{auth[1]}"
     env.pop("PYTHONPATH", None)  # the venv's packages must not shadow Debian's gi
     env.pop("PYTHONHOME", None)
     return env
@@ -179,11 +188,24 @@ def _serve(host: str, port: int, streams: list[str]) -> None:  # pragma: no cove
     server.set_address(host)
     server.set_service(str(port))
     mounts = server.get_mount_points()
+    user, _, password = os.environ.pop(_AUTH_ENV, "").partition(":")
+    if user:
+        auth = GstRtspServer.RTSPAuth()
+        token = GstRtspServer.RTSPToken()
+        token.set_string("media.factory.role", user)
+        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
+        server.set_auth(auth)
     for spec in streams:
         name, pattern, speed, codec, saturation = spec.split(":")
         factory = GstRtspServer.RTSPMediaFactory.new()
         factory.set_launch(launch_line(pattern, int(speed), codec, float(saturation)))
         factory.set_shared(True)  # one encoder per stream however many clients watch
+        if user:
+            factory.add_role_from_structure(
+                Gst.Structure.from_string(
+                    f"{user}, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"
+                )[0]
+            )
         mounts.add_factory(f"/{name}", factory)
     server.attach(None)
     loop = GLib.MainLoop()

@@ -17,6 +17,9 @@ MESSAGES: list[p.Message] = [
     p.SnapshotRequest(3, "cam-1", 2.5),
     p.Reply(3, "cam-1", b"\xff\xd8", ts_ms=9),
     p.Reply(4, "cam-2", None, error="deadline"),
+    p.StreamUriRequest(5, "cam-1", 3.0),
+    p.StreamUriReply(5, "cam-1", "rtsp://192.0.2.7:554/Streaming/Channels/101"),
+    p.StreamUriReply(6, "cam-2", error="no_stream_uri"),
 ]
 
 
@@ -39,6 +42,7 @@ def test_round_trip(msg: p.Message) -> None:
         b'{"v": 1, "type": "event", "kind": "alarm.bogus", "device_id": "c", "payload": {}, "ts_ms": 1, "id": "x"}\n',
         b'{"v": 1, "type": "snapshot", "device_id": "c", "jpeg": "***", "ts_ms": 1}\n',
         b"\xff\xfe\n",
+        b'{"v": 1, "type": "stream_uri_reply", "req": 1, "device_id": "c", "uri": 7, "error": ""}\n',
     ],
 )
 def test_garbage_is_a_protocol_error(line: bytes) -> None:

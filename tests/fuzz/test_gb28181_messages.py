@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.gb28181 import manscdp, records
+from edge.gb28181 import manscdp, ps, records
 from edge.gb28181.device import GbDevice
 from edge.gb28181.sip import MAX_MESSAGE, SipError, StreamFramer, parse
 from edge.sim.gb28181_platform import PlatformSim
@@ -45,6 +45,24 @@ XML_CASES = [
     b"<Query><CmdType>Catalog</CmdType></Query>" + b" " * (manscdp.MAX_BODY + 1),
     b"<?xml version='1.0' encoding='GB2312'?><Query><CmdType>\xff\xfe</CmdType></Query>",  # not GB2312/GB18030
 ]
+
+
+# A PAT naming PMT PID 0x1000, and a PMT naming an H.265 stream on PID 0x100: garbage after it reaches the PES path.
+_PAT = bytes.fromhex("474000100000b00d0001c100000001f0002ab104b2").ljust(188, b"\xff")
+_PMT = bytes.fromhex("475000100002b0120001c10000e100f00024e100f000").ljust(188, b"\xff")
+
+
+@given(st.lists(st.binary(min_size=183, max_size=183), max_size=12), st.integers(0, 0x1FFF))
+@settings(max_examples=300, deadline=None)
+def test_any_ts_packets_demux_or_count(packets: list[bytes], pid: int) -> None:
+    demux = ps.TsDemux()
+    demux.feed(_PAT + _PMT)
+    assert demux.stream_type == ps.H265
+    for i, body in enumerate(packets):
+        head = bytes([0x47, (0x40 if i % 2 == 0 else 0) | (0x01 if i % 3 else pid >> 8), 0x00 if i % 3 else pid & 0xFF])
+        for frame in demux.feed(head + body[:1] + body[1:]):
+            assert len(ps.PsMux().mux(frame)) > 14
+    demux.flush()
 
 
 @pytest.mark.parametrize("data", CASES)

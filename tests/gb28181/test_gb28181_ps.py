@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -14,39 +15,47 @@ import pytest
 from edge.gb28181 import ps
 
 GST = shutil.which("gst-launch-1.0") or "/usr/bin/gst-launch-1.0"
+RAW = "video/x-raw,format=I420,width=320,height=240,framerate=10/1"
 
 
 def _scr(b: bytes) -> int:
-    return ((b[0] >> 3) & 0x7) << 30 | (b[0] & 0x3) << 28 | b[1] << 20 | (b[2] >> 3) << 15 | (b[2] & 0x3) << 13 | b[3] << 5 | b[4] >> 3
+    hi = ((b[0] >> 3) & 0x7) << 30 | (b[0] & 0x3) << 28 | b[1] << 20
+    return hi | (b[2] >> 3) << 15 | (b[2] & 0x3) << 13 | b[3] << 5 | b[4] >> 3
 
 
-def parse(stream: bytes) -> list[tuple[str, object]]:
-    """(kind, detail) of every PS unit: pack → SCR, psm → stream types, pes → (length, pts, payload)."""
-    out: list[tuple[str, object]] = []
+@dataclass
+class Parsed:
+    packs: list[int] = field(default_factory=list)  # SCR of each pack header
+    systems: int = 0
+    psms: list[list[tuple[int, int]]] = field(default_factory=list)  # (stream_type, stream_id) entries
+    pes: list[tuple[int, int | None, bytes]] = field(default_factory=list)  # (total length, PTS, payload)
+
+
+def parse(stream: bytes) -> Parsed:
+    out = Parsed()
     i = 0
     while i < len(stream):
         assert stream[i : i + 3] == b"\x00\x00\x01", f"lost sync at {i}"
         sid = stream[i + 3]
         if sid == 0xBA:
             assert stream[i + 4] & 0xC4 == 0x44  # MPEG-2 pack, markers
-            out.append(("pack", _scr(stream[i + 4 : i + 10])))
+            out.packs.append(_scr(stream[i + 4 : i + 10]))
             i += 14 + (stream[i + 13] & 0x07)
             continue
         length = int.from_bytes(stream[i + 4 : i + 6], "big")
         body = stream[i + 6 : i + 6 + length]
         assert len(body) == length
         if sid == 0xBB:
-            out.append(("system", body[6]))
+            out.systems += 1
         elif sid == 0xBC:
             assert ps.crc32_mpeg(stream[i : i + 6 + length]) == 0  # CRC over the section checks to 0
             es_len = int.from_bytes(body[4:6], "big")
-            types = [(body[6 + k], body[7 + k]) for k in range(0, es_len, 4)]
-            out.append(("psm", types))
+            out.psms.append([(body[6 + k], body[7 + k]) for k in range(0, es_len, 4)])
         else:
             assert sid == ps.VIDEO_ID
             hdr = body[2]
-            pts = ps._timestamp(body[3:8]) if body[1] & 0x80 else None  # noqa: SLF001 - the decoder under test
-            out.append(("pes", (6 + length, pts, body[3 + hdr :])))
+            pts = ps._timestamp(body[3:8]) if body[1] & 0x80 else None
+            out.pes.append((6 + length, pts, body[3 + hdr :]))
         i += 6 + length
     return out
 
@@ -63,20 +72,22 @@ def _au(stream_type: int, key: bool, size: int) -> bytes:
 def test_packs_psm_on_key_frames_bounded_pes_and_monotonic_pts(stream_type: int) -> None:
     mux = ps.PsMux()
     frames = [
-        ps.Frame(stream_type, 900_000 + n * 9000, 900_000 + n * 9000, _au(stream_type, n % 5 == 0, 3000 if n else 200_000))
+        ps.Frame(
+            stream_type,
+            900_000 + n * 9000,
+            900_000 + n * 9000,
+            _au(stream_type, n % 5 == 0, 200_000 if n == 0 else 3000),
+        )
         for n in range(10)
     ]
-    units = parse(b"".join(mux.mux(f) for f in frames))
-    packs = [d for k, d in units if k == "pack"]
-    assert len(packs) == 10 and packs == sorted(packs) and packs[0] == 0
-    assert [d for k, d in units if k == "psm"] == [[(stream_type, 0xE0)]] * 2  # frames 0 and 5 are key frames
-    assert sum(k == "system" for k, _ in units) == 2
-    pes = [d for k, d in units if k == "pes"]
-    assert all(length <= 0xFFFF for length, _, _ in pes)  # type: ignore[misc]
-    assert len(pes) == 10 + 3  # the 200 kB frame takes four PES, only the first with a PTS
-    pts = [p for _, p, _ in pes if p is not None]  # type: ignore[misc]
+    got = parse(b"".join(mux.mux(f) for f in frames))
+    assert len(got.packs) == 10 and got.packs == sorted(got.packs) and got.packs[0] == 0
+    assert got.psms == [[(stream_type, 0xE0)]] * 2 and got.systems == 2  # frames 0 and 5 are key frames
+    assert all(length <= 0xFFFF for length, _, _ in got.pes)
+    assert len(got.pes) == 10 + 3  # the 200 kB frame takes four PES, only the first with a PTS
+    pts = [p for _, p, _ in got.pes if p is not None]
     assert len(pts) == 10 and pts == sorted(pts) and pts[1] - pts[0] == 9000
-    assert b"".join(payload for _, _, payload in pes[:4]) == frames[0].data  # type: ignore[misc]
+    assert b"".join(payload for _, _, payload in got.pes[:4]) == frames[0].data
 
 
 def test_key_frames_are_told_by_nal_type() -> None:
@@ -100,9 +111,9 @@ def test_encoder_output_decodes_through_our_ps(codec: str, stream_type: int) -> 
         else "x265enc tune=zerolatency key-int-max=5 ! h265parse"
     )
     with tempfile.TemporaryDirectory() as tmp:
-        ts = subprocess.run(  # noqa: S603 - fixed argv
-            [GST, "-q", "videotestsrc", "num-buffers=20", "!", "video/x-raw,format=I420,width=320,height=240,framerate=10/1",
-             "!", *enc.split(), "!", "mpegtsmux", "!", "fdsink", "fd=1"],
+        ts = subprocess.run(
+            [GST, "-q", "videotestsrc", "num-buffers=20", "!", RAW, "!", *enc.split(), "!", "mpegtsmux",
+             "!", "fdsink", "fd=1"],
             check=True, capture_output=True, timeout=60,
         ).stdout  # fmt: skip
         demux, mux = ps.TsDemux(), ps.PsMux()
@@ -110,7 +121,7 @@ def test_encoder_output_decodes_through_our_ps(codec: str, stream_type: int) -> 
         assert demux.stream_type == stream_type and demux.bad == 0
         assert len(frames) == 20 and frames[0].key and sum(f.key for f in frames) == 4
         (Path(tmp) / "s.ps").write_bytes(b"".join(mux.mux(f) for f in frames))
-        subprocess.run(  # noqa: S603 - fixed argv
+        subprocess.run(
             [GST, "-q", "filesrc", f"location={tmp}/s.ps", "!", "mpegpsdemux", "!", "decodebin", "!",
              "videoconvert", "!", "pngenc", "!", "multifilesink", f"location={tmp}/f%03d.png"],
             check=True, capture_output=True, timeout=60,
