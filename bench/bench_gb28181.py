@@ -137,9 +137,10 @@ def run(quick: bool = False) -> list[Row]:
                     floor = _floor(sim, n)
         finally:
             sim.close()
-    with RtspServer({"gate": ("ball", 0, "h264", 1.0)}) as rtsp:
+    with RtspServer({"gate": ("ball", 0, "h264", 1.0), "h265": ("ball", 0, "h265", 1.0)}) as rtsp:
         first = asyncio.run(_first_frame(rtsp.url("gate"), 3 if quick else 10))
         first_tcp = asyncio.run(_first_frame(rtsp.url("gate"), 3 if quick else 10, tcp_active=True))
+        first_h265 = asyncio.run(_first_frame(rtsp.url("h265"), 3 if quick else 10))
     ms = 1000.0
     p50, p99 = statistics.median(latencies) * ms, _p(latencies, 0.99) * ms
     f50, f99 = statistics.median(floor) * ms, _p(floor, 0.99) * ms
@@ -148,6 +149,7 @@ def run(quick: bool = False) -> list[Row]:
         row("press -> Alarm Notify p99", p99, "ms", f99, "ms (SIP MESSAGE RTT p99)"),
         row("INVITE -> first decodable frame (max)", max(first), "s", 0.5, "s (camera key-frame interval)"),
         row("INVITE, TCP platform connects -> first frame (max)", max(first_tcp), "s", 0.5, "s (key-frame interval)"),
+        row("INVITE -> first decodable H.265 frame (max)", max(first_h265), "s", 0.5, "s (key-frame interval)"),
     ]
 
 

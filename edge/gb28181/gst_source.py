@@ -17,7 +17,7 @@ import sys
 from typing import Any
 
 LAUNCH = (
-    "rtspsrc name=src latency=0 protocols=tcp ! application/x-rtp,media=video ! parsebin "
+    "rtspsrc name=src latency=0 protocols=tcp ! application/x-rtp,media=video ! parsebin name=parse "
     "! mpegtsmux ! fdsink fd=1 sync=false"
 )
 
@@ -41,6 +41,15 @@ def main() -> int:  # pragma: no cover - runs under /usr/bin/python3
     if spec.get("username"):
         src.set_property("user-id", str(spec["username"]))
         src.set_property("user-pw", str(spec.get("password") or ""))
+
+    def on_element(_bin: Any, _sub: Any, element: Any) -> None:
+        # The parameter sets (SPS/PPS, and VPS for H.265) before every key frame: a camera that sends
+        # them only in its SDP, or only at the start, still gives a platform joining later a picture.
+        factory = element.get_factory()
+        if factory is not None and factory.get_name() in ("h264parse", "h265parse"):
+            element.set_property("config-interval", -1)
+
+    pipe.get_by_name("parse").connect("deep-element-added", on_element)
     loop = GLib.MainLoop()
     code = [0]
 

@@ -52,6 +52,16 @@ def nal_types(stream_type: int, data: bytes) -> list[int]:
     return out
 
 
+# NAL types that open a new access unit once the current one has a picture (H.264 7.4.1.2.3, H.265
+# 7.4.2.4.4): access unit delimiter, parameter sets, SEI.
+AU_START: Final = {H264: frozenset({6, 7, 8, 9, *range(14, 19)}), H265: frozenset({32, 33, 34, 35, 39, *range(41, 45)})}
+
+
+def has_picture(stream_type: int, data: bytes) -> bool:
+    """A VCL NAL unit (a coded slice) is in `data`: H.264 types 1..5, H.265 types 0..31."""
+    return any(t < 32 if stream_type == H265 else 1 <= t <= 5 for t in nal_types(stream_type, data))
+
+
 def is_key(stream_type: int, data: bytes) -> bool:
     """An access unit a decoder can start from: H.264 IDR (5), H.265 IRAP (16..23)."""
     types = nal_types(stream_type, data)
@@ -74,6 +84,7 @@ class TsDemux:
     _dts: int | None = None
     _open: bool = False  # a PES is being collected
     _started: bool = False  # its first part went out already (flushed when the pipe went idle)
+    _picture: bool = False  # what went out of the current access unit already held a coded slice
 
     def feed(self, data: bytes) -> list[Frame]:
         buf = self._buf + data
@@ -95,6 +106,7 @@ class TsDemux:
         if not self._open or not self._pending or self.stream_type is None:
             return []
         frame = Frame(self.stream_type, self._pts, self._dts, bytes(self._pending), start=not self._started)
+        self._picture = self._picture or has_picture(self.stream_type, frame.data)
         self._pending.clear()
         self._started = True
         return [frame]
@@ -156,14 +168,21 @@ class TsDemux:
                 out, self._open = self.flush(), False
                 return out
             pts = _timestamp(payload[9:14]) if flags & 0x2 else None
-            # A parser that hands out single NAL units gives a PES per NAL: those of one access unit
-            # share its PTS (or carry none), so a new PTS is what starts the next frame.
-            if not self._open or (pts is not None and pts != self._pts):
-                out = self.flush()
-                self._pts = pts
-                self._dts = _timestamp(payload[14:19]) if flags == 0x3 else pts
-                self._open, self._started = True, False
+            dts = _timestamp(payload[14:19]) if flags == 0x3 else pts
             payload = payload[9 + payload[8] :]
+            # A parser that hands out single NAL units gives a PES per NAL. Once the access unit has
+            # its picture, a new PTS or a parameter set / delimiter / SEI starts the next one; before
+            # that (parameter sets stamped with the previous frame's time) the picture's PTS is the AU's.
+            st = self.stream_type if self.stream_type is not None else H264
+            picture = self._picture or has_picture(st, bytes(self._pending))
+            first = nal_types(st, payload[:8])
+            opens = bool(first) and first[0] in AU_START[st]
+            if not self._open or (picture and ((pts is not None and pts != self._pts) or opens)):
+                out = self.flush()
+                self._pts, self._dts = pts, dts
+                self._open, self._started, self._picture = True, False, False
+            elif pts is not None and not picture:
+                self._pts, self._dts = pts, dts
         if not self._open:
             return out
         self._pending += payload

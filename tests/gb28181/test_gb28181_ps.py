@@ -128,3 +128,35 @@ def test_encoder_output_decodes_through_our_ps(codec: str, stream_type: int) -> 
         )  # fmt: skip
         # mpegpsdemux's parser finds where a frame ends at the next one: the very last may stay unshown.
         assert len(list(Path(tmp).glob("f*.png"))) >= 19
+
+
+_PAT = bytes.fromhex("474000100000b00d0001c100000001f0002ab104b2").ljust(188, b"\xff")
+_PMT = bytes.fromhex("475000100002b0120001c10000e100f00024e100f000").ljust(188, b"\xff")  # H.265 on PID 0x100
+
+
+def _ts(pes_payload: bytes, pts: int) -> bytes:
+    """One PES on PID 0x100 in TS packets, the last padded with an adaptation field."""
+    data = b"\x00\x00\x01\xe0\x00\x00\x80\x80\x05" + ps._ts_bytes(0x2, pts) + pes_payload
+    out = b""
+    for i in range(0, len(data), 184):
+        part = data[i : i + 184]
+        head = bytes([0x47, 0x41 if i == 0 else 0x01, 0x00])
+        if len(part) == 184:
+            out += head + b"\x10" + part
+        else:
+            pad = 184 - len(part) - 1
+            out += head + b"\x30" + bytes([pad]) + (b"\x00" + b"\xff" * (pad - 1) if pad else b"") + part
+    return out
+
+
+def test_nal_aligned_pes_group_into_access_units() -> None:
+    """Parameter sets stamped with the previous frame's time belong to the key frame after them."""
+    params = b"\x00\x00\x00\x01\x40\x01vps\x00\x00\x00\x01\x42\x01sps\x00\x00\x00\x01\x44\x01pps"
+    idr = b"\x00\x00\x00\x01\x26\x01" + b"\x55" * 500  # IDR_W_RADL (19)
+    trail = b"\x00\x00\x00\x01\x02\x01" + b"\x66" * 300  # TRAIL_R (1)
+    demux = ps.TsDemux()
+    stream = _PAT + _PMT + _ts(params, 1000) + _ts(idr, 10_000) + _ts(trail, 19_000) + _ts(trail, 28_000)
+    frames = demux.feed(stream) + demux.flush()
+    assert demux.stream_type == ps.H265 and demux.bad == 0
+    assert [(f.pts, f.key) for f in frames] == [(10_000, True), (19_000, False), (28_000, False)]
+    assert frames[0].data == params + idr
