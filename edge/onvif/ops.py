@@ -1,0 +1,203 @@
+"""The ONVIF operations we call, typed: each builds its body and parses its answer (pure `_parse_*`).
+
+Adding an operation is a body string and a parser over the `...Response` element; `OnvifSession.call`
+does transport, auth, bounds and failure kinds. Parsers raise `soap.Malformed` for a missing field.
+Element names are those of the ONVIF WSDLs (ver10 device, media, search).
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET  # noqa: S405 - element access only
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Final
+from xml.sax.saxutils import escape
+
+from edge.onvif import soap
+from edge.onvif.session import NS_DEVICE, NS_MEDIA, NS_RECORDING, NS_REPLAY, NS_SEARCH, OnvifSession
+from edge.onvif.soap import Malformed, child, children, need, opt_text, text, xs_datetime
+
+DEVICE_FIELDS: Final = ("Manufacturer", "Model", "FirmwareVersion", "SerialNumber", "HardwareId")
+# GetCapabilities names its top-level services; the namespaces they stand for (ONVIF core spec 8.1.2.7).
+CAPABILITY_NS: Final = {
+    "Device": NS_DEVICE,
+    "Media": NS_MEDIA,
+    "Events": "http://www.onvif.org/ver10/events/wsdl",
+    "Imaging": "http://www.onvif.org/ver20/imaging/wsdl",
+    "PTZ": "http://www.onvif.org/ver20/ptz/wsdl",
+    "Analytics": "http://www.onvif.org/ver20/analytics/wsdl",
+    "Search": NS_SEARCH,
+    "Recording": NS_RECORDING,
+    "Replay": NS_REPLAY,
+}
+
+
+# --- device management -------------------------------------------------------------------------
+
+
+def parse_system_date_and_time(r: ET.Element) -> float:
+    """Camera UTC (epoch seconds) from a GetSystemDateAndTimeResponse."""
+    u = need(r, "SystemDateAndTime", "UTCDateTime")
+    d, t = need(u, "Date"), need(u, "Time")
+    parts = [int(text(d, k)) for k in ("Year", "Month", "Day")] + [int(text(t, k)) for k in ("Hour", "Minute", "Second")]
+    return datetime(*parts, tzinfo=UTC).timestamp()  # type: ignore[misc]  # six ints, checked by datetime
+
+
+async def get_system_date_and_time(s: OnvifSession, auth: bool = False) -> float:
+    body = "<m:GetSystemDateAndTime/>"
+    return await s.call(NS_DEVICE, "GetSystemDateAndTime", body, parse_system_date_and_time, auth=auth)
+
+
+def parse_device_information(r: ET.Element) -> dict[str, str]:
+    return {k: opt_text(r, k) or "" for k in DEVICE_FIELDS}
+
+
+async def get_device_information(s: OnvifSession) -> dict[str, str]:
+    return await s.call(NS_DEVICE, "GetDeviceInformation", "<m:GetDeviceInformation/>", parse_device_information)
+
+
+def parse_services(r: ET.Element) -> dict[str, str]:
+    """namespace -> XAddr of each advertised service (entries without both are skipped)."""
+    out: dict[str, str] = {}
+    for svc in children(r, "Service"):
+        ns, xaddr = opt_text(svc, "Namespace"), opt_text(svc, "XAddr")
+        if ns and xaddr:
+            out[ns] = xaddr
+    return out
+
+
+async def get_services(s: OnvifSession) -> dict[str, str]:
+    body = "<m:GetServices><m:IncludeCapability>false</m:IncludeCapability></m:GetServices>"
+    return await s.call(NS_DEVICE, "GetServices", body, parse_services)
+
+
+def parse_capabilities(r: ET.Element) -> dict[str, str]:
+    caps = need(r, "Capabilities")
+    out: dict[str, str] = {}
+    for c in [*caps, *(child(caps, "Extension") or [])]:
+        ns, xaddr = CAPABILITY_NS.get(soap.local(c.tag)), opt_text(c, "XAddr")
+        if ns and xaddr:
+            out[ns] = xaddr
+    return out
+
+
+async def get_capabilities(s: OnvifSession) -> dict[str, str]:
+    body = "<m:GetCapabilities><m:Category>All</m:Category></m:GetCapabilities>"
+    return await s.call(NS_DEVICE, "GetCapabilities", body, parse_capabilities)
+
+
+# --- media -------------------------------------------------------------------------------------
+
+
+def parse_profiles(r: ET.Element) -> list[str]:
+    """The profile tokens, in the device's order."""
+    return [tok for p in children(r, "Profiles") if (tok := p.get("token"))]
+
+
+async def get_profiles(s: OnvifSession) -> list[str]:
+    return await s.call(NS_MEDIA, "GetProfiles", "<m:GetProfiles/>", parse_profiles)
+
+
+def parse_media_uri(r: ET.Element) -> str:
+    uri = text(r, "MediaUri", "Uri")
+    if not uri:
+        raise Malformed("empty Uri")
+    return uri
+
+
+async def get_stream_uri(s: OnvifSession, profile: str) -> str:
+    body = (
+        "<m:GetStreamUri><m:StreamSetup><tt:Stream>RTP-Unicast</tt:Stream><tt:Transport><tt:Protocol>RTSP"
+        f"</tt:Protocol></tt:Transport></m:StreamSetup><m:ProfileToken>{escape(profile)}</m:ProfileToken>"
+        "</m:GetStreamUri>"
+    )
+    return await s.call(NS_MEDIA, "GetStreamUri", body, parse_media_uri)
+
+
+async def get_snapshot_uri(s: OnvifSession, profile: str) -> str:
+    body = f"<m:GetSnapshotUri><m:ProfileToken>{escape(profile)}</m:ProfileToken></m:GetSnapshotUri>"
+    return await s.call(NS_MEDIA, "GetSnapshotUri", body, parse_media_uri)
+
+
+# --- search (Profile G) ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    kind: str  # TrackType: Video, Audio, Metadata
+    data_from: float | None
+    data_to: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingInfo:
+    token: str
+    earliest: float | None
+    latest: float | None
+    tracks: tuple[Track, ...] = field(default=())
+
+
+def _opt_time(el: ET.Element, name: str) -> float | None:
+    value = opt_text(el, name)
+    return xs_datetime(value) if value else None
+
+
+def parse_recording_information(el: ET.Element) -> RecordingInfo:
+    tracks = tuple(
+        Track(opt_text(t, "TrackType") or "", _opt_time(t, "DataFrom"), _opt_time(t, "DataTo"))
+        for t in children(el, "Track")
+    )
+    return RecordingInfo(
+        text(el, "RecordingToken"), _opt_time(el, "EarliestRecording"), _opt_time(el, "LatestRecording"), tracks
+    )
+
+
+def parse_recording_summary(r: ET.Element) -> tuple[float, float]:
+    summary = need(r, "Summary")
+    return xs_datetime(text(summary, "DataFrom")), xs_datetime(text(summary, "DataUntil"))
+
+
+async def get_recording_summary(s: OnvifSession) -> tuple[float, float]:
+    """(DataFrom, DataUntil) over all the device's recordings."""
+    return await s.call(NS_SEARCH, "GetRecordingSummary", "<m:GetRecordingSummary/>", parse_recording_summary)
+
+
+def parse_search_token(r: ET.Element) -> str:
+    token = text(r, "SearchToken")
+    if not token:
+        raise Malformed("empty SearchToken")
+    return token
+
+
+async def find_recordings(s: OnvifSession, recording: str | None, max_matches: int, keep_alive: str) -> str:
+    """Start a recording search (scoped to one recording token when given); returns the search token."""
+    scope = f"<tt:IncludedRecordings>{escape(recording)}</tt:IncludedRecordings>" if recording else ""
+    body = (
+        f"<m:FindRecordings><m:Scope>{scope}</m:Scope><m:MaxMatches>{max_matches}</m:MaxMatches>"
+        f"<m:KeepAliveTime>{escape(keep_alive)}</m:KeepAliveTime></m:FindRecordings>"
+    )
+    return await s.call(NS_SEARCH, "FindRecordings", body, parse_search_token)
+
+
+def parse_recording_search_results(r: ET.Element) -> list[RecordingInfo]:
+    results = need(r, "ResultList")
+    return [parse_recording_information(i) for i in children(results, "RecordingInformation")]
+
+
+async def get_recording_search_results(s: OnvifSession, search_token: str, wait: str) -> list[RecordingInfo]:
+    body = (
+        f"<m:GetRecordingSearchResults><m:SearchToken>{escape(search_token)}</m:SearchToken>"
+        f"<m:WaitTime>{escape(wait)}</m:WaitTime></m:GetRecordingSearchResults>"
+    )
+    return await s.call(NS_SEARCH, "GetRecordingSearchResults", body, parse_recording_search_results)
+
+
+async def get_recording_information(s: OnvifSession, recording: str) -> RecordingInfo:
+    body = f"<m:GetRecordingInformation><m:RecordingToken>{escape(recording)}</m:RecordingToken></m:GetRecordingInformation>"
+    return await s.call(
+        NS_SEARCH,
+        "GetRecordingInformation",
+        body,
+        lambda r: parse_recording_information(need(r, "RecordingInformation")),
+    )
+
