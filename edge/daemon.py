@@ -50,7 +50,7 @@ Service = Callable[[], Awaitable[None]]
 # The supervised unit that is the camera worker process (DESIGN.md section 8).
 CAMERA_UNIT = "camera-worker"
 # Modules the alarm core must never load (the camera worker's); shown in the status for support and tests.
-WORKER_ONLY_MODULES = ("cv2", "numpy", "zeep", "onvif", "lxml")
+WORKER_ONLY_MODULES = ("cv2", "numpy", "edge.onvif.session", "edge.video.grab")
 
 
 class Daemon:

@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     level = os.environ.get("EDGE_LOG_LEVEL", "INFO").upper()
     logging.basicConfig(stream=sys.stderr, level=level, format="%(levelname)s camworker %(name)s: %(message)s")
     # The HTTP clients log every request's URL, and vendor snapshot URLs carry `?pwd=`: only their warnings.
-    for noisy in ("httpx", "httpcore", "aiohttp", "zeep", "onvif"):
+    for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         _die_with_core()

@@ -24,7 +24,7 @@ _PROFILE: Final = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-usern
 DIGEST_TYPE: Final = f"{_PROFILE}#PasswordDigest"
 BASE64_TYPE: Final = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
 TT: Final = "http://www.onvif.org/ver10/schema"
-# WS-Security nonce length: 16 random bytes, as zeep and most camera SDKs send.
+# WS-Security nonce length: 16 random bytes, as most ONVIF clients and camera SDKs send.
 NONCE_BYTES: Final = 16
 
 

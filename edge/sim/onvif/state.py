@@ -16,6 +16,8 @@ MALFORMED_KINDS = ("truncated", "html", "binary", "wrong_root", "empty_body", "h
 def _checked(key: str, value: Any) -> Any:
     if key == "video_mode" and value not in VIDEO_MODES:
         raise ValueError(f"video_mode must be one of {VIDEO_MODES}")
+    if key == "http_auth" and value not in ("", "digest", "basic"):
+        raise ValueError("http_auth must be '', 'digest' or 'basic'")
     if key == "malformed":
         value = "truncated" if value is True else (value or "")
         if value and value not in MALFORMED_KINDS:
@@ -37,6 +39,7 @@ class Faults:
     malformed: str = ""  # answer with garbage: one of MALFORMED_KINDS ("" = off; True means "truncated")
     offline: OfflineMode | None = None  # refuse connections, or accept and close them
     video_mode: str = "normal"  # passed through to the video simulator
+    http_auth: str = ""  # "digest" or "basic": HTTP authentication demanded as well as WS-Security (some firmwares)
 
     def update(self, changes: dict[str, Any]) -> None:
         known = {f.name for f in fields(self)}
