@@ -90,9 +90,7 @@ def basic_header(username: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
-async def post(
-    url: str, body: bytes, headers: dict[str, str], limit: int, tls: ssl.SSLContext
-) -> Response:
+async def post(url: str, body: bytes, headers: dict[str, str], limit: int, tls: ssl.SSLContext) -> Response:
     """POST `body` to `url` on a fresh connection and read the answer (at most `limit` body bytes)."""
     parts = urlsplit(url)
     secure = parts.scheme == "https"
@@ -103,9 +101,7 @@ async def post(
     host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
     head = [f"POST {target} HTTP/1.1", f"Host: {host}:{port}", f"Content-Length: {len(body)}", "Connection: close"]
     head += [f"{k}: {v}" for k, v in headers.items()]
-    reader, writer = await asyncio.open_connection(
-        parts.hostname, port, ssl=tls if secure else None, limit=MAX_LINE
-    )
+    reader, writer = await asyncio.open_connection(parts.hostname, port, ssl=tls if secure else None, limit=MAX_LINE)
     try:
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
         await writer.drain()

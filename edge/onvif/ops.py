@@ -7,29 +7,17 @@ Element names are those of the ONVIF WSDLs (ver10 device, media, search).
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET  # noqa: S405 - element access only
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 from xml.sax.saxutils import escape
 
-from edge.onvif import soap
-from edge.onvif.session import NS_DEVICE, NS_MEDIA, NS_RECORDING, NS_REPLAY, NS_SEARCH, OnvifSession
-from edge.onvif.soap import Malformed, child, children, need, opt_text, text, xs_datetime
+from edge.onvif.services import NS_DEVICE, NS_MEDIA, NS_SEARCH
+from edge.onvif.session import OnvifSession
+from edge.onvif.soap import Malformed, children, need, opt_text, text, xs_datetime
 
 DEVICE_FIELDS: Final = ("Manufacturer", "Model", "FirmwareVersion", "SerialNumber", "HardwareId")
-# GetCapabilities names its top-level services; the namespaces they stand for (ONVIF core spec 8.1.2.7).
-CAPABILITY_NS: Final = {
-    "Device": NS_DEVICE,
-    "Media": NS_MEDIA,
-    "Events": "http://www.onvif.org/ver10/events/wsdl",
-    "Imaging": "http://www.onvif.org/ver20/imaging/wsdl",
-    "PTZ": "http://www.onvif.org/ver20/ptz/wsdl",
-    "Analytics": "http://www.onvif.org/ver20/analytics/wsdl",
-    "Search": NS_SEARCH,
-    "Recording": NS_RECORDING,
-    "Replay": NS_REPLAY,
-}
 
 
 # --- device management -------------------------------------------------------------------------
@@ -39,8 +27,9 @@ def parse_system_date_and_time(r: ET.Element) -> float:
     """Camera UTC (epoch seconds) from a GetSystemDateAndTimeResponse."""
     u = need(r, "SystemDateAndTime", "UTCDateTime")
     d, t = need(u, "Date"), need(u, "Time")
-    parts = [int(text(d, k)) for k in ("Year", "Month", "Day")] + [int(text(t, k)) for k in ("Hour", "Minute", "Second")]
-    return datetime(*parts, tzinfo=UTC).timestamp()  # type: ignore[misc]  # six ints, checked by datetime
+    year, month, day = (int(text(d, k)) for k in ("Year", "Month", "Day"))
+    hour, minute, second = (int(text(t, k)) for k in ("Hour", "Minute", "Second"))
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC).timestamp()
 
 
 async def get_system_date_and_time(s: OnvifSession, auth: bool = False) -> float:
@@ -54,36 +43,6 @@ def parse_device_information(r: ET.Element) -> dict[str, str]:
 
 async def get_device_information(s: OnvifSession) -> dict[str, str]:
     return await s.call(NS_DEVICE, "GetDeviceInformation", "<m:GetDeviceInformation/>", parse_device_information)
-
-
-def parse_services(r: ET.Element) -> dict[str, str]:
-    """namespace -> XAddr of each advertised service (entries without both are skipped)."""
-    out: dict[str, str] = {}
-    for svc in children(r, "Service"):
-        ns, xaddr = opt_text(svc, "Namespace"), opt_text(svc, "XAddr")
-        if ns and xaddr:
-            out[ns] = xaddr
-    return out
-
-
-async def get_services(s: OnvifSession) -> dict[str, str]:
-    body = "<m:GetServices><m:IncludeCapability>false</m:IncludeCapability></m:GetServices>"
-    return await s.call(NS_DEVICE, "GetServices", body, parse_services)
-
-
-def parse_capabilities(r: ET.Element) -> dict[str, str]:
-    caps = need(r, "Capabilities")
-    out: dict[str, str] = {}
-    for c in [*caps, *(child(caps, "Extension") or [])]:
-        ns, xaddr = CAPABILITY_NS.get(soap.local(c.tag)), opt_text(c, "XAddr")
-        if ns and xaddr:
-            out[ns] = xaddr
-    return out
-
-
-async def get_capabilities(s: OnvifSession) -> dict[str, str]:
-    body = "<m:GetCapabilities><m:Category>All</m:Category></m:GetCapabilities>"
-    return await s.call(NS_DEVICE, "GetCapabilities", body, parse_capabilities)
 
 
 # --- media -------------------------------------------------------------------------------------
@@ -193,11 +152,11 @@ async def get_recording_search_results(s: OnvifSession, search_token: str, wait:
 
 
 async def get_recording_information(s: OnvifSession, recording: str) -> RecordingInfo:
-    body = f"<m:GetRecordingInformation><m:RecordingToken>{escape(recording)}</m:RecordingToken></m:GetRecordingInformation>"
+    token = f"<m:RecordingToken>{escape(recording)}</m:RecordingToken>"
+    body = f"<m:GetRecordingInformation>{token}</m:GetRecordingInformation>"
     return await s.call(
         NS_SEARCH,
         "GetRecordingInformation",
         body,
         lambda r: parse_recording_information(need(r, "RecordingInformation")),
     )
-

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import xml.etree.ElementTree as ET  # noqa: S405 - element type only; parsing is edge.onvif.xmlsafe's
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import Final, TypeVar
 from urllib.parse import urlsplit
@@ -19,16 +19,24 @@ from urllib.parse import urlsplit
 from edge.camhttp import camera_tls
 from edge.metrics import bad_input
 from edge.onvif import http, soap
+from edge.onvif.services import (
+    GET_CAPABILITIES,
+    GET_SERVICES,
+    NS_DEVICE,
+    NS_MEDIA,
+    NS_RECORDING,
+    NS_REPLAY,
+    NS_SEARCH,
+    parse_capabilities,
+    parse_services,
+)
 
 log = logging.getLogger(__name__)
 
+__all__ = ["NS_DEVICE", "NS_MEDIA", "NS_RECORDING", "NS_REPLAY", "NS_SEARCH", "CallError", "OnvifSession"]
+
 T = TypeVar("T")
 
-NS_DEVICE: Final = "http://www.onvif.org/ver10/device/wsdl"
-NS_MEDIA: Final = "http://www.onvif.org/ver10/media/wsdl"
-NS_SEARCH: Final = "http://www.onvif.org/ver10/search/wsdl"
-NS_REPLAY: Final = "http://www.onvif.org/ver10/replay/wsdl"
-NS_RECORDING: Final = "http://www.onvif.org/ver10/recording/wsdl"
 STANDARD_DEVICE_PATH: Final = "/onvif/device_service"
 
 # Failure kinds a call can end in. auth_failed and unreachable decide the camera state.
@@ -193,16 +201,14 @@ class OnvifSession:
 
     async def discover(self) -> dict[str, str]:
         """GetServices (falling back to GetCapabilities when the device has no GetServices): namespace -> XAddr."""
-        from edge.onvif import ops  # ops builds on this module
-
         try:
-            found = await ops.get_services(self)
+            found = await self.call(NS_DEVICE, "GetServices", GET_SERVICES, parse_services)
         except CallError as err:
             if err.kind != FAULT:
                 raise
             found = {}
         if not found:
-            found = await ops.get_capabilities(self)
+            found = await self.call(NS_DEVICE, "GetCapabilities", GET_CAPABILITIES, parse_capabilities)
         self.xaddrs = found
         return found
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import xml.etree.ElementTree as ET  # noqa: S405 - element access only; parsing is xmlsafe's
+import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from typing import Final
 from xml.sax.saxutils import escape

@@ -13,9 +13,9 @@ from typing import Final
 
 import httpx
 
+from edge.camhttp import camera_tls
 from edge.redact import redact_url as redact
 from edge.video.errors import GrabError
-from edge.camhttp import camera_tls
 from edge.video.snapshot import MAX_SNAPSHOT_BYTES, Auth, to_auth
 
 MAX_FRAME_BYTES: Final = MAX_SNAPSHOT_BYTES

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from edge.onvif import ops, soap
 from edge.onvif.session import NS_DEVICE, NS_MEDIA, NS_SEARCH
 from edge.onvif.xmlsafe import MAX_DEPTH, MAX_ELEMENTS, XmlRejected, parse
+from edge.sim.onvif.soap import parse_request, verify_token
 
 ENV = f'<s:Envelope xmlns:s="{soap.ENV12}" xmlns:tds="{NS_DEVICE}" xmlns:tt="{soap.TT}" xmlns:trt="{NS_MEDIA}">'
 
@@ -49,7 +50,8 @@ def xmlish(draw: st.DrawFn) -> bytes:
     parts: list[str] = []
     stack: list[str] = []
     for _ in range(draw(st.integers(0, 30))):
-        if stack and draw(st.booleans()):
+        close = draw(st.booleans())
+        if stack and close:
             parts.append(f"</{stack.pop()}>")
         else:
             tag = draw(TAGS)
@@ -68,7 +70,7 @@ def test_xml_shaped_garbage_is_typed(data: bytes) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.dictionaries(st.sampled_from(ops.DEVICE_FIELDS + ("Extra",)), st.text(max_size=20), max_size=6))
+@given(st.dictionaries(st.sampled_from((*ops.DEVICE_FIELDS, "Extra")), st.text(max_size=20), max_size=6))
 def test_device_information_fields_round_trip(fields: dict[str, str]) -> None:
     inner = "".join(f"<tds:{k}>{v.replace('&', '&amp;').replace('<', '&lt;')}</tds:{k}>" for k, v in fields.items())
     data = envelope(f"<tds:GetDeviceInformationResponse>{inner}</tds:GetDeviceInformationResponse>")
@@ -82,14 +84,21 @@ def test_device_information_fields_round_trip(fields: dict[str, str]) -> None:
 
 BILLION_LAUGHS = (
     b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-    + b"".join(f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10 if i > 1 else "&lol;" * 10}">'.encode() for i in range(1, 10))
-    + b"]>" + ENV.encode() + b"<s:Body><x>&lol9;</x></s:Body></s:Envelope>"
+    + b"".join(
+        f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10 if i > 1 else "&lol;" * 10}">'.encode()
+        for i in range(1, 10)
+    )
+    + b"]>"
+    + ENV.encode()
+    + b"<s:Body><x>&lol9;</x></s:Body></s:Envelope>"
 )
 EXTERNAL = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "http://192.0.2.1/steal">]><x>&e;</x>'
 PARAMETER = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]><x/>'
 
 
-@pytest.mark.parametrize("data", [BILLION_LAUGHS, EXTERNAL, PARAMETER, b'<!DOCTYPE x><x/>'], ids=["laughs", "external", "parameter", "plain"])
+@pytest.mark.parametrize(
+    "data", [BILLION_LAUGHS, EXTERNAL, PARAMETER, b"<!DOCTYPE x><x/>"], ids=["laughs", "external", "parameter", "plain"]
+)
 def test_any_doctype_is_refused_without_expanding(data: bytes) -> None:
     t0 = time.monotonic()
     with pytest.raises(XmlRejected) as exc:
@@ -136,7 +145,8 @@ def test_soap12_fault_with_subcodes() -> None:
 def test_soap11_fault() -> None:
     data = (
         b'<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body><e:Fault>'
-        b"<faultcode>e:Server</faultcode><faultstring>Action Not Implemented</faultstring></e:Fault></e:Body></e:Envelope>"
+        b"<faultcode>e:Server</faultcode><faultstring>Action Not Implemented</faultstring>"
+        b"</e:Fault></e:Body></e:Envelope>"
     )
     with pytest.raises(soap.SoapFault) as exc:
         soap.reply(data, NS_DEVICE, "GetDeviceInformation")
@@ -186,8 +196,6 @@ def test_recording_times_parse_with_fractions_and_offsets() -> None:
 
 def test_request_carries_a_valid_password_digest() -> None:
     """The token our client sends is what the simulator's (independent) checker verifies."""
-    from edge.sim.onvif.soap import parse_request, verify_token
-
     created = soap.created_now()
     data = soap.envelope(NS_DEVICE, "<m:GetDeviceInformation/>", soap.security_header("admin", "pw&<", created))
     req = parse_request(data)
