@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Final
 from xml.sax.saxutils import escape
 
-from edge.onvif.services import NS_DEVICE, NS_MEDIA, NS_SEARCH
+from edge.onvif.services import NS_DEVICE, NS_MEDIA, NS_REPLAY, NS_SEARCH
 from edge.onvif.session import OnvifSession
 from edge.onvif.soap import Malformed, children, need, opt_text, text, xs_datetime
 
@@ -143,9 +143,12 @@ def parse_recording_search_results(r: ET.Element) -> list[RecordingInfo]:
     return [parse_recording_information(i) for i in children(results, "RecordingInformation")]
 
 
-async def get_recording_search_results(s: OnvifSession, search_token: str, wait: str) -> list[RecordingInfo]:
+async def get_recording_search_results(
+    s: OnvifSession, search_token: str, wait: str, max_results: int | None = None
+) -> list[RecordingInfo]:
+    most = f"<m:MaxResults>{max_results}</m:MaxResults>" if max_results is not None else ""
     body = (
-        f"<m:GetRecordingSearchResults><m:SearchToken>{escape(search_token)}</m:SearchToken>"
+        f"<m:GetRecordingSearchResults><m:SearchToken>{escape(search_token)}</m:SearchToken>{most}"
         f"<m:WaitTime>{escape(wait)}</m:WaitTime></m:GetRecordingSearchResults>"
     )
     return await s.call(NS_SEARCH, "GetRecordingSearchResults", body, parse_recording_search_results)
@@ -160,3 +163,29 @@ async def get_recording_information(s: OnvifSession, recording: str) -> Recordin
         body,
         lambda r: parse_recording_information(need(r, "RecordingInformation")),
     )
+
+
+async def end_search(s: OnvifSession, search_token: str) -> None:
+    """End a search job now instead of letting it expire after its KeepAliveTime."""
+    body = f"<m:EndSearch><m:SearchToken>{escape(search_token)}</m:SearchToken></m:EndSearch>"
+    await s.call(NS_SEARCH, "EndSearch", body, lambda _r: None)
+
+
+# --- replay (Profile G) ------------------------------------------------------------------------
+
+
+def parse_replay_uri(r: ET.Element) -> str:
+    uri = text(r, "Uri")
+    if not uri:
+        raise Malformed("empty Uri")
+    return uri
+
+
+async def get_replay_uri(s: OnvifSession, recording: str) -> str:
+    """The RTSP URI replaying `recording` (RTP over RTSP, the transport every replay server offers)."""
+    body = (
+        "<m:GetReplayUri><m:StreamSetup><tt:Stream>RTP-Unicast</tt:Stream><tt:Transport><tt:Protocol>RTSP"
+        f"</tt:Protocol></tt:Transport></m:StreamSetup><m:RecordingToken>{escape(recording)}</m:RecordingToken>"
+        "</m:GetReplayUri>"
+    )
+    return await s.call(NS_REPLAY, "GetReplayUri", body, parse_replay_uri)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from edge.onvif import ops
+from edge.onvif import ops, soap
 from edge.onvif.health import Health, check_health, read_clock
-from edge.onvif.session import AUTH_FAILED, FAULT, NS_MEDIA, CallError
+from edge.onvif.session import AUTH_FAILED, FAULT, NS_MEDIA, NS_REPLAY, CallError
 from edge.sim.onvif.server import OnvifSimulator
 from tests.onvif.helpers import add, session
 
@@ -80,3 +80,33 @@ async def test_wrong_password_fault_is_auth_failed(sim: OnvifSimulator) -> None:
     finally:
         await s.close()
     assert exc.value.kind == AUTH_FAILED
+
+
+async def test_search_job_results_bounded_and_ended(sim: OnvifSimulator) -> None:
+    nvr = await add(sim, "nvr", records=("cam-a", "cam-b"))
+    await add(sim, "cam-a")
+    await add(sim, "cam-b")
+    s = session(sim, "nvr")
+    try:
+        job = await ops.find_recordings(s, None, max_matches=10, keep_alive="PT10S")
+        infos = await ops.get_recording_search_results(s, job, "PT1S", max_results=10)
+        await ops.end_search(s, job)
+        with pytest.raises(CallError) as exc:  # the job is gone on the recorder
+            await ops.get_recording_search_results(s, job, "PT1S")
+    finally:
+        await s.close()
+    assert sorted(i.token for i in infos) == ["REC-cam-a", "REC-cam-b"]
+    assert all(t.kind == "Video" and t.data_from and t.data_to for i in infos for t in i.tracks)
+    assert exc.value.kind == FAULT and nvr.calls["EndSearch"] == 1
+
+
+def test_replay_uri_reply_is_parsed() -> None:
+    reply = (
+        f'<s:Envelope xmlns:s="{soap.ENV12}"><s:Body><trp:GetReplayUriResponse xmlns:trp="{NS_REPLAY}">'
+        "<trp:Uri>rtsp://192.0.2.10/replay/REC-1</trp:Uri></trp:GetReplayUriResponse></s:Body></s:Envelope>"
+    ).encode()
+    assert ops.parse_replay_uri(soap.reply(reply, NS_REPLAY, "GetReplayUri")) == "rtsp://192.0.2.10/replay/REC-1"
+    with pytest.raises(soap.Malformed):
+        ops.parse_replay_uri(
+            soap.reply(reply.replace(b"rtsp://192.0.2.10/replay/REC-1", b""), NS_REPLAY, "GetReplayUri")
+        )
