@@ -22,6 +22,8 @@ from edge.config import Config
 from edge.drivers.base import DriverContext
 from edge.drivers.camera import CameraDriver
 from edge.events import Event, now_ms
+from edge.onvif.recordings import NoSearch
+from edge.onvif.session import CallError
 from edge.video.limiter import DECODES
 
 log = logging.getLogger("edge.camworker")
@@ -76,6 +78,25 @@ async def _answer(driver: CameraDriver, out: Outbox, req: p.SnapshotRequest) -> 
     await out.send(reply)
 
 
+async def _search(driver: CameraDriver, out: Outbox, req: p.RecordingsRequest) -> None:
+    try:
+        async with asyncio.timeout(req.deadline_s):
+            recorder, spans = await driver.recordings(req.device_id, req.start_s, req.end_s)
+        found = tuple(p.RecordSpan(s.start, s.end, s.recording) for s in spans[: p.MAX_SPANS])
+        reply = p.RecordingsReply(req.req, req.device_id, found, recorder)
+    except TimeoutError:
+        reply = p.RecordingsReply(req.req, req.device_id, error="deadline")
+    except LookupError:
+        reply = p.RecordingsReply(req.req, req.device_id, error="unknown_camera")
+    except NoSearch as exc:
+        reply = p.RecordingsReply(req.req, req.device_id, recorder=str(exc), error="no_search")
+    except CallError as exc:
+        reply = p.RecordingsReply(req.req, req.device_id, error=f"{exc.op}: {exc.kind}")
+    except Exception as exc:  # noqa: BLE001 - any failure is the answer, never a dead worker
+        reply = p.RecordingsReply(req.req, req.device_id, error=type(exc).__name__)
+    await out.send(reply)
+
+
 async def _requests(reader: asyncio.StreamReader, driver: CameraDriver, out: Outbox) -> None:
     tasks: set[asyncio.Task[None]] = set()
     while True:
@@ -85,6 +106,10 @@ async def _requests(reader: asyncio.StreamReader, driver: CameraDriver, out: Out
         msg = p.decode(line)
         if isinstance(msg, p.SnapshotRequest):
             task = asyncio.create_task(_answer(driver, out, msg))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        elif isinstance(msg, p.RecordingsRequest):
+            task = asyncio.create_task(_search(driver, out, msg))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
 

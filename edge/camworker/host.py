@@ -76,6 +76,10 @@ class PictureError(RuntimeError):
     """A snapshot request got no picture: no worker, past its deadline, or the camera's own failure."""
 
 
+class SearchError(RuntimeError):
+    """A recordings request got no answer: no worker, past its deadline, or the worker was replaced."""
+
+
 def rss_bytes(pid: int) -> int | None:
     try:
         return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -110,6 +114,7 @@ class CameraWorker:
         self._submitting = False
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[p.Reply]] = {}
+        self._searches: dict[int, asyncio.Future[p.RecordingsReply]] = {}
 
     # --- one worker lifetime ------------------------------------------------------------------------
     async def run(self) -> None:
@@ -132,6 +137,10 @@ class CameraWorker:
                 if not fut.done():
                     fut.set_exception(PictureError("camera worker replaced"))
             self._waiting.clear()
+            for search in self._searches.values():
+                if not search.done():
+                    search.set_exception(SearchError("camera worker replaced"))
+            self._searches.clear()
 
     async def _serve(self, proc: asyncio.subprocess.Process) -> None:
         stdin, stdout = proc.stdin, proc.stdout
@@ -199,6 +208,10 @@ class CameraWorker:
                     fut = self._waiting.pop(msg.req, None)
                     if fut is not None and not fut.done():
                         fut.set_result(msg)
+                case p.RecordingsReply():
+                    search = self._searches.pop(msg.req, None)
+                    if search is not None and not search.done():
+                        search.set_result(msg)
                 case _:
                     raise WorkerFault("protocol", f"unexpected {type(msg).__name__}")
 
@@ -258,6 +271,27 @@ class CameraWorker:
         if reply.jpeg is None:
             raise PictureError(f"{device_id}: {reply.error or 'no picture'}")
         return reply.jpeg
+
+    async def recordings(self, device_id: str, start_s: float, end_s: float, deadline_s: float) -> p.RecordingsReply:
+        """What `device_id`'s recorder holds in [start_s, end_s], within `deadline_s` (plus the pipe's
+        margin) or SearchError. A reply with `error` set is the recorder's own failure."""
+        proc = self._proc
+        if proc is None or proc.stdin is None:
+            raise SearchError("no camera worker running")
+        req = next(self._ids)
+        fut: asyncio.Future[p.RecordingsReply] = asyncio.get_running_loop().create_future()
+        self._searches[req] = fut
+        try:
+            proc.stdin.write(p.encode(p.RecordingsRequest(req, device_id, start_s, end_s, deadline_s)))
+            async with asyncio.timeout(deadline_s + REPLY_MARGIN_S):
+                await proc.stdin.drain()
+                return await fut
+        except TimeoutError:
+            raise SearchError(f"{device_id}: no recordings answer within {deadline_s:.1f} s") from None
+        except (BrokenPipeError, ConnectionResetError):
+            raise SearchError("camera worker gone") from None
+        finally:
+            self._searches.pop(req, None)
 
     def status(self) -> dict[str, Any]:
         rss = rss_bytes(self.pid) if self._proc is not None and self.pid is not None else None

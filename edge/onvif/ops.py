@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape
 
 from edge.onvif.services import NS_DEVICE, NS_MEDIA, NS_REPLAY, NS_SEARCH
 from edge.onvif.session import OnvifSession
-from edge.onvif.soap import Malformed, children, need, opt_text, text, xs_datetime
+from edge.onvif.soap import Malformed, child, children, need, opt_text, text, xs_datetime
 
 DEVICE_FIELDS: Final = ("Manufacturer", "Model", "FirmwareVersion", "SerialNumber", "HardwareId")
 
@@ -169,6 +169,58 @@ async def end_search(s: OnvifSession, search_token: str) -> None:
     """End a search job now instead of letting it expire after its KeepAliveTime."""
     body = f"<m:EndSearch><m:SearchToken>{escape(search_token)}</m:SearchToken></m:EndSearch>"
     await s.call(NS_SEARCH, "EndSearch", body, lambda _r: None)
+
+
+@dataclass(frozen=True, slots=True)
+class EventResult:
+    """One FindEventResult: its recording, time, topic (as sent, prefix included) and Data items."""
+
+    recording: str
+    time: float | None
+    topic: str
+    data: dict[str, str]
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_event_result(el: ET.Element) -> EventResult:
+    event = child(el, "Event")
+    topic = (opt_text(event, "Topic") or "") if event is not None else ""
+    outer = child(event, "Message") if event is not None else None
+    message = child(outer, "Message") if outer is not None else None
+    data = child(message, "Data") if message is not None else None
+    items = {i.get("Name", ""): i.get("Value", "") for i in children(data, "SimpleItem")} if data is not None else {}
+    return EventResult(opt_text(el, "RecordingToken") or "", _opt_time(el, "Time"), topic, items)
+
+
+def parse_event_search_results(r: ET.Element) -> list[EventResult]:
+    return [parse_event_result(e) for e in children(need(r, "ResultList"), "Result")]
+
+
+async def find_events(
+    s: OnvifSession, start: float, end: float, recording: str, max_matches: int, keep_alive: str
+) -> str:
+    """Start an event search over one recording's history (with the state at `start`); the search token."""
+    body = (
+        f"<m:FindEvents><m:StartPoint>{_iso(start)}</m:StartPoint><m:EndPoint>{_iso(end)}</m:EndPoint>"
+        f"<m:Scope><tt:IncludedRecordings>{escape(recording)}</tt:IncludedRecordings></m:Scope>"
+        "<m:SearchFilter/><m:IncludeStartState>true</m:IncludeStartState>"
+        f"<m:MaxMatches>{max_matches}</m:MaxMatches><m:KeepAliveTime>{escape(keep_alive)}</m:KeepAliveTime>"
+        "</m:FindEvents>"
+    )
+    return await s.call(NS_SEARCH, "FindEvents", body, parse_search_token)
+
+
+async def get_event_search_results(
+    s: OnvifSession, search_token: str, wait: str, max_results: int
+) -> list[EventResult]:
+    body = (
+        f"<m:GetEventSearchResults><m:SearchToken>{escape(search_token)}</m:SearchToken>"
+        f"<m:MaxResults>{max_results}</m:MaxResults><m:WaitTime>{escape(wait)}</m:WaitTime></m:GetEventSearchResults>"
+    )
+    return await s.call(NS_SEARCH, "GetEventSearchResults", body, parse_event_search_results)
 
 
 # --- replay (Profile G) ------------------------------------------------------------------------
