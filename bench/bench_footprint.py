@@ -205,7 +205,7 @@ def run(quick: bool = False, cameras: int | None = None) -> list[Row]:
         {"figure": f"camera worker alone RSS peak ({label})", "value": round(worker_peak, 1), "unit": "MB",
          "floor": RSS_BAR_MB - CORE_RSS_BAR_MB, "floor_unit": "MB (150 bar minus the core's 60)",
          "ratio": round(worker_peak / (RSS_BAR_MB - CORE_RSS_BAR_MB), 2)},
-        {"figure": f"camera worker alone idle CPU ({window:.0f} s window)", "value": round(worker_cpu, 2),
+        {"figure": f"camera worker alone idle CPU ({window:.0f} s window; its health rounds come once a minute)", "value": round(worker_cpu, 2),
          "unit": "% of a core", "floor": CPU_BAR_PCT, "floor_unit": "% bar (DESIGN 1, both together)",
          "ratio": round(worker_cpu / CPU_BAR_PCT, 2)},
         {"figure": "core + camera worker RSS mean over the idle window", "value": round(rss_mean, 1), "unit": "MB",
