@@ -53,6 +53,11 @@ class CameraPlan:
     faults: dict[str, Any] = field(default_factory=dict)  # initial simulator faults (edge.sim.onvif.state.Faults)
 
 
+# The demo's NVR (a simulated Profile G recorder, edge/sim/recorder): it records the south gate's camera,
+# whose button is linked to it, so a press there shows the seconds before it in the alarm card.
+NVR_ID = "nvr-1"
+RECORDED_CAMERA = "cam-gate-south"
+
 BUSES: dict[str, list[int]] = {"bus1": [1, 2], "bus2": [1, 2]}  # bus -> Modbus unit ids on it
 
 SERIAL_BUTTONS = [
@@ -118,6 +123,7 @@ def build_config(
     receiver_url: str,
     key_file: Path,
     host: str = "127.0.0.1",
+    recorder_url: str | None = None,
 ) -> dict[str, Any]:
     buttons: list[dict[str, Any]] = []
     for b in SERIAL_BUTTONS:
@@ -164,6 +170,7 @@ def build_config(
                 "username": CAMERA_USER,
                 "password_file": str(state / "camera.pass"),
                 "key_area": c.key_area,
+                **({"recorder": _recorder(recorder_url, state, c.id)} if recorder_url and c.id == RECORDED_CAMERA else {}),
             }
             for c in CAMERAS
         ],
@@ -172,6 +179,11 @@ def build_config(
         "rules": defaults.get("rules", []),
         "patrol": {"checkpoints": PATROL_CHECKPOINTS, "plans": [PATROL_PLAN]},
     }
+
+
+def _recorder(url: str, state: Path, camera: str) -> dict[str, Any]:
+    return {"onvif": url, "username": CAMERA_USER, "password_file": str(state / "camera.pass"),
+            "recording_token": f"REC-{camera}", "clip_before": 10, "clip_after": 2}  # fmt: skip
 
 
 def write_yaml(doc: dict[str, Any], path: Path) -> None:

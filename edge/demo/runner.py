@@ -163,7 +163,7 @@ async def run_demo(port: int, scenario: bool, state: Path, log_level: str = "war
         await site.start()
         doc = build_config(
             load_defaults(DEFAULTS_FILE), state, port, site.bus_ports, site.broker.url, site.camera_urls(),
-            site.receiver.url, state / "dc09.key", host,
+            site.receiver.url, state / "dc09.key", host, site.recorder_url(),
         )  # fmt: skip
         config_path = state / "edge-demo.yaml"
         write_yaml(doc, config_path)
