@@ -94,7 +94,9 @@ class PressClips:
                 error = "" if reply.end_ms >= want.end_ms - SHORT_S * 1000 else "incomplete"
             if not error or error not in RETRYABLE or attempt == ATTEMPTS:
                 break
-            log.info("clip of %s for %s: %s, asking again (%d/%d)", want.camera, event.device_id, error, attempt, ATTEMPTS)
+            log.info(
+                "clip of %s for %s: %s, asking again (%d/%d)", want.camera, event.device_id, error, attempt, ATTEMPTS
+            )
             await self._save(event, want.camera, ClipState.PENDING, attempt, error=error)
             await asyncio.sleep(self.retry_s)
         outcome = "ok" if best is not None and not error else ("partial" if best is not None else "failed")

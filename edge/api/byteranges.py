@@ -40,9 +40,13 @@ def ranged(body: bytes, header: str | None, media_type: str, headers: dict[str, 
     try:
         span = parse_range(header, len(body))
     except ValueError:
-        return Response(status_code=status.HTTP_416_RANGE_NOT_SATISFIABLE, headers={"Content-Range": f"bytes */{len(body)}"})
+        return Response(
+            status_code=status.HTTP_416_RANGE_NOT_SATISFIABLE, headers={"Content-Range": f"bytes */{len(body)}"}
+        )
     if span is None:
         return Response(body, media_type=media_type, headers=base)
     first, last = span
     base["Content-Range"] = f"bytes {first}-{last}/{len(body)}"
-    return Response(body[first : last + 1], status_code=status.HTTP_206_PARTIAL_CONTENT, media_type=media_type, headers=base)
+    return Response(
+        body[first : last + 1], status_code=status.HTTP_206_PARTIAL_CONTENT, media_type=media_type, headers=base
+    )

@@ -1,5 +1,6 @@
 """GET /media/{event_id}.jpg?exp=&sig=: the picture at a press through the signed, expiring link the
-police got in the DC-09 [V] field; the same link with `.mp4` gives the recorder's clip of the press. No token: the link itself is the credential (edge.media)."""
+police got in the DC-09 [V] field; the same link with `.mp4` gives the recorder's clip of the
+press. No token: the link itself is the credential (edge.media)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Response, status
 from prometheus_client import Counter
 
+from edge.api.byteranges import ranged
 from edge.api.deps import get_state
 from edge.api.state import AppState
-from edge.api.byteranges import ranged
 from edge.metrics import bad_input
 from edge.store.clips import clip_video
 from edge.store.media import media_picture

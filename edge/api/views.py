@@ -19,9 +19,9 @@ from edge.api.models import (
 from edge.events import iso_ms
 from edge.states import DeviceState
 from edge.store import Database, queries
+from edge.store.clips import clip_rows
 from edge.store.devices import devices_with_state
 from edge.store.events import payloads
-from edge.store.clips import clip_rows
 from edge.store.media import events_with_pictures
 
 

@@ -170,7 +170,11 @@ def build_config(
                 "username": CAMERA_USER,
                 "password_file": str(state / "camera.pass"),
                 "key_area": c.key_area,
-                **({"recorder": _recorder(recorder_url, state, c.id)} if recorder_url and c.id == RECORDED_CAMERA else {}),
+                **(
+                    {"recorder": _recorder(recorder_url, state, c.id)}
+                    if recorder_url and c.id == RECORDED_CAMERA
+                    else {}
+                ),
             }
             for c in CAMERAS
         ],

@@ -25,6 +25,80 @@ def _ns(t: float) -> int:
     return int((t + NTP_OFFSET_S) * 1e9)
 
 
+class _Pull:  # pragma: no cover - runs under /usr/bin/python3
+    """One replay: the pipeline, the PLAY once the SETUP is done, and what reached the muxer."""
+
+    def __init__(self, gst: Any, glib: Any, rtsp: Any, uri: str, start: float, end: float, out: str) -> None:
+        self.Gst, self.GLib, self.GstRtsp = gst, glib, rtsp
+        self.start, self.end = start, end
+        self.pipe: Any = gst.parse_launch(
+            "rtspsrc name=src onvif-mode=true onvif-rate-control=false protocols=tcp latency=0 buffer-mode=none "
+            "! rtph264depay ! h264parse name=parse ! h264timestamper ! mp4mux faststart=true ! filesink name=sink"
+        )
+        self.src = self.pipe.get_by_name("src")
+        self.src.set_property("location", uri)
+        self.pipe.get_by_name("sink").set_property("location", out)
+        if os.environ.get("EDGE_RTSP_USER"):
+            self.src.set_property("user-id", os.environ["EDGE_RTSP_USER"])
+            self.src.set_property("user-pw", os.environ.get("EDGE_RTSP_PASSWORD", ""))
+        # buffer-mode=none: timestamps from the RTP clock (the recording's), not from arrival, which under
+        # Rate-Control: no is a burst. The first and last picture times are the clip's real span.
+        self.seen: dict[str, Any] = {"frames": 0, "first": None, "last": None}
+        self.result: dict[str, Any] = {"ok": False, "error": "no_answer"}
+        self.played = False
+        self.loop = glib.MainLoop()
+        self.pipe.get_by_name("parse").get_static_pad("src").add_probe(gst.PadProbeType.BUFFER, self._count)
+        self.src.connect("before-send", self._before_send)
+        bus = self.pipe.get_bus()
+        bus.add_signal_watch()
+        bus.connect("message", self._message)
+
+    def _count(self, _pad: Any, info: Any) -> Any:
+        buf = info.get_buffer()
+        if buf.pts != self.Gst.CLOCK_TIME_NONE:
+            t = buf.pts / 1e9
+            first, last = self.seen["first"], self.seen["last"]
+            self.seen["first"] = t if first is None else min(first, t)
+            self.seen["last"] = t if last is None else max(last, t)
+        self.seen["frames"] += 1
+        return self.Gst.PadProbeReturn.OK
+
+    def _before_send(self, _src: Any, msg: Any) -> bool:
+        # rtspsrc 1.22 in onvif-mode sends no Require itself; the Streaming Specification wants it.
+        msg.add_header(self.GstRtsp.RTSPHeaderField.REQUIRE, "onvif-replay")
+        return True
+
+    def _message(self, _bus: Any, msg: Any) -> None:
+        t = self.Gst.MessageType
+        if msg.type == t.EOS:  # the recorder's RTCP BYE at the end of the range
+            self.result = {"ok": True}
+            self.loop.quit()
+        elif msg.type == t.PROGRESS:
+            kind, code, _text = msg.parse_progress()
+            if kind == self.Gst.ProgressType.COMPLETE and code == "open":  # DESCRIBE and SETUP done
+                self.GLib.idle_add(self._play)
+        elif msg.type == t.ERROR:
+            err, _dbg = msg.parse_error()
+            self.result = {"ok": False, "error": "replay_failed", "detail": str(err.message)[:200]}
+            self.loop.quit()
+
+    def _play(self) -> bool:
+        # Seeking now (paused, after the SETUP) makes rtspsrc send the PLAY with this clock Range.
+        if not self.played:
+            self.played = True
+            flags = self.Gst.SeekFlags.FLUSH | self.Gst.SeekFlags.ACCURATE
+            kind = self.Gst.SeekType.SET
+            self.src.seek(1.0, self.Gst.Format.TIME, flags, kind, _ns(self.start), kind, _ns(self.end))
+            self.pipe.set_state(self.Gst.State.PLAYING)
+        return False
+
+    def run(self) -> dict[str, Any]:
+        self.pipe.set_state(self.Gst.State.PAUSED)
+        self.loop.run()
+        self.pipe.set_state(self.Gst.State.NULL)
+        return {**self.result, **self.seen}
+
+
 def main(argv: list[str]) -> int:  # pragma: no cover - runs under /usr/bin/python3
     import gi  # noqa: PLC0415 - only this subprocess has (and needs) GStreamer
 
@@ -32,71 +106,8 @@ def main(argv: list[str]) -> int:  # pragma: no cover - runs under /usr/bin/pyth
     gi.require_version("GstRtsp", "1.0")
     from gi.repository import GLib, Gst, GstRtsp  # noqa: PLC0415
 
-    uri, start, end, out = argv[0], float(argv[1]), float(argv[2]), argv[3]
     Gst.init(None)
-    pipe: Any = Gst.parse_launch(
-        "rtspsrc name=src onvif-mode=true onvif-rate-control=false protocols=tcp latency=0 buffer-mode=none "
-        "! rtph264depay ! h264parse name=parse ! h264timestamper ! mp4mux faststart=true ! filesink name=sink"
-    )
-    src, sink, parse = pipe.get_by_name("src"), pipe.get_by_name("sink"), pipe.get_by_name("parse")
-    src.set_property("location", uri)
-    sink.set_property("location", out)
-    if os.environ.get("EDGE_RTSP_USER"):
-        src.set_property("user-id", os.environ["EDGE_RTSP_USER"])
-        src.set_property("user-pw", os.environ.get("EDGE_RTSP_PASSWORD", ""))
-    seen: dict[str, Any] = {"frames": 0, "first": None, "last": None}
-
-    def count(_pad: Any, info: Any) -> Any:
-        buf = info.get_buffer()
-        if buf.pts != Gst.CLOCK_TIME_NONE:
-            t = buf.pts / 1e9
-            seen["first"] = t if seen["first"] is None else min(seen["first"], t)
-            seen["last"] = t if seen["last"] is None else max(seen["last"], t)
-        seen["frames"] += 1
-        return Gst.PadProbeReturn.OK
-
-    parse.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, count)
-    loop = GLib.MainLoop()
-    result: dict[str, Any] = {"ok": False, "error": "no_answer"}
-    seeked = {"done": False}
-
-    def on_message(_bus: Any, msg: Any) -> None:
-        if msg.type == Gst.MessageType.EOS:
-            result.clear()
-            result.update({"ok": True})
-            loop.quit()
-        elif msg.type == Gst.MessageType.PROGRESS:
-            kind, code, _text = msg.parse_progress()
-            if kind == Gst.ProgressType.COMPLETE and code == "open":  # DESCRIBE and SETUP done
-                GLib.idle_add(play)
-        elif msg.type == Gst.MessageType.ERROR:
-            err, _dbg = msg.parse_error()
-            result.update({"ok": False, "error": "replay_failed", "detail": str(err.message)[:200]})
-            loop.quit()
-
-    def play() -> bool:
-        # After the SETUP (the stream's pad exists): rtspsrc turns this seek into the PLAY's clock Range.
-        if not seeked["done"]:
-            seeked["done"] = True
-            flags = Gst.SeekFlags.FLUSH | Gst.SeekFlags.ACCURATE
-            src.seek(1.0, Gst.Format.TIME, flags, Gst.SeekType.SET, _ns(start), Gst.SeekType.SET, _ns(end))
-            pipe.set_state(Gst.State.PLAYING)
-        return False
-
-    def before_send(_src: Any, msg: Any) -> bool:
-        # rtspsrc 1.22 in onvif-mode sends no Require itself; the Streaming Specification wants it.
-        msg.add_header(GstRtsp.RTSPHeaderField.REQUIRE, "onvif-replay")
-        return True
-
-    src.connect("before-send", before_send)
-    bus = pipe.get_bus()
-    bus.add_signal_watch()
-    bus.connect("message", on_message)
-    pipe.set_state(Gst.State.PAUSED)
-    loop.run()
-    pipe.send_event(Gst.Event.new_eos()) if not result.get("ok") else None
-    pipe.set_state(Gst.State.NULL)
-    result.update(frames=seen["frames"], first=seen["first"], last=seen["last"])
+    result = _Pull(Gst, GLib, GstRtsp, argv[0], float(argv[1]), float(argv[2]), argv[3]).run()
     print(json.dumps(result), flush=True)
     return 0 if result.get("ok") else 1
 

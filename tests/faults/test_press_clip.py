@@ -43,8 +43,20 @@ class ClipPeers:
 
         base = {"username": USER, "password_file": str(self.password_file)}
         return [
-            {"id": "cam-1", "name": "cam-1", "onvif": self.sim.url("cam-1"), **base, "recorder": recorder("nvr-1", "cam-1")},
-            {"id": "cam-2", "name": "cam-2", "onvif": self.sim.url("cam-2"), **base, "recorder": recorder("nvr-2", "cam-2")},
+            {
+                "id": "cam-1",
+                "name": "cam-1",
+                "onvif": self.sim.url("cam-1"),
+                **base,
+                "recorder": recorder("nvr-1", "cam-1"),
+            },
+            {
+                "id": "cam-2",
+                "name": "cam-2",
+                "onvif": self.sim.url("cam-2"),
+                **base,
+                "recorder": recorder("nvr-2", "cam-2"),
+            },
         ]
 
 
@@ -135,7 +147,9 @@ async def test_press_clip_from_the_recorder(tmp_path: Path, peers: ClipPeers) ->
             assert (await http.get(site.base + clip["url"])).status_code == 401  # viewer at least
 
         async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+            browser = await pw.chromium.launch(
+                executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
+            )
             try:
                 page = await browser.new_page(viewport={"width": 1366, "height": 900})
                 await page.goto(site.base + "/")

@@ -3,6 +3,7 @@ the segment ring, clock ranges."""
 
 from __future__ import annotations
 
+import itertools
 import struct
 
 import pytest
@@ -39,7 +40,7 @@ def test_access_units_whatever_the_chunking(cuts: list[int]) -> None:
     splitter = AccessUnitSplitter()
     out: list[tuple[bytes, ...]] = []
     edges = [0, *sorted(set(cuts)), len(STREAM)]
-    for a, b in zip(edges, edges[1:], strict=False):
+    for a, b in itertools.pairwise(edges):
         out += splitter.feed(STREAM[a:b])
     out += splitter.feed(annexb(SPS, PPS))  # the next picture (once its first NAL is complete) closes the last
     assert out == [(SPS, PPS, IDR), (P,), (P,), (SPS, PPS, IDR), (P,)]
@@ -86,7 +87,9 @@ def test_ring_keeps_only_closed_segments_and_is_bounded() -> None:
     ring = SegmentRing(segment_s=2.0, max_seconds=10.0)
     assert ring.span() is None
     _feed(ring, 3.0)
-    assert ring.span() == (1000.0, pytest.approx(1001.9))  # the open segment (from 1002.0) is not replayable yet
+    span = ring.span()
+    assert span is not None and span[0] == 1000.0
+    assert abs(span[1] - 1001.9) < 1e-9  # the open segment (from 1002.0) is not replayable yet
     _feed(ring, 60.0)
     span = ring.span()
     assert span is not None and span[1] - span[0] <= 10.0 and span[1] > 1050
@@ -106,10 +109,8 @@ def test_clock_round_trip(ts: float) -> None:
 
 
 def test_ranges() -> None:
-    assert parse_range("clock=20261203T151100.000Z-20261203T151112Z") == (
-        pytest.approx(parse_clock("20261203T151100Z")),
-        pytest.approx(parse_clock("20261203T151112Z")),
-    )
+    start, end = parse_range("clock=20261203T151100.000Z-20261203T151112Z")
+    assert (start, end) == (parse_clock("20261203T151100Z"), parse_clock("20261203T151112Z"))
     assert parse_range("clock=20261203T151100.123456Z-")[1] is None  # rtspsrc sends microseconds
     for bad in ("npt=0-10", "clock=yesterday-", "clock=20261203T151100Z", ""):
         with pytest.raises(RangeError):

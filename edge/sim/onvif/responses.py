@@ -65,7 +65,10 @@ def has_replay(cam: SimCamera, urls: Urls) -> bool:
 def capabilities(cam: SimCamera, urls: Urls) -> str:
     search = ""
     if cam.faults.search:
-        search = f"<tt:Search><tt:XAddr>{urls.onvif_base}{SEARCH_PATH}</tt:XAddr><tt:MetadataSearch>false</tt:MetadataSearch></tt:Search>"
+        search = (
+            f"<tt:Search><tt:XAddr>{urls.onvif_base}{SEARCH_PATH}</tt:XAddr>"
+            "<tt:MetadataSearch>false</tt:MetadataSearch></tt:Search>"
+        )
     if has_replay(cam, urls):
         search += f"<tt:Replay><tt:XAddr>{urls.onvif_base}{REPLAY_PATH}</tt:XAddr></tt:Replay>"
     if search:

@@ -42,9 +42,9 @@ class SimRecorder:
             raise ValueError(f"mode must be one of {HOSTILE}")
         self.replay.mode = mode
 
-    async def wait_recorded(self, token: str, seconds: float, timeout: float = 30.0) -> None:
-        """Until `seconds` of flushed video of `token` are replayable."""
-        async with asyncio.timeout(timeout):
+    async def wait_recorded(self, token: str, seconds: float, within: float = 30.0) -> None:
+        """Until `seconds` of flushed video of `token` are replayable (TimeoutError after `within`)."""
+        async with asyncio.timeout(within):
             while True:
                 span = self.rings[token].span()
                 if span is not None and span[1] - span[0] >= seconds:

@@ -128,7 +128,7 @@ class _Session:
         self.server = server
         self.reader = reader
         self.writer = writer
-        self.session = f"{random.getrandbits(32):08X}"  # noqa: S311 - a session id, not a secret
+        self.session = f"{random.getrandbits(32):08X}"
         self.ring: SegmentRing | None = None
         self.channel = 0
         self.sending: asyncio.Task[None] | None = None
@@ -171,9 +171,11 @@ class _Session:
             await self.reader.readexactly(min(length, MAX_HEAD))
         return Request(parts[0], parts[1], headers)
 
-    async def _reply(self, req: Request, code: int, text: str, extra: dict[str, str] | None = None, body: str = "") -> None:
+    async def _reply(
+        self, req: Request, code: int, text: str, extra: dict[str, str] | None = None, body: str = ""
+    ) -> None:
         if self.server.mode == "garbage":
-            self.writer.write(bytes(random.getrandbits(8) for _ in range(512)))  # noqa: S311
+            self.writer.write(bytes(random.getrandbits(8) for _ in range(512)))
             await self.writer.drain()
             return
         head = [f"RTSP/1.0 {code} {text}", f"CSeq: {req.header('cseq')}", "Server: edge-sim-nvr"]
@@ -260,7 +262,7 @@ class _Session:
             await self._reply(req, 457, "Invalid Range")
             return
         await self._stop_sending()
-        pk = RtpPacketizer(ssrc=random.getrandbits(32))  # noqa: S311
+        pk = RtpPacketizer(ssrc=random.getrandbits(32))
         shown = f"clock={format_clock(units[0].ts)}-{format_clock(units[-1].ts)}"
         info = f"url={req.url.rstrip('/')}/track1;seq={pk.seq};rtptime=0"
         await self._reply(req, 200, "OK", {"Session": self.session, "Range": shown, "RTP-Info": info})
