@@ -55,11 +55,14 @@ class _Pull:  # pragma: no cover - runs under /usr/bin/python3
 
     def _count(self, _pad: Any, info: Any) -> Any:
         buf = info.get_buffer()
-        if buf.pts != self.Gst.CLOCK_TIME_NONE:
-            t = buf.pts / 1e9
-            first, last = self.seen["first"], self.seen["last"]
-            self.seen["first"] = t if first is None else min(first, t)
-            self.seen["last"] = t if last is None else max(last, t)
+        if buf.pts == self.Gst.CLOCK_TIME_NONE:
+            # Pictures the recorder sends past the range's end fall outside the seek segment and come
+            # without a time; the muxer would refuse them (and the whole clip with them).
+            return self.Gst.PadProbeReturn.DROP
+        t = buf.pts / 1e9
+        first, last = self.seen["first"], self.seen["last"]
+        self.seen["first"] = t if first is None else min(first, t)
+        self.seen["last"] = t if last is None else max(last, t)
         self.seen["frames"] += 1
         return self.Gst.PadProbeReturn.OK
 

@@ -21,13 +21,16 @@ RECONNECT_S = 1.0
 _TAIL = "h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au ! fdsink fd=1 sync=false"
 
 
-def pipeline(source: str) -> list[str]:
+def pipeline(source: str, fps: int = 5) -> list[str]:
     """gst-launch arguments recording `source` (rtsp:// H.264, or http:// MJPEG) to Annex-B on stdout."""
     if source.startswith("rtsp://"):
         head = f"rtspsrc location={source} protocols=tcp latency=0 ! rtph264depay"
     else:
+        # videorate: a constant frame rate, so the H.264 carries its timing (VUI) and players get the
+        # pictures' durations right.
         head = (
             f"souphttpsrc location={source} is-live=true do-timestamp=true ! multipartdemux ! jpegdec ! videoconvert "
+            f"! videorate ! video/x-raw,framerate={fps}/1 "
             "! x264enc tune=zerolatency speed-preset=ultrafast threads=1 key-int-max=10 bitrate=800 "
             "! video/x-h264,profile=baseline"
         )
