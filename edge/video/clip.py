@@ -32,6 +32,7 @@ NTP_OFFSET_S: Final = 2_208_988_800
 # How often the file's size is looked at against the cap: 10 MB/s of replay passes at most 2 MB over.
 WATCH_S: Final = 0.2
 ONVIF_TIMEOUT_S: Final = 5.0
+EXIT_WAIT_S: Final = 1.0
 
 
 class ClipError(Exception):
@@ -58,10 +59,30 @@ def _child_env(user: str, password: str) -> dict[str, str]:
     return env
 
 
+# A replay that delivered no picture at all (see replay_pull.FIRST_PICTURE_S) is tried again at once.
+PULL_TRIES: Final = 3
+
+
 async def pull(
     uri: str, start: float, end: float, deadline_s: float, max_bytes: int, user: str = "", password: str = ""
 ) -> Clip:
-    """The recording between `start` and `end` (Unix seconds) at `uri`, or ClipError."""
+    """The recording between `start` and `end` (Unix seconds) at `uri`, or ClipError; all within `deadline_s`."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + deadline_s
+    for attempt in range(1, PULL_TRIES + 1):
+        try:
+            return await _pull_once(uri, start, end, until - loop.time(), max_bytes, user, password)
+        except ClipError as exc:
+            if exc.kind != "no_pictures" or attempt == PULL_TRIES or until - loop.time() < 1:
+                raise
+            where = uri.rsplit("@", maxsplit=1)[-1]  # never the credentials of rtsp://user:pw@host
+            log.info("replay of %s gave no pictures, trying again (%d/%d)", where, attempt, PULL_TRIES)
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+async def _pull_once(
+    uri: str, start: float, end: float, deadline_s: float, max_bytes: int, user: str, password: str
+) -> Clip:
     with tempfile.TemporaryDirectory(prefix="edge-clip-") as tmp:
         out = Path(tmp) / "clip.mp4"
         proc = await asyncio.create_subprocess_exec(
@@ -96,7 +117,7 @@ async def pull(
 
 async def _watch(proc: asyncio.subprocess.Process, out: Path, max_bytes: int) -> dict[str, object]:
     assert proc.stdout is not None
-    reading = asyncio.ensure_future(proc.stdout.read(64 * 1024))
+    reading = asyncio.ensure_future(proc.stdout.readline())
     try:
         while True:
             done, _ = await asyncio.wait({reading}, timeout=WATCH_S)
@@ -110,7 +131,8 @@ async def _watch(proc: asyncio.subprocess.Process, out: Path, max_bytes: int) ->
             reading.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reading
-    await proc.wait()
+    with contextlib.suppress(TimeoutError):  # the answer is in; a shutdown that hangs is killed by the caller
+        await asyncio.wait_for(proc.wait(), EXIT_WAIT_S)
     try:
         report = json.loads(reading.result().decode().strip().splitlines()[-1])
     except (ValueError, IndexError):

@@ -16,9 +16,17 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from typing import Any
 
 NTP_OFFSET_S = 2_208_988_800  # 1900-01-01 to 1970-01-01: rtspsrc's onvif seeks count from 1900
+# With Rate-Control: no the recorder sends as fast as the link takes it: once pictures came, this long
+# without one means the range is over even if its RTCP BYE got lost (rtspsrc can miss a BYE that
+# arrives before its pads are linked, on a loaded box).
+IDLE_END_S = 2.0
+# No picture this long after start: on a loaded box rtspsrc's seek flush can swallow a replay that
+# arrived all at once. The caller tries again (a new connection) rather than wait out its deadline.
+FIRST_PICTURE_S = 5.0
 
 
 def _ns(t: float) -> int:
@@ -46,8 +54,12 @@ class _Pull:  # pragma: no cover - runs under /usr/bin/python3
         self.seen: dict[str, Any] = {"frames": 0, "first": None, "last": None}
         self.result: dict[str, Any] = {"ok": False, "error": "no_answer"}
         self.played = False
+        self.last_buffer = 0.0
+        self.started = time.monotonic()
+        self.ending = False
         self.loop = glib.MainLoop()
-        self.pipe.get_by_name("parse").get_static_pad("src").add_probe(gst.PadProbeType.BUFFER, self._count)
+        self.parse = self.pipe.get_by_name("parse")
+        self.parse.get_static_pad("src").add_probe(gst.PadProbeType.BUFFER, self._count)
         self.src.connect("before-send", self._before_send)
         bus = self.pipe.get_bus()
         bus.add_signal_watch()
@@ -64,7 +76,21 @@ class _Pull:  # pragma: no cover - runs under /usr/bin/python3
         self.seen["first"] = t if first is None else min(first, t)
         self.seen["last"] = t if last is None else max(last, t)
         self.seen["frames"] += 1
+        self.last_buffer = time.monotonic()
         return self.Gst.PadProbeReturn.OK
+
+    def _idle(self) -> bool:
+        if not self.last_buffer and time.monotonic() - self.started > FIRST_PICTURE_S and not self.ending:
+            self.ending = True
+            self.result = {"ok": False, "error": "no_pictures", "detail": f"none within {FIRST_PICTURE_S:.0f} s"}
+            self.loop.quit()
+            return False
+        if self.last_buffer and time.monotonic() - self.last_buffer > IDLE_END_S and not self.ending:
+            self.ending = True
+            # Into the parser's input, not to rtspsrc (which drops it once its stream is stuck): the muxer
+            # finishes the file, then EOS comes on the bus.
+            self.parse.get_static_pad("sink").send_event(self.Gst.Event.new_eos())
+        return not self.ending
 
     def _before_send(self, _src: Any, msg: Any) -> bool:
         # rtspsrc 1.22 in onvif-mode sends no Require itself; the Streaming Specification wants it.
@@ -95,11 +121,13 @@ class _Pull:  # pragma: no cover - runs under /usr/bin/python3
             self.pipe.set_state(self.Gst.State.PLAYING)
         return False
 
-    def run(self) -> dict[str, Any]:
+    def run(self) -> None:
         self.pipe.set_state(self.Gst.State.PAUSED)
+        self.GLib.timeout_add(250, self._idle)
         self.loop.run()
+        # The answer first: a stuck rtspsrc can hang its TEARDOWN in the shutdown, and the caller then kills us.
+        print(json.dumps({**self.result, **self.seen}), flush=True)
         self.pipe.set_state(self.Gst.State.NULL)
-        return {**self.result, **self.seen}
 
 
 def main(argv: list[str]) -> int:  # pragma: no cover - runs under /usr/bin/python3
@@ -110,9 +138,8 @@ def main(argv: list[str]) -> int:  # pragma: no cover - runs under /usr/bin/pyth
     from gi.repository import GLib, Gst, GstRtsp  # noqa: PLC0415
 
     Gst.init(None)
-    result = _Pull(Gst, GLib, GstRtsp, argv[0], float(argv[1]), float(argv[2]), argv[3]).run()
-    print(json.dumps(result), flush=True)
-    return 0 if result.get("ok") else 1
+    _Pull(Gst, GLib, GstRtsp, argv[0], float(argv[1]), float(argv[2]), argv[3]).run()
+    return 0
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@ RTSP connection (RTP/AVP/TCP interleaved, the transport every ONVIF replay serve
 gets 461); PLAY needs `Require: onvif-replay` and a `Range: clock=…` (absolute UTC) and honours
 `Rate-Control: no` (as fast as the TCP connection takes it) or paces in real time. Every picture's
 first packet carries the ONVIF header extension (NTP time, clean-point flag); the end of the range
-is an RTCP sender report plus BYE. Hostile modes for tests: "stall" (PLAY answered, then silence),
-"endless" (the range never ends), "garbage" (not RTSP at all).
+is an RTCP sender report plus BYE (at once, for a range with nothing recorded in it). Hostile
+modes for tests: "stall" (PLAY answered, then silence), "endless" (the range never ends),
+"garbage" (not RTSP at all).
 """
 
 from __future__ import annotations
@@ -253,16 +254,16 @@ class _Session:
         except RangeError:
             await self._reply(req, 457, "Invalid Range")
             return
-        span = ring.span() if ring is not None else None
-        if ring is None or span is None or start > span[1] or (end is not None and end < span[0]):
-            await self._reply(req, 457, "Invalid Range")
-            return
-        units = ring.units(start, end)
-        if not units:
-            await self._reply(req, 457, "Invalid Range")
+        if ring is None:
+            await self._reply(req, 455, "Method Not Valid in This State")
             return
         await self._stop_sending()
         pk = RtpPacketizer(ssrc=random.getrandbits(32))
+        units = ring.units(start, end)
+        if not units:  # nothing recorded in that range (not yet, or no more): the replay ends at once
+            await self._reply(req, 200, "OK", {"Session": self.session, "Range": req.header("range")})
+            self.sending = asyncio.create_task(self._bye(pk, 0, 0, 0))
+            return
         shown = f"clock={format_clock(units[0].ts)}-{format_clock(units[-1].ts)}"
         info = f"url={req.url.rstrip('/')}/track1;seq={pk.seq};rtptime=0"
         await self._reply(req, 200, "OK", {"Session": self.session, "Range": shown, "RTP-Info": info})
@@ -295,7 +296,10 @@ class _Session:
             if self.server.mode != "endless":
                 break
             loops += 1
-        bye = rtcp_bye(pk.ssrc, pk.rtp_time(units[-1].ts), packets, octets, time.time())
+        await self._bye(pk, pk.rtp_time(units[-1].ts), packets, octets)
+
+    async def _bye(self, pk: RtpPacketizer, rtp_ts: int, packets: int, octets: int) -> None:
+        bye = rtcp_bye(pk.ssrc, rtp_ts, packets, octets, time.time())
         self.writer.write(struct.pack("!BBH", 0x24, self.channel + 1, len(bye)) + bye)
         await self.writer.drain()
 
