@@ -188,7 +188,14 @@ class Daemon:
             units["patrol-watch"] = PatrolWatch(self.config, self.db, self.runtime.emit).run
         gb = self.config.gb28181
         self.gb28181 = (
-            Gb28181Service(self.config, self.db, self.runtime.emit, self.runtime.memory, self.supervisor)
+            Gb28181Service(
+                self.config,
+                self.db,
+                self.runtime.emit,
+                self.runtime.memory,
+                self.supervisor,
+                camera_worker=lambda: self.camera_worker,
+            )
             if gb
             else None
         )

@@ -4,7 +4,8 @@ It reads one `start` line (the validated config) on stdin, then runs the camera 
 onvif_cameras driver schedules them. It never opens the store: every event and thumbnail is a message
 on stdout (fd 1 is kept for the protocol; anything printed goes to stderr, the core's log). A heartbeat
 every `heartbeat_s` carries the decodes in flight, so the core sees a grab stuck in native code and
-replaces this process. Snapshot and clip requests on stdin are answered within their deadline.
+replaces this process. Snapshot, recording-search and clip requests on stdin are answered within
+their deadline.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from edge.config.devices import Camera
 from edge.drivers.base import DriverContext
 from edge.drivers.camera import CameraDriver
 from edge.events import Event, now_ms
+from edge.onvif.recordings import NoSearch
+from edge.onvif.session import CallError
 from edge.video import clip
 from edge.video.clip import ClipError
 from edge.video.limiter import DECODES
@@ -79,6 +82,25 @@ async def _answer(driver: CameraDriver, out: Outbox, req: p.SnapshotRequest) -> 
     await out.send(reply)
 
 
+async def _search(driver: CameraDriver, out: Outbox, req: p.RecordingsRequest) -> None:
+    try:
+        async with asyncio.timeout(req.deadline_s):
+            recorder, spans = await driver.recordings(req.device_id, req.start_s, req.end_s)
+        found = tuple(p.RecordSpan(s.start, s.end, s.recording) for s in spans[: p.MAX_SPANS])
+        reply = p.RecordingsReply(req.req, req.device_id, found, recorder)
+    except TimeoutError:
+        reply = p.RecordingsReply(req.req, req.device_id, error="deadline")
+    except LookupError:
+        reply = p.RecordingsReply(req.req, req.device_id, error="unknown_camera")
+    except NoSearch as exc:
+        reply = p.RecordingsReply(req.req, req.device_id, recorder=str(exc), error="no_search")
+    except CallError as exc:
+        reply = p.RecordingsReply(req.req, req.device_id, error=f"{exc.op}: {exc.kind}")
+    except Exception as exc:  # noqa: BLE001 - any failure is the answer, never a dead worker
+        reply = p.RecordingsReply(req.req, req.device_id, error=type(exc).__name__)
+    await out.send(reply)
+
+
 # Each clip is a GStreamer process; two at a time keeps a storm of presses from starving the checks.
 CLIP_SLOTS = asyncio.Semaphore(2)
 
@@ -113,6 +135,10 @@ async def _requests(
         msg = p.decode(line)
         if isinstance(msg, p.SnapshotRequest):
             task = asyncio.create_task(_answer(driver, out, msg))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        elif isinstance(msg, p.RecordingsRequest):
+            task = asyncio.create_task(_search(driver, out, msg))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
         elif isinstance(msg, p.ClipRequest):

@@ -1,10 +1,13 @@
 """Messages between the alarm core and the camera worker: one JSON object per line, each with `v`.
 
 Worker -> core: `hello`, `heartbeat`, `event` (a driver Event), `snapshot` (a thumbnail JPEG) and
-`reply` (the answer to a snapshot request), `clip_reply`. Core -> worker: `snapshot_request`,
-`clip_request` (the recorder's video around a press). A line longer than
-MAX_LINE, not JSON, of another version or of an unknown type is a ProtocolError: the core counts it and
-replaces the worker, because a peer that speaks garbage once cannot be trusted to frame the next line.
+`reply` (the answer to a snapshot request). Core -> worker: `snapshot_request`. The GB/T 28181
+RecordInfo pair: `recordings_request` (core -> worker: what the camera's recorder holds in a time
+range) and its `recordings_reply`. The pre-alarm clip pair: `clip_request` (core -> worker: the
+recorder's video of a camera between two times) and its `clip_reply` (MP4). A line longer than
+MAX_LINE, not JSON, of another version or of an unknown type is a ProtocolError: the core counts it
+and replaces the worker, because a peer that speaks garbage once cannot be trusted to frame the
+next line.
 Stdlib only: the core imports this module, and must not pull in the worker's libraries.
 """
 
@@ -78,6 +81,38 @@ class Reply:
     ts_ms: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class RecordSpan:
+    """Recorded video of a camera, epoch seconds, in recording `recording` of its recorder."""
+
+    start_s: float
+    end_s: float
+    recording: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingsRequest:
+    req: int
+    device_id: str
+    start_s: float
+    end_s: float
+    deadline_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingsReply:
+    """`error` is empty on success; `recorder` names the device that was searched."""
+
+    req: int
+    device_id: str
+    spans: tuple[RecordSpan, ...] = ()
+    recorder: str = ""
+    error: str = ""
+
+
+# A RecordInfo answer lists at most this many spans; a recorder with more is cut, oldest first kept.
+MAX_SPANS: Final = 2000
+
 # --- the pre-alarm clip (ONVIF replay from the camera's recorder) ---------------------------------
 # A clip is at most this big: 12 s of a 4 Mbit/s main stream is 6 MB; base64 of 8 MiB fits MAX_LINE.
 MAX_CLIP_BYTES: Final = 8 * 1024 * 1024
@@ -125,7 +160,18 @@ def _decode_clip(kind: str, d: dict[str, Any]) -> ClipRequest | ClipReply:
     return ClipReply(_int(d, "req"), _str(d, "camera"), mp4, _str(d, "error"), _int(d, "start_ms"), _int(d, "end_ms"))
 
 
-Message = Hello | Heartbeat | EventMsg | Snapshot | SnapshotRequest | Reply | ClipRequest | ClipReply
+Message = (
+    Hello
+    | Heartbeat
+    | EventMsg
+    | Snapshot
+    | SnapshotRequest
+    | Reply
+    | RecordingsRequest
+    | RecordingsReply
+    | ClipRequest
+    | ClipReply
+)
 
 
 def _b64(data: bytes) -> str:
@@ -153,6 +199,13 @@ def encode(msg: Message) -> bytes:
         case Reply():
             body = {"type": "reply", "req": msg.req, "device_id": msg.device_id, "error": msg.error}
             body |= {"jpeg": None if msg.jpeg is None else _b64(msg.jpeg), "ts_ms": msg.ts_ms}
+        case RecordingsRequest():
+            body = {"type": "recordings_request", "req": msg.req, "device_id": msg.device_id}
+            body |= {"start_s": msg.start_s, "end_s": msg.end_s, "deadline_s": msg.deadline_s}
+        case RecordingsReply():
+            spans = [[s.start_s, s.end_s, s.recording] for s in msg.spans[:MAX_SPANS]]
+            body = {"type": "recordings_reply", "req": msg.req, "device_id": msg.device_id, "spans": spans}
+            body |= {"recorder": msg.recorder, "error": msg.error}
         case ClipRequest() | ClipReply():
             body = _encode_clip(msg)
     line = json.dumps({"v": VERSION, **body}, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
@@ -230,6 +283,26 @@ def decode(line: bytes) -> Message:
         case "reply":
             jpeg = None if d.get("jpeg") is None else _bytes(d, "jpeg")
             return Reply(_int(d, "req"), _str(d, "device_id"), jpeg, _str(d, "error"), _int(d, "ts_ms"))
+        case "recordings_request":
+            start, end = _num(d, "start_s"), _num(d, "end_s")
+            return RecordingsRequest(_int(d, "req"), _str(d, "device_id"), start, end, _num(d, "deadline_s"))
+        case "recordings_reply":
+            return RecordingsReply(
+                _int(d, "req"), _str(d, "device_id"), _spans(d), _str(d, "recorder"), _str(d, "error")
+            )
         case "clip_request" | "clip_reply":
             return _decode_clip(kind, d)
     raise ProtocolError(f"unknown message type {kind!r}")
+
+
+def _spans(d: dict[str, Any]) -> tuple[RecordSpan, ...]:
+    raw = d.get("spans")
+    if not isinstance(raw, list) or len(raw) > MAX_SPANS:
+        raise ProtocolError(f"spans: expected a list of at most {MAX_SPANS}")
+    out = []
+    for item in raw:
+        ok = isinstance(item, list) and len(item) == 3 and isinstance(item[2], str)
+        if not ok or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in item[:2]):
+            raise ProtocolError("spans: expected [start_s, end_s, recording] items")
+        out.append(RecordSpan(float(item[0]), float(item[1]), item[2]))
+    return tuple(out)

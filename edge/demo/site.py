@@ -18,7 +18,18 @@ from pathlib import Path
 from paho.mqtt import publish
 
 from edge.demo.broker import Broker
-from edge.demo.plan import BUSES, CAMERA_PASSWORD, CAMERA_USER, CAMERAS, MQTT_BUTTONS, NVR_ID, RECORDED_CAMERA
+from edge.demo.plan import (
+    BUSES,
+    CAMERA_PASSWORD,
+    CAMERA_USER,
+    CAMERAS,
+    GB_CAMERAS,
+    MQTT_BUTTONS,
+    NVR_ID,
+    RECORDED_CAMERA,
+)
+from edge.demo.police_page import PolicePage
+from edge.demo.police_video import PoliceVideo
 from edge.demo.procs import SocatLine
 from edge.sim.modbus import ModbusSim
 from edge.sim.mqtt_buttons import SimMqttButton
@@ -38,7 +49,14 @@ HEARTBEAT_S = 10.0
 
 
 class DemoSite:
-    def __init__(self, state: Path, key: bytes | None, on_report: Callable[[Report], None] | None = None) -> None:
+    def __init__(
+        self,
+        state: Path,
+        key: bytes | None,
+        on_report: Callable[[Report], None] | None = None,
+        gb_password: str | None = None,
+    ) -> None:
+        """`gb_password` brings up the police video platform (GB/T 28181) the gateway registers with."""
         self.state = state
         self.lines: dict[str, SocatLine | PtyPair] = {}
         self.bus_ports: dict[str, Path] = {}  # bus id -> the end the daemon opens
@@ -52,6 +70,8 @@ class DemoSite:
         self.receiver = DemoReceiver(key=key, log_path=state / "received.jsonl", on_report=on_report)
         self.page = ReceiverPage(self.receiver)
         self.recorder = SimRecorder("127.0.0.1")
+        self.police = PoliceVideo(gb_password, list(GB_CAMERAS)) if gb_password is not None else None
+        self.police_page = PolicePage(self.police) if self.police is not None else None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -96,6 +116,9 @@ class DemoSite:
             await self.wsd.start("127.0.0.1", 0)
         await self.receiver.start()
         await self.page.start()
+        if self.police is not None and self.police_page is not None:
+            await self.police.start()
+            await self.police_page.start()
 
     async def patrol_checkin(self, tag: str, guard: str) -> None:
         """One touch of the demo's patrol reader (`edge/patrol/demo-reader/checkin`)."""
@@ -126,6 +149,8 @@ class DemoSite:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         steps: list[tuple[str, Callable[[], object]]] = [("page", self.page.stop), ("receiver", self.receiver.stop)]
+        if self.police is not None and self.police_page is not None:
+            steps += [("police-page", self.police_page.stop), ("police-video", self.police.stop)]
         steps += [("wsd", self.wsd.stop)]
         steps += [("onvif", self.onvif.close), ("recorder", self.recorder.close), ("video", self.video.stop)]
         steps += [(f"mqtt:{k}", b.close) for k, b in self.mqtt.items()]
