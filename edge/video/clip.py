@@ -85,11 +85,14 @@ async def _pull_once(
 ) -> Clip:
     with tempfile.TemporaryDirectory(prefix="edge-clip-") as tmp:
         out = Path(tmp) / "clip.mp4"
-        proc = await asyncio.create_subprocess_exec(
-            GST_PYTHON, str(PULL_SCRIPT), uri, f"{start:.3f}", f"{end:.3f}", str(out),
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-            env=_child_env(user, password),
-        )  # fmt: skip
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                GST_PYTHON, str(PULL_SCRIPT), uri, f"{start:.3f}", f"{end:.3f}", str(out),
+                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+                env=_child_env(user, password),
+            )  # fmt: skip
+        except OSError as exc:  # no Debian Python with GStreamer on this box
+            raise ClipError("no_gstreamer", str(exc)) from None
         try:
             async with asyncio.timeout(deadline_s):
                 report = await _watch(proc, out, max_bytes)
