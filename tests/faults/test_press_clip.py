@@ -125,6 +125,7 @@ async def test_press_clip_from_the_recorder(tmp_path: Path, peers: ClipPeers) ->
             await asyncio.sleep(0.5)
         clip = alarm["clip"]
         assert clip["state"] == "ready", clip
+        assert alarm["snapshot"]  # the picture at the press came meanwhile: the worker was not held by the clip
         assert clip["url"] == f"/api/v1/alarms/{alarm['id']}/clip"
         opened = time.mktime(time.strptime(alarm["opened_at"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
         start = time.mktime(time.strptime(clip["start"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
