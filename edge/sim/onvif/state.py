@@ -38,6 +38,7 @@ class Faults:
     clock_offset_s: float = 0.0  # camera clock minus true UTC
     retention_days: float = 45.0  # earliest recorded data = now - this
     search: bool = True  # False: no Profile G search service advertised or served
+    replay: bool = True  # False: no Profile G replay service (an NVR that only records)
     stalled_s: float = 0.0  # newest recorded data = now - this (0: recording live)
     delay_s: float = 0.0  # answer every request this much later
     hang: bool = False  # accept requests and never answer
