@@ -41,6 +41,8 @@ AUTH_FAILURES = Counter("edge_api_auth_failures_total", "Rejected or delayed API
 # A failed check takes at least this long: longer than one scrypt at the default cost on the gateway
 # (~50 ms), so a known key id and an unknown one, or a cheap entry and a dear one, answer alike.
 FAIL_FLOOR_S = 0.1
+# A person mistypes a password a few times, not twenty: after 5 failures an account's logins are slowed.
+LOGIN_FAIL_LIMIT = 5
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 BAD_LOGIN = "用户名或密码错误 / wrong user name or password"
 

@@ -64,6 +64,20 @@ class CountyProc:
                 raise RuntimeError(f"edge county did not start; see {self.tmp / 'county.log'}")
             time.sleep(0.1)
 
+    def add_user(self, name: str, role: str, password: str) -> None:
+        """Through the CLI, as a bureau's IT person would: `edge user add ... -c county.yaml`."""
+        cmd = [sys.executable, "-m", "edge", "user", "add", "--name", name, "--role", role, "--password-stdin"]
+        out = subprocess.run(
+            [*cmd, "-c", str(self.config)],
+            check=False,
+            cwd=REPO,
+            input=password + "\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.returncode == 0, out.stderr
+
     def get(self, path: str, **params: Any) -> Any:
         r = httpx.get(
             f"http://127.0.0.1:{self.port}{path}",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,20 +18,6 @@ from tests.peers.postgres import Postgres, pg_bin
 from tests.peers.tls import make_certs
 
 pytestmark = pytest.mark.skipif(pg_bin() is None, reason="PostgreSQL is not installed (scripts/apt-packages.txt)")
-
-
-@pytest.fixture
-def pg() -> Iterator[Postgres]:
-    server = Postgres().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    b = Mosquitto(tmp_path / "county-broker").start()
-    yield b
-    b.stop()
 
 
 def school_event_ids(school: School) -> set[str]:
