@@ -19,19 +19,31 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.api.tokens import Role, create_token
 from edge.sim.mqtt_buttons import SimMqttButton
-from tests.peers.mosquitto import Mosquitto
+from tests.peers.mosquitto import Mosquitto, bridge_conf
 from tests.peers.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 class School:
-    def __init__(self, tmp: Path, site_id: str, county_url: str, buttons: int = 2, prefix: str = "county") -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        site_id: str,
+        county_url: str,
+        buttons: int = 2,
+        prefix: str = "county",
+        bridged: bool = False,
+    ) -> None:
+        """`bridged`: the uplink publishes to the school's own mosquitto, which bridges `<prefix>/#` to
+        the county broker (the school→county hop done by the brokers)."""
         self.tmp = tmp / site_id
         self.tmp.mkdir(parents=True, exist_ok=True)
-        self.site_id, self.county_url, self.prefix = site_id, county_url, prefix
+        self.site_id, self.prefix = site_id, prefix
         self.button_ids = [f"btn-{i + 1}" for i in range(buttons)]
-        self.broker = Mosquitto(self.tmp / "broker")
+        bridge = bridge_conf("county", county_url, f"{prefix}/{site_id}/#", f"bridge-{site_id}") if bridged else ""
+        self.broker = Mosquitto(self.tmp / "broker", extra_conf=bridge)
+        self.county_url = self.broker.url if bridged else county_url
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.buttons: dict[str, SimMqttButton] = {}

@@ -15,6 +15,7 @@ from tests.county.county_proc import CountyProc
 from tests.county.school import School, wait_for
 from tests.peers.mosquitto import Mosquitto
 from tests.peers.postgres import Postgres, pg_bin
+from tests.peers.tcp_proxy import TcpProxy
 from tests.peers.tls import make_certs
 
 pytestmark = pytest.mark.skipif(pg_bin() is None, reason="PostgreSQL is not installed (scripts/apt-packages.txt)")
@@ -79,25 +80,74 @@ def test_press_visible_in_county_api_and_dashboard(tmp_path: Path, broker: Mosqu
         quiet.stop()
 
 
-@pytest.mark.parametrize("outage_s", [0, pytest.param(600, marks=pytest.mark.heavy)], ids=["short", "10-minutes"])
-def test_broker_down_then_back_every_event_once(tmp_path: Path, broker: Mosquitto, pg: Postgres, outage_s: int) -> None:
+# The issue's fault is "county broker down 10 minutes": the default suite runs it at 1:100 (6 s, still
+# many presses spread over the outage); the full 10 minutes is the --heavy variant.
+OUTAGE_SCALE = 100
+
+
+@pytest.mark.parametrize(
+    "outage_s", [600 / OUTAGE_SCALE, pytest.param(600, marks=pytest.mark.heavy)], ids=["scaled-6s", "10-minutes"]
+)
+def test_broker_down_then_back_every_event_once(
+    tmp_path: Path, broker: Mosquitto, pg: Postgres, outage_s: float
+) -> None:
     county = CountyProc(tmp_path, broker.url, pg.dsn).start()
-    school = School(tmp_path, "sch-0002", broker.url).start()
+    schools = [School(tmp_path, f"sch-{i:04d}", broker.url).start() for i in (2, 3)]
     try:
-        school.press()
-        wait_for(lambda: all_arrived(pg.dsn, school), what="events before the outage")
+        for s in schools:
+            s.press()
+        for s in schools:
+            wait_for(lambda s=s: all_arrived(pg.dsn, s), what=f"events of {s.site_id} before the outage")
         broker.stop()
         for _ in range(10):
-            school.press()
+            for s in schools:
+                s.press()
             time.sleep(outage_s / 10)
+        assert not county.health()["ingest"]["connected"]
         broker.start()
-        wait_for(lambda: all_arrived(pg.dsn, school), timeout=60, what="every event after the broker is back")
-        rows = county_rows(pg.dsn, "sch-0002")
-        assert len(rows) == len({i for i, _ in rows}) == len(school_event_ids(school))
-        presses = county.get("/api/v1/events", school="sch-0002", kind="alarm.press", limit=1000)
-        assert len(presses) == 11
+        for s in schools:
+            wait_for(lambda s=s: all_arrived(pg.dsn, s), timeout=90, what=f"every event of {s.site_id} after")
+            rows = county_rows(pg.dsn, s.site_id)
+            assert len(rows) == len({i for i, _ in rows}) == len(school_event_ids(s))  # none lost, none doubled
+            presses = county.get("/api/v1/events", school=s.site_id, kind="alarm.press", limit=1000)
+            assert len(presses) == 11
+    finally:
+        for s in schools:
+            s.stop()
+        county.stop()
+
+
+def test_bridged_brokers_link_down_nothing_lost_or_doubled(tmp_path: Path, broker: Mosquitto, pg: Postgres) -> None:
+    """The school's uplink publishes to the school's own mosquitto, bridged (QoS 1, persistent sessions)
+    to the county mosquitto where `edge county` subscribes: the school→county hop done by the brokers.
+    The link between them (a TCP forwarder standing for the WAN) goes down for a while and comes back."""
+    county = CountyProc(tmp_path, broker.url, pg.dsn).start()
+    link = TcpProxy(broker.port).start()
+    school = School(tmp_path, "sch-0020", link.url, bridged=True).start()
+    try:
+        school.press()
+        wait_for(lambda: all_arrived(pg.dsn, school), what="events over the bridge")
+        wait_for(  # the retained device objects cross the bridge too
+            lambda: county.get("/api/v1/schools/sch-0020")["buttons"] == {"online": 2, "configured": 2},
+            what="both buttons online at the county",
+        )
+        link.cut()
+        for _ in range(8):
+            school.press()
+            time.sleep(0.5)
+        uplink = school.status()["providers"]["uplink"]
+        assert uplink["connected"] and uplink["backlog"] == 0  # handed to the school's broker, which queues
+        assert len(county.get("/api/v1/events", school="sch-0020", kind="alarm.press")) == 1  # none came over
+        link.start()
+        wait_for(lambda: all_arrived(pg.dsn, school), timeout=60, what="every event after the link is back")
+        rows = county_rows(pg.dsn, "sch-0020")
+        assert len(rows) == len({i for i, _ in rows}) == len(school_event_ids(school))  # none lost, none doubled
+        presses = county.get("/api/v1/events", school="sch-0020", kind="alarm.press", limit=1000)
+        assert len(presses) == 9
+        assert [e["seq"] for e in presses] == sorted((e["seq"] for e in presses), reverse=True)
     finally:
         school.stop()
+        link.stop()
         county.stop()
 
 
