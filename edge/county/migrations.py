@@ -40,4 +40,14 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX sessions_last ON sessions (last_ms);
         """,
     ),
+    (
+        3,
+        # When each retained object arrived (the county's clock): a school's clock that jumped back must
+        # not freeze its status at the county (edge.county.store.CLOCK_JUMP_MS).
+        """
+        ALTER TABLE schools ADD COLUMN status_received_ms BIGINT NOT NULL DEFAULT 0;
+        ALTER TABLE devices ADD COLUMN received_ms BIGINT NOT NULL DEFAULT 0;
+        ALTER TABLE reports ADD COLUMN received_ms BIGINT NOT NULL DEFAULT 0;
+        """,
+    ),
 ]

@@ -11,6 +11,7 @@ import pytest
 
 from edge.county.monthly import monthly, to_csv, to_html
 from edge.county.store import CountyStore, Message
+from edge.sim.county import SimCounty
 from tests.county.county_proc import CountyProc
 from tests.county.school import School, wait_for
 from tests.peers.mosquitto import Mosquitto
@@ -228,8 +229,49 @@ def test_wrong_school_clock_keeps_its_own_order(pg: Postgres) -> None:
         assert store.write(msgs[::-1]) == 4  # arriving in any order
         assert store.write(msgs) == 0
         assert [e["seq"] for e in store.events(school="s9")] == [4, 3, 2, 1]
+        # Its status: one stamped before the jump, then one stamped "an hour earlier" that arrives two
+        # minutes later: the newer arrival wins (the clock jumped back), a racing older copy does not.
+        status = [
+            Message("status", "s9", "", {"open_alarms": [{"id": "a1"}]}, base + 1000, base + 1000),
+            Message("status", "s9", "", {"open_alarms": []}, base - 3_599_000, base + 121_000),
+            Message("status", "s9", "", {"open_alarms": [{"id": "old"}]}, base - 3_600_000, base + 122_000),
+        ]
+        for m in status:
+            store.write([m])
+        assert store.schools()[0]["status"] == {"open_alarms": []}
     finally:
         store.close()
+
+
+def test_school_clock_an_hour_slow_end_to_end(tmp_path: Path, broker: Mosquitto, pg: Postgres) -> None:
+    """Through the broker and `edge county`: a school whose clock is an hour slow is listed in its own
+    order, shown with its clock offset, its open alarm's age on the county's clock, and not as silent."""
+    county = CountyProc(tmp_path, broker.url, pg.dsn).start()
+    sim = SimCounty(broker.url, schools=2, devices=4)
+    try:
+        slow = sim.schools[1]
+        slow.clock_offset_ms = -3_600_000
+        sim.publish_state()
+        slow.publish_state(open_alarms=1)
+        ids = [slow.press() for _ in range(3)]
+        slow.clock_offset_ms = -7_200_000  # and it slips back another hour mid-stream
+        ids += [slow.press() for _ in range(3)]
+        found = wait_for(
+            lambda: (e := county.get("/api/v1/events", school=slow.site)) and len(e) == 6 and e, what="6 events"
+        )
+        assert [e["id"] for e in found] == ids[::-1]  # newest first by the school's own seq
+        assert [e["seq"] for e in found] == [6, 5, 4, 3, 2, 1]
+        assert found[0]["ts_ms"] < found[-1]["ts_ms"]  # its clock says otherwise
+        view = wait_for(
+            lambda: (v := county.get(f"/api/v1/schools/{slow.site}")) and v["open_alarms"] and v, what="the alarm"
+        )
+        assert -3700 < view["clock_offset_s"] < -3500
+        assert view["open_alarms"][0]["age_s"] < 60  # not "an hour old"
+        assert view["silent"] is False
+        assert county.get(f"/api/v1/schools/{sim.schools[0].site}")["clock_offset_s"] == 0
+    finally:
+        sim.close()
+        county.stop()
 
 
 def test_tls_and_per_school_credentials(tmp_path: Path, pg: Postgres) -> None:
