@@ -27,10 +27,11 @@ class CountyProc:
         client_id: str = "county-1",
         silent_after: int = 60,
         extra_mqtt: str = "",
+        port: int | None = None,
     ) -> None:
         self.tmp = tmp / client_id
         self.tmp.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = port or free_port()
         self.token = create_token(self.tmp / "tokens.yaml", "bureau", Role.VIEWER, cost=2**10)
         self.config = self.tmp / "county.yaml"
         self.config.write_text(
