@@ -49,7 +49,7 @@ class School:
         self.buttons: dict[str, SimMqttButton] = {}
         self.token = ""
 
-    def config(self, extra_uplink: str = "") -> Path:
+    def config(self, extra_uplink: str = "", extra: str = "") -> Path:
         path = self.tmp / "edge.yaml"
         buttons = "".join(
             f"  - {{id: {b}, name: 按钮{i + 1}, location: 教学楼, zone: {i + 1}, transport: mqtt,"
@@ -62,16 +62,18 @@ class School:
             f'api: {{listen: "127.0.0.1:{self.port}", tokens_file: {self.tmp / "tokens.yaml"}}}\n'
             f"mqtt: {{url: {self.broker.url}, topic_prefix: school}}\n"
             f"buttons:\n{buttons}"
-            f"uplink: {{url: {self.county_url}, topic_prefix: {self.prefix}, status_interval: 5{extra_uplink}}}\n",
+            f"uplink: {{url: {self.county_url}, topic_prefix: {self.prefix}, status_interval: 5{extra_uplink}}}\n"
+            + extra,
             encoding="utf-8",
         )
         return path
 
-    def start(self, extra_uplink: str = "") -> School:
+    def start(self, extra_uplink: str = "", extra: str = "") -> School:
+        """`extra`: more top-level config sections (YAML), e.g. a `police:` receiver."""
         self.broker.start()
         if not self.token:
             self.token = create_token(self.tmp / "tokens.yaml", "test", Role.ADMIN, cost=2**10)
-        cfg = self.config(extra_uplink)
+        cfg = self.config(extra_uplink, extra)
         self.log = (self.tmp / "edge.log").open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "edge", "run", "-c", str(cfg)],
