@@ -8,10 +8,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from edge.sim.county import SimCounty
-from tests.browser import ARGS, CHROMIUM
+from tests.browser import chromium
 from tests.county.county_proc import CountyProc
 from tests.county.school import wait_for
 from tests.peers.mosquitto import Mosquitto
@@ -38,8 +38,7 @@ def test_dashboard_login_schools_logout_and_csrf(tmp_path: Path) -> None:
         wait_for(lambda: county.get("/api/v1/schools")["totals"]["open_alarms"] == 1, what="the open alarm")
         SHOTS.mkdir(parents=True, exist_ok=True)
         url = f"http://127.0.0.1:{county.port}/"
-        with sync_playwright() as p:
-            b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        with chromium() as b:
             ctx = b.new_context(viewport={"width": 1366, "height": 900})
             page = ctx.new_page()
             page.goto(url)
@@ -95,7 +94,6 @@ def test_dashboard_login_schools_logout_and_csrf(tmp_path: Path) -> None:
             page.click("#login-btn")
             expect(page.locator("#rows tr")).to_have_count(5)
             expect(page.locator("#who")).to_have_text("bureau (viewer)")
-            b.close()
     finally:
         if sim is not None:
             sim.close()
