@@ -73,8 +73,12 @@ async def pull(
         try:
             return await _pull_once(uri, start, end, until - loop.time(), max_bytes, user, password)
         except ClipError as exc:
-            if exc.kind != "no_pictures" or attempt == PULL_TRIES or until - loop.time() < 1:
+            if exc.kind != "no_pictures":
                 raise
+            if attempt == PULL_TRIES or until - loop.time() < 1:
+                # Whether the recorder's end-of-range reached rtspsrc or not, no picture came: the same
+                # "not recorded (yet)" the core asks again about.
+                raise ClipError("empty", f"the recorder sent no pictures ({exc.detail})") from None
             where = uri.rsplit("@", maxsplit=1)[-1]  # never the credentials of rtsp://user:pw@host
             log.info("replay of %s gave no pictures, trying again (%d/%d)", where, attempt, PULL_TRIES)
     raise AssertionError("unreachable")  # the loop returns or raises
