@@ -41,7 +41,7 @@ from edge.clock import LOOP_STALLS, StallWatch
 from edge.config import Config
 from edge.core.apply import PoliceSink, apply_actions
 from edge.core.maintenance import MaintenanceError, check_minutes, record
-from edge.core.notify import Notifier
+from edge.core.notify import Notifier, webhooks_configured
 from edge.core.persist import load_state, maintenance_rows, open_alarm_states, rebuild, save_state
 from edge.core.registry import engine_from_config
 from edge.events import GATEWAY_DEVICE_ID, Event, EventKind, iso_ms, now_ms
@@ -148,6 +148,8 @@ class Runtime:
         self.hub = hub
         self.clock = clock
         self.notifier = notifier or Notifier()
+        if webhooks_configured(config):
+            self.notifier.prepare()
         self.tick_s = tick_s
         self.after_commit: list[Callable[[], None]] = [hub.ring]
         self.events_committed = 0
@@ -178,6 +180,8 @@ class Runtime:
         Queued like any step, so a step in progress finishes on the config it started with."""
         self.signer = MediaSigner.for_store(self.db, config.api.public_url, config.api.verify_link_hours * 3600)
         engine, police = engine_from_config(config), police_sink(config, self.memory, self._committing, self.signer)
+        if webhooks_configured(config):
+            self.notifier.prepare()
 
         def swap() -> None:
             self.config, self.engine, self.police = config, engine, police
