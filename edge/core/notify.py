@@ -81,9 +81,9 @@ class Notifier:
                     client = self.prepare()
                     tg.create_task(self.send(client, item), name=f"escalation-{item.body.get('alarm_id')}")
         finally:
-            client, self._client = self._client, None
-            if client is not None:
-                await client.aclose()
+            opened, self._client = self._client, None
+            if opened is not None:
+                await opened.aclose()
 
     async def send(self, client: httpx.AsyncClient, item: Notify) -> bool:
         from httpx import HTTPError  # noqa: PLC0415 - loaded with the client
