@@ -77,8 +77,6 @@ with httpx.Client(timeout={HEALTHZ_TIMEOUT_S}) as client:
             ok = False
         ms = (time.perf_counter() - t0) * 1000 if ok else {HEALTHZ_TIMEOUT_S * 1000}
         worst, probes = max(worst, ms), probes + 1
-        if ms > 50:
-            print("slow", round(time.time() % 1000, 2), round(ms, 1), file=sys.stderr, flush=True)
         time.sleep({HEALTHZ_EVERY_S})
 print(worst, probes, flush=True)
 """
@@ -149,7 +147,6 @@ async def _killer(site: Site, every_s: float, figures: StormFigures) -> None:
         for pid in worker_pids(site.daemon.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGSEGV)
-                print("kill", round(time.time() % 1000, 2), file=sys.stderr, flush=True)
                 figures.kills += 1
         await asyncio.sleep(every_s)
 
@@ -171,7 +168,6 @@ async def run_storm(
                 if ms is not None:
                     figures.quiet_ms.append(ms)
                 await asyncio.sleep(PRESS_GAP_S)
-            print("storm", round(time.time() % 1000, 2), file=sys.stderr, flush=True)
             for cid, fault in zip(peers.ids, STORM_FAULTS, strict=False):
                 peers.video.set_fault(cid, fault)
             killer = asyncio.create_task(_killer(site, kill_every_s, figures))
