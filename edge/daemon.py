@@ -147,6 +147,7 @@ class Daemon:
         return DriverContext(
             site_id=self.config.site.id,
             emit=self.runtime.emit,
+            emit_many=self.runtime.emit_many,
             save_snapshot=save,
             last_levels=lambda device_id: last_levels(self.db, device_id),
             record_checkins=self.runtime.record_checkins,
