@@ -25,6 +25,7 @@ from edge.drivers.registry import build_drivers
 from edge.events import Event, EventKind, now_ms
 from edge.hub import Hub
 from edge.inventory import config_devices
+from edge.press_clip import PressClips
 from edge.press_picture import PressPictures
 from edge.relay.service import Relay
 from edge.runtime import Runtime
@@ -160,7 +161,14 @@ class Daemon:
         """Everything the config shapes: the drivers and the police relay, rebuilt on each reload."""
         units: dict[str, Service] = {d.name: d.run for d in self.build_drivers()}
         self.camera_worker = CameraWorker(self.config, self._camera_result) if self.config.cameras else None
-        self.runtime.on_press = PressPictures(self.config, self.runtime, lambda: self.camera_worker).on_press
+        pictures = PressPictures(self.config, self.runtime, lambda: self.camera_worker)
+        self.clips = PressClips(self.config, self.runtime, lambda: self.camera_worker)
+
+        def on_press(event: Event) -> None:
+            pictures.on_press(event)
+            self.clips.on_press(event)
+
+        self.runtime.on_press = on_press
         if self.camera_worker is not None:
             units[CAMERA_UNIT] = self.camera_worker.run
         police = self.config.police
@@ -188,7 +196,14 @@ class Daemon:
         if self.config.gb28181:
             from edge.gb28181.service import Gb28181Service  # noqa: PLC0415
 
-            self.gb28181 = Gb28181Service(self.config, self.db, self.runtime.emit, self.runtime.memory, self.supervisor)
+            self.gb28181 = Gb28181Service(
+                self.config,
+                self.db,
+                self.runtime.emit,
+                self.runtime.memory,
+                self.supervisor,
+                camera_worker=lambda: self.camera_worker,
+            )
             units["gb28181"] = self.gb28181.run
         self.uplink = self._build_uplink()
         if self.uplink is not None:

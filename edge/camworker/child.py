@@ -4,7 +4,8 @@ It reads one `start` line (the validated config) on stdin, then runs the camera 
 onvif_cameras driver schedules them. It never opens the store: every event and thumbnail is a message
 on stdout (fd 1 is kept for the protocol; anything printed goes to stderr, the core's log). A heartbeat
 every `heartbeat_s` carries the decodes in flight, so the core sees a grab stuck in native code and
-replaces this process. Snapshot requests on stdin are answered within their deadline.
+replaces this process. Snapshot, recording-search and clip requests on stdin are answered within
+their deadline.
 """
 
 from __future__ import annotations
@@ -19,9 +20,14 @@ import sys
 
 from edge.camworker import protocol as p
 from edge.config import Config
+from edge.config.devices import Camera
 from edge.drivers.base import DriverContext
 from edge.drivers.camera import CameraDriver
 from edge.events import Event, now_ms
+from edge.onvif.recordings import NoSearch
+from edge.onvif.session import CallError
+from edge.video import clip
+from edge.video.clip import ClipError
 from edge.video.limiter import DECODES
 
 log = logging.getLogger("edge.camworker")
@@ -76,7 +82,51 @@ async def _answer(driver: CameraDriver, out: Outbox, req: p.SnapshotRequest) -> 
     await out.send(reply)
 
 
-async def _requests(reader: asyncio.StreamReader, driver: CameraDriver, out: Outbox) -> None:
+async def _search(driver: CameraDriver, out: Outbox, req: p.RecordingsRequest) -> None:
+    try:
+        async with asyncio.timeout(req.deadline_s):
+            recorder, spans = await driver.recordings(req.device_id, req.start_s, req.end_s)
+        found = tuple(p.RecordSpan(s.start, s.end, s.recording) for s in spans[: p.MAX_SPANS])
+        reply = p.RecordingsReply(req.req, req.device_id, found, recorder)
+    except TimeoutError:
+        reply = p.RecordingsReply(req.req, req.device_id, error="deadline")
+    except LookupError:
+        reply = p.RecordingsReply(req.req, req.device_id, error="unknown_camera")
+    except NoSearch as exc:
+        reply = p.RecordingsReply(req.req, req.device_id, recorder=str(exc), error="no_search")
+    except CallError as exc:
+        reply = p.RecordingsReply(req.req, req.device_id, error=f"{exc.op}: {exc.kind}")
+    except Exception as exc:  # noqa: BLE001 - any failure is the answer, never a dead worker
+        reply = p.RecordingsReply(req.req, req.device_id, error=type(exc).__name__)
+    await out.send(reply)
+
+
+# Each clip is a GStreamer process; two at a time keeps a storm of presses from starving the checks.
+CLIP_SLOTS = asyncio.Semaphore(2)
+
+
+async def _answer_clip(cameras: dict[str, Camera], out: Outbox, req: p.ClipRequest) -> None:
+    cam = cameras.get(req.camera)
+    try:
+        if cam is None:
+            raise ClipError("unknown_camera")
+        async with asyncio.timeout(req.deadline_s), CLIP_SLOTS:
+            got = await clip.fetch(cam, req.start_ms / 1000, req.end_ms / 1000, req.deadline_s, p.MAX_CLIP_BYTES)
+        reply = p.ClipReply(req.req, req.camera, got.mp4, "", int(got.start * 1000), int(got.end * 1000))
+    except TimeoutError:
+        reply = p.ClipReply(req.req, req.camera, error="deadline")
+    except ClipError as exc:
+        log.warning("clip of %s: %s", req.camera, exc)
+        reply = p.ClipReply(req.req, req.camera, error=exc.kind)
+    except Exception as exc:  # any failure is the answer, never a dead worker
+        log.exception("clip of %s failed", req.camera)
+        reply = p.ClipReply(req.req, req.camera, error=type(exc).__name__)
+    await out.send(reply)
+
+
+async def _requests(
+    reader: asyncio.StreamReader, driver: CameraDriver, out: Outbox, cameras: dict[str, Camera]
+) -> None:
     tasks: set[asyncio.Task[None]] = set()
     while True:
         line = await reader.readline()
@@ -85,6 +135,14 @@ async def _requests(reader: asyncio.StreamReader, driver: CameraDriver, out: Out
         msg = p.decode(line)
         if isinstance(msg, p.SnapshotRequest):
             task = asyncio.create_task(_answer(driver, out, msg))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        elif isinstance(msg, p.RecordingsRequest):
+            task = asyncio.create_task(_search(driver, out, msg))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        elif isinstance(msg, p.ClipRequest):
+            task = asyncio.create_task(_answer_clip(cameras, out, msg))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
 
@@ -122,7 +180,7 @@ async def serve() -> None:
     await out.send(p.Hello(os.getpid(), tuple(c.id for c in config.cameras)))
     async with asyncio.TaskGroup() as tg:
         tg.create_task(_heartbeats(out, float(start.get("heartbeat_s", 1.0))))
-        tg.create_task(_requests(reader, driver, out))
+        tg.create_task(_requests(reader, driver, out, {c.id: c for c in config.cameras}))
         tg.create_task(driver.run())
 
 

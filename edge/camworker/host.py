@@ -73,6 +73,18 @@ class PictureError(RuntimeError):
     """A snapshot request got no picture: no worker, past its deadline, or the camera's own failure."""
 
 
+class ClipError(RuntimeError):
+    """A clip request got no clip; `kind` says why (no_worker, deadline, or the worker's own kind)."""
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind = kind
+
+
+class SearchError(RuntimeError):
+    """A recordings request got no answer: no worker, past its deadline, or the worker was replaced."""
+
+
 def rss_bytes(pid: int) -> int | None:
     try:
         return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -107,6 +119,8 @@ class CameraWorker:
         self._submitting = False
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[p.Reply]] = {}
+        self._clips: dict[int, asyncio.Future[p.ClipReply]] = {}
+        self._searches: dict[int, asyncio.Future[p.RecordingsReply]] = {}
 
     # --- one worker lifetime ------------------------------------------------------------------------
     async def run(self) -> None:
@@ -133,6 +147,14 @@ class CameraWorker:
                 if not fut.done():
                     fut.set_exception(PictureError("camera worker replaced"))
             self._waiting.clear()
+            for search in self._searches.values():
+                if not search.done():
+                    search.set_exception(SearchError("camera worker replaced"))
+            self._searches.clear()
+            for clip in self._clips.values():
+                if not clip.done():
+                    clip.set_exception(ClipError("worker_replaced"))
+            self._clips.clear()
 
     async def _serve(self, proc: asyncio.subprocess.Process) -> None:
         stdin, stdout = proc.stdin, proc.stdout
@@ -200,6 +222,14 @@ class CameraWorker:
                     fut = self._waiting.pop(msg.req, None)
                     if fut is not None and not fut.done():
                         fut.set_result(msg)
+                case p.RecordingsReply():
+                    search = self._searches.pop(msg.req, None)
+                    if search is not None and not search.done():
+                        search.set_result(msg)
+                case p.ClipReply():
+                    clip = self._clips.pop(msg.req, None)
+                    if clip is not None and not clip.done():
+                        clip.set_result(msg)
                 case _:
                     raise WorkerFault("protocol", f"unexpected {type(msg).__name__}")
 
@@ -259,6 +289,52 @@ class CameraWorker:
         if reply.jpeg is None:
             raise PictureError(f"{device_id}: {reply.error or 'no picture'}")
         return reply.jpeg
+
+    async def recordings(self, device_id: str, start_s: float, end_s: float, deadline_s: float) -> p.RecordingsReply:
+        """What `device_id`'s recorder holds in [start_s, end_s], within `deadline_s` (plus the pipe's
+        margin) or SearchError. A reply with `error` set is the recorder's own failure."""
+        proc = self._proc
+        if proc is None or proc.stdin is None:
+            raise SearchError("no camera worker running")
+        req = next(self._ids)
+        fut: asyncio.Future[p.RecordingsReply] = asyncio.get_running_loop().create_future()
+        self._searches[req] = fut
+        try:
+            proc.stdin.write(p.encode(p.RecordingsRequest(req, device_id, start_s, end_s, deadline_s)))
+            async with asyncio.timeout(deadline_s + REPLY_MARGIN_S):
+                await proc.stdin.drain()
+                return await fut
+        except TimeoutError:
+            raise SearchError(f"{device_id}: no recordings answer within {deadline_s:.1f} s") from None
+        except (BrokenPipeError, ConnectionResetError):
+            raise SearchError("camera worker gone") from None
+        finally:
+            self._searches.pop(req, None)
+
+    async def clip(self, camera: str, start_ms: int, end_ms: int, deadline_s: float) -> p.ClipReply:
+        """The recorder's MP4 of `camera` between the times (Unix ms), or ClipError; never longer than the deadline."""
+        proc = self._proc
+        if proc is None or proc.stdin is None:
+            raise ClipError("no_worker", "no camera worker running")
+        req = next(self._ids)
+        fut: asyncio.Future[p.ClipReply] = asyncio.get_running_loop().create_future()
+        self._clips[req] = fut
+        try:
+            proc.stdin.write(p.encode(p.ClipRequest(req, camera, start_ms, end_ms, deadline_s)))
+            async with asyncio.timeout(deadline_s + REPLY_MARGIN_S):
+                await proc.stdin.drain()
+                reply = await fut
+        except TimeoutError:
+            raise ClipError("deadline", f"{camera}: no clip within {deadline_s:.0f} s") from None
+        except (BrokenPipeError, ConnectionResetError):
+            raise ClipError("no_worker", "camera worker gone") from None
+        finally:
+            self._clips.pop(req, None)
+        if reply.camera != camera:
+            raise ClipError("protocol", f"asked for {camera}, got {reply.camera}")
+        if reply.mp4 is None:
+            raise ClipError(reply.error or "no_clip")
+        return reply
 
     def status(self) -> dict[str, Any]:
         rss = rss_bytes(self.pid) if self._proc is not None and self.pid is not None else None

@@ -46,7 +46,8 @@ def _serial(args: argparse.Namespace) -> int:
 
 
 def _camera(args: argparse.Namespace) -> int:
-    from edge.commission.camera import FAIL, camera_from, commission_camera  # noqa: PLC0415
+    from edge.commission.camera import camera_from, commission_camera  # noqa: PLC0415
+    from edge.commission.lines import FAIL  # noqa: PLC0415
     from edge.config import Checks  # noqa: PLC0415
 
     config = _config(args.config)
@@ -84,7 +85,8 @@ def _test_alarm(args: argparse.Namespace) -> int:
 
 
 def _mqtt(args: argparse.Namespace) -> int:
-    from edge.commission.mqtt_check import FAIL, WARN, check_broker  # noqa: PLC0415
+    from edge.commission.lines import FAIL, WARN  # noqa: PLC0415
+    from edge.commission.mqtt_check import check_broker  # noqa: PLC0415
 
     config = load_config(Path(args.config))
     if config.mqtt is None:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import cv2
 
+from edge.commission.lines import FAIL, INFO, PASS, SKIP, WARN, Line
 from edge.config import Camera, Checks, Config, read_secret
 from edge.config.devices import QualityThresholds
 from edge.onvif.camera import check_camera_now
@@ -22,8 +22,7 @@ from edge.video.grab import grab_then
 from edge.video.quality import Image
 
 RETENTION_FIX = "在录像机中延长保存天数或增加硬盘 / raise the recorder's retention days or add disk space"
-PASS, FAIL, WARN, INFO = "通过 PASS", "失败 FAIL", "注意 WARN", "信息 INFO"
-SKIP = "跳过 SKIP"
+
 _STATUS = {"pass": PASS, "fail": FAIL, "skip": SKIP}
 TUNE = "阈值可在 cameras[].thresholds 中按摄像机调整 / thresholds are tuned per camera in cameras[].thresholds"
 
@@ -54,19 +53,6 @@ QUALITY_FIXES: dict[str, tuple[str, str]] = {
         "day/night switching, set white balance auto",
     ),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    status: str
-    check: str
-    zh: str
-    en: str
-    fix: str = ""
-
-    def render(self) -> str:
-        out = f"[{self.status}] {self.check}: {self.zh} / {self.en}"
-        return out + (f"\n        处理 fix: {self.fix}" if self.fix else "")
 
 
 def camera_from(target: str, config: Config | None, username: str, password_file: Path | None) -> Camera:

@@ -19,28 +19,15 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from edge.commission.lines import FAIL, PASS, WARN, Line
 from edge.config.models import Mqtt
 from edge.config.secrets import read_secret
 
-PASS, FAIL, WARN = "通过 PASS", "失败 FAIL", "注意 WARN"
 ACL_FIX = (
     "在 broker 上设 allow_anonymous false、password_file 与 acl_file（每个按钮只能发布自己的主题，见 README）/ "
     "set allow_anonymous false, password_file and acl_file on the broker (each button may publish only its own "
     "topics, see the README and config/mosquitto/)"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    status: str
-    check: str
-    zh: str
-    en: str
-    fix: str = ""
-
-    def render(self) -> str:
-        out = f"[{self.status}] {self.check}: {self.zh} / {self.en}"
-        return out + (f"\n        处理 fix: {self.fix}" if self.fix else "")
 
 
 @dataclass(slots=True)

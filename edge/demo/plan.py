@@ -16,6 +16,9 @@ from ruamel.yaml import YAML
 ACCOUNT = "1234"
 CAMERA_USER = "admin"
 CAMERA_PASSWORD = "admin123"  # noqa: S105 - the simulator's documented demo credential
+# GB/T 28181 IDs (20 digits: centre 3402000000, industry 00, type 200 / 118 / 132 / 134, serial).
+GB_SERVER_ID = "34020000002000000001"  # the demo's police video platform
+GB_DEVICE_ID = "34020000001180000001"  # the gateway
 DEFAULTS = {"site": {"id": "demo-school", "name": "演示学校 Demo School", "timezone": "Asia/Shanghai"}}
 
 
@@ -52,6 +55,11 @@ class CameraPlan:
     key_area: bool = False
     faults: dict[str, Any] = field(default_factory=dict)  # initial simulator faults (edge.sim.onvif.state.Faults)
 
+
+# The demo's NVR (a simulated Profile G recorder, edge/sim/recorder): it records the south gate's camera,
+# whose button is linked to it, so a press there shows the seconds before it in the alarm card.
+NVR_ID = "nvr-1"
+RECORDED_CAMERA = "cam-gate-south"
 
 BUSES: dict[str, list[int]] = {"bus1": [1, 2], "bus2": [1, 2]}  # bus -> Modbus unit ids on it
 
@@ -98,6 +106,19 @@ PATROL_PLAN = {
 }  # fmt: skip
 
 
+# The cameras the police may open (key areas and the cameras buttons are linked to), by channel serial.
+# Not the corridor camera: its simulated blur lives in the MJPEG video, which a live stream would replace.
+GB_CAMERAS = {"cam-gate-south": 1, "cam-gate-north": 2, "cam-guard": 3, "cam-dorm": 4, "cam-canteen": 5}
+
+
+def gb_camera_id(camera: str) -> str:
+    return f"3402000000132{GB_CAMERAS[camera]:07d}"
+
+
+def gb_button_id(zone: int) -> str:
+    return f"3402000000134{zone:07d}"
+
+
 def load_defaults(path: Path | None) -> dict[str, Any]:
     """config/demo.yaml's site (and any checks/police tuning) when present; built-in values otherwise."""
     doc: dict[str, Any] = {}
@@ -118,7 +139,13 @@ def build_config(
     receiver_url: str,
     key_file: Path,
     host: str = "127.0.0.1",
+    police_video: str | None = None,
+    stream_uris: dict[str, str] | None = None,
+    recorder_url: str | None = None,
 ) -> dict[str, Any]:
+    """`police_video` is the GB/T 28181 platform's udp:// URL (the uplink is configured only with
+    it); `stream_uris` the RTSP URLs of the cameras the police may open live; `recorder_url` the
+    demo NVR's ONVIF device service (it records RECORDED_CAMERA)."""
     buttons: list[dict[str, Any]] = []
     for b in SERIAL_BUTTONS:
         buttons.append(
@@ -140,12 +167,28 @@ def build_config(
         "account": ACCOUNT, "format": "ADM-CID", "receiver": "1", "line": "1", "key_file": str(key_file),
         "supervision_interval": 30, "receivers": [receiver_url], **(defaults.get("police") or {}),
     }  # fmt: skip
+    if police_video is not None:
+        for entry in buttons:
+            entry["gb28181_id"] = gb_button_id(entry["zone"])
     checks = {
         # Faster than a real site so the dashboard fills within a minute of starting.
         "camera_interval": 15, "quality_interval": 60, "startup_delay": 1, "call_timeout": 3,
         "frame_timeout": 5, "offline_after_rounds": 2, **(defaults.get("checks") or {}),
     }  # fmt: skip
-    return {
+    cameras: list[dict[str, Any]] = [
+        {
+            "id": c.id,
+            "name": c.name,
+            "location": c.location,
+            "onvif": camera_urls[c.id],
+            "username": CAMERA_USER,
+            "password_file": str(state / "camera.pass"),
+            "key_area": c.key_area,
+            **({"recorder": _recorder(recorder_url, state, c.id)} if recorder_url and c.id == RECORDED_CAMERA else {}),
+        }
+        for c in CAMERAS
+    ]
+    doc: dict[str, Any] = {
         "site": defaults["site"],
         "storage": {"path": str(state / "edge.db")},
         "api": {"listen": f"{host}:{port}", "tokens_file": str(state / "tokens.yaml")},
@@ -155,23 +198,30 @@ def build_config(
             for bus, p in bus_ports.items()
         ],
         "buttons": buttons,
-        "cameras": [
-            {
-                "id": c.id,
-                "name": c.name,
-                "location": c.location,
-                "onvif": camera_urls[c.id],
-                "username": CAMERA_USER,
-                "password_file": str(state / "camera.pass"),
-                "key_area": c.key_area,
-            }
-            for c in CAMERAS
-        ],
+        "cameras": cameras,
         "police": police,
         "checks": checks,
         "rules": defaults.get("rules", []),
         "patrol": {"checkpoints": PATROL_CHECKPOINTS, "plans": [PATROL_PLAN]},
     }
+    if police_video is not None:
+        for cam in cameras:
+            if cam["id"] in GB_CAMERAS:
+                cam["gb28181_id"] = gb_camera_id(cam["id"])
+                uri = (stream_uris or {}).get(cam["id"])
+                if uri:
+                    cam["stream_uri"] = uri
+        doc["gb28181"] = {
+            "server_id": GB_SERVER_ID, "server": police_video, "device_id": GB_DEVICE_ID,
+            "password_file": str(state / "gb28181.pass"), "local_port": 0, "expires": 3600,
+            "keepalive_interval": 10, "keepalive_timeout_count": 3, "max_streams": 2,
+        }  # fmt: skip
+    return doc
+
+
+def _recorder(url: str, state: Path, camera: str) -> dict[str, Any]:
+    return {"onvif": url, "username": CAMERA_USER, "password_file": str(state / "camera.pass"),
+            "recording_token": f"REC-{camera}", "clip_before": 10, "clip_after": 2}  # fmt: skip
 
 
 def write_yaml(doc: dict[str, Any], path: Path) -> None:

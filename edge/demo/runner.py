@@ -27,7 +27,7 @@ from edge.api.users import add_user, list_users, set_disabled, set_password
 from edge.commands.patrol import qr_sheet_html, scan_url
 from edge.config import ConfigError, load_config
 from edge.demo.maps import upload_maps
-from edge.demo.plan import CAMERA_PASSWORD, build_config, load_defaults, write_yaml
+from edge.demo.plan import CAMERA_PASSWORD, GB_CAMERAS, build_config, load_defaults, write_yaml
 from edge.demo.procs import Child
 from edge.demo.scenario import Scenario
 from edge.demo.site import DemoSite
@@ -145,8 +145,29 @@ def prepare(state: Path, port: int, host: str = "127.0.0.1") -> tuple[Path, Text
     # AES-128: the demo's police link is encrypted, as a real one should be.
     _write_secret(state / "dc09.key", secrets.token_hex(16))
     _write_secret(state / "camera.pass", CAMERA_PASSWORD)
+    _write_secret(state / "gb28181.pass", secrets.token_urlsafe(12))  # the police video platform's password
     (state / "received.jsonl").unlink(missing_ok=True)
     return state, lock
+
+
+def _write_config(site: DemoSite, state: Path, port: int, host: str) -> Path | None:
+    """The daemon's config on the simulators' ports; None (issues printed) when it does not validate."""
+    police = site.police
+    assert police is not None
+    streams = {cid: uri for cid in GB_CAMERAS if (uri := police.stream_uri(cid))}
+    doc = build_config(
+        load_defaults(DEFAULTS_FILE), state, port, site.bus_ports, site.broker.url, site.camera_urls(),
+        site.receiver.url, state / "dc09.key", host, police.url, streams, site.recorder_url(),
+    )  # fmt: skip
+    config_path = state / "edge-demo.yaml"
+    write_yaml(doc, config_path)
+    try:
+        load_config(config_path)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            say(str(issue))
+        return None
+    return config_path
 
 
 async def run_demo(port: int, scenario: bool, state: Path, log_level: str = "warning", host: str = "127.0.0.1") -> int:
@@ -156,22 +177,14 @@ async def run_demo(port: int, scenario: bool, state: Path, log_level: str = "war
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    site = DemoSite(state, bytes.fromhex(key_hex), on_report=lambda r: say(r.line()))
+    gb_password = (state / "gb28181.pass").read_text(encoding="utf-8").strip()
+    site = DemoSite(state, bytes.fromhex(key_hex), on_report=lambda r: say(r.line()), gb_password=gb_password)
     daemon: Child | None = None
     tasks: list[asyncio.Task[None]] = []
     try:
         await site.start()
-        doc = build_config(
-            load_defaults(DEFAULTS_FILE), state, port, site.bus_ports, site.broker.url, site.camera_urls(),
-            site.receiver.url, state / "dc09.key", host,
-        )  # fmt: skip
-        config_path = state / "edge-demo.yaml"
-        write_yaml(doc, config_path)
-        try:
-            load_config(config_path)
-        except ConfigError as exc:
-            for issue in exc.issues:
-                say(str(issue))
+        config_path = _write_config(site, state, port, host)
+        if config_path is None:
             return 2
         tokens, passwords = _credentials(state)
         daemon = Child(
@@ -186,6 +199,7 @@ async def run_demo(port: int, scenario: bool, state: Path, log_level: str = "war
             "receiver": site.receiver.url, "received_page": site.page.url,
             "received_log": str(state / "received.jsonl"),
             "daemon_pid": daemon.pid, "daemon_log": str(state / "daemon.log"), "wsd_port": site.wsd.port,
+            **_police_info(site),
         }  # fmt: skip
         await upload_maps(url, tokens["technician"])
         _patrol_sheet(config_path, url, info)
@@ -220,6 +234,16 @@ async def run_demo(port: int, scenario: bool, state: Path, log_level: str = "war
         await _drain_handlers()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+def _police_info(site: DemoSite) -> dict[str, str]:
+    if site.police is None or site.police_page is None:
+        return {}
+    return {
+        "police_video": site.police.url,
+        "police_video_page": site.police_page.url,
+        "police_video_note": site.police.video_note,
+    }
 
 
 def lan_address() -> str:
@@ -258,6 +282,8 @@ def _banner(info: dict[str, object], tokens: dict[str, str], broker: str, scenar
         f"  守护进程日志 daemon log:    {info['daemon_log']}\n"
         f"  MQTT ({broker}):          {info['mqtt']}  topic edge/buttons/<id>/event\n"
         f"  接警中心 police receiver:   {info['receiver']}  page {info['received_page']}\n"
+        f"  公安视频平台 police video (GB/T 28181): {info.get('police_video', '-')}  "
+        f"page {info.get('police_video_page', '-')}\n"
         f"  摄像机发现 discovery:      edge commission discover --address 127.0.0.1 --port {info['wsd_port']}\n"
         f"  场景 scenario: {'on' if scenario else 'off'}\n"
         "按 Ctrl-C 停止全部 / Ctrl-C stops everything\n"

@@ -23,6 +23,7 @@ from edge.drivers.base import Driver, DriverContext
 from edge.drivers.registry import register
 from edge.events import EventKind, now_ms
 from edge.onvif.camera import CameraChecker, build_recorder, check_camera_now
+from edge.onvif.recordings import Span, recorded_spans
 from edge.onvif.session import OnvifSession
 from edge.redact import redact_data
 from edge.video.limiter import DECODE_LABEL, DECODES
@@ -182,6 +183,17 @@ class CameraDriver(Driver):
             raise LookupError(device_id)
         DECODE_LABEL.set(device_id)
         return await ch.picture(timeout)
+
+    async def recordings(self, device_id: str, start: float, end: float) -> tuple[str, list[Span]]:
+        """(recorder URL, spans) of what the camera's recorder holds in [start, end]; the NVR of its
+        `recorder` section, else the camera itself. LookupError for an unknown camera."""
+        ch = self.checkers.get(device_id)
+        if ch is None:
+            raise LookupError(device_id)
+        rec = ch.cam.recorder
+        session = ch.recorder if rec is not None and ch.recorder is not None else ch.session
+        token = rec.recording_token if rec is not None else None
+        return session.url, await recorded_spans(session, token, start, end)
 
     async def _quality(self, ch: CameraChecker) -> None:
         if ch.tracker.state.value in ("offline", "unreachable", "auth_failed") and not ch.cam.stream_uri:

@@ -8,10 +8,11 @@ of its expiry. Keepalive MESSAGEs go every `keepalive_interval`; after `keepaliv
 missed answers the platform counts as offline and the device registers again. Stop unregisters
 (Expires: 0).
 
-Queries (Catalog, DeviceInfo, DeviceStatus) get a 200 OK at once and their answer as MESSAGEs;
-Catalog is paged: SumNum = all channels, at most CATALOG_PAGE items per MESSAGE. GuardCmd and
-AlarmCmd ResetAlarm change what DeviceStatus reports and are written to the audit log; they never
-hold an alarm back (a panic is always sent, GB 50394).
+Queries (Catalog, DeviceInfo, DeviceStatus, RecordInfo) get a 200 OK at once and their answer as
+MESSAGEs; RecordInfo waits (with a deadline) for the camera worker's search of the recorder
+(edge.gb28181.records). Catalog and RecordInfo are paged: SumNum = all items, at most CATALOG_PAGE
+per MESSAGE. GuardCmd and AlarmCmd ResetAlarm change what DeviceStatus reports and are written to
+the audit log; they never hold an alarm back (a panic is always sent, GB 50394).
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from typing import Any
 from prometheus_client import Counter, Gauge
 
 from edge import __version__
+from edge.camworker.protocol import RecordSpan
 from edge.config.gb28181 import Gb28181
 from edge.events import now_ms
-from edge.gb28181 import digest, manscdp, sdp
+from edge.gb28181 import digest, manscdp, records, sdp
 from edge.gb28181.channels import Channel
 from edge.gb28181.endpoint import Addr, SipEndpoint, SipTimeout
 from edge.gb28181.media import MediaCalls
@@ -47,6 +49,7 @@ BACKOFF_MAX_S = 60.0
 AUTH_BACKOFF_MIN_S = 30.0
 REFRESH_AT = 0.8
 SOURCE = "gb28181"
+TCP_SETUPS = ("passive", "actpass", "active")
 MANUFACTURER = "edge"
 MODEL = "edge-gateway"
 
@@ -71,12 +74,14 @@ class GbDevice:
         *,
         db: Database | None = None,
         on_change: Callable[[], None] = lambda: None,
+        camera_worker: records.WorkerRef = lambda: None,
     ) -> None:
         self.config = config
         self._password = password
         self.channels = channels
         self._db = db
         self._on_change = on_change
+        self._camera_worker = camera_worker
         self.endpoint: SipEndpoint | None = None
         self.registered = False
         self.registered_at_ms: int | None = None
@@ -310,7 +315,10 @@ class GbDevice:
             return
         self.endpoint.reply(req, addr, 200, "OK")
         COMMANDS.labels(f"{doc.root}.{doc.cmd_type}"[:40]).inc()
-        answers = self.answer(doc)
+        if doc.root == "Query" and doc.cmd_type == "RecordInfo":
+            answers = await self.record_info(doc)
+        else:
+            answers = self.answer(doc)
         for body in answers:
             try:
                 await self.message(body)
@@ -335,16 +343,27 @@ class GbDevice:
             bad_input(log, f"{SOURCE}-sdp", "bad_sdp", str(exc)[:80])
             ep.reply(req, addr, 400, "Bad Request")
             return
-        tcp_unsupported = offer.transport == "tcp" and (offer.setup or "passive") != "passive"
+        # passive (the platform listens) or actpass (this side chooses): connect; active: listen.
+        tcp_unsupported = offer.transport == "tcp" and (offer.setup or "passive") not in TCP_SETUPS
         if tcp_unsupported or channel.stream_uri is None:
             ep.reply(req, addr, 488, "Not Acceptable Here")
             return
         if self.media.full:
             ep.reply(req, addr, 486, "Busy Here")
             return
-        call = await self.media.start(req.call_id, channel, offer)
         host, port = ep.local
-        body = sdp.answer(self.config.device_id, host, port, offer.ssrc, offer.payload, tcp=offer.transport == "tcp")
+        call = await self.media.start(req.call_id, channel, offer, host)
+        tcp = offer.transport == "tcp"
+        media_port = call.listen_port or port
+        body = sdp.answer(
+            self.config.device_id,
+            host,
+            media_port,
+            offer.ssrc,
+            offer.payload,
+            tcp=tcp,
+            listen=call.listen_port is not None,
+        )
         contact = [("Contact", f"<sip:{self.config.device_id}@{host}:{port}>")]
         tag = new_tag()
         ep.reply(req, addr, 200, "OK", body=body, content_type="application/sdp", extra=contact, to_tag=tag)
@@ -400,6 +419,21 @@ class GbDevice:
             return [manscdp.encode("Response", [*head, ("Result", self._control(doc))], cs)]
         bad_input(log, f"{SOURCE}-xml", "unsupported_cmd", f"{doc.root}/{doc.cmd_type}"[:60])
         return []
+
+    async def record_info(self, doc: manscdp.Document) -> list[bytes]:
+        """RecordInfo for a camera channel: its recorder's spans in the range, paged like Catalog."""
+        channel = next((c for c in self.channels if c.gb_id == doc.device_id and c.kind == "camera"), None)
+        if channel is None:
+            records.bad_query("unknown_channel", f"RecordInfo for {doc.device_id}")
+            return []
+        try:
+            query = records.parse_query(doc)
+        except records.QueryError as exc:
+            records.bad_query("bad_record_query", str(exc))
+            spans: tuple[RecordSpan, ...] = ()
+        else:
+            spans = await records.search(self._camera_worker, channel.device_id, query)
+        return records.bodies(self.config.device_id, channel, doc.sn, spans, self.config.charset, CATALOG_PAGE)
 
     def _catalog(self, sn: int) -> list[bytes]:
         items = [self._catalog_item(c) for c in self.channels]

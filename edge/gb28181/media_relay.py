@@ -2,9 +2,14 @@
 RTSP camera -> GStreamer (`gst-launch-1.0`: depayload, parse, `mpegpsmux`; no re-encoding) -> MPEG-PS
 on stdout -> RTP packets (90 kHz clock, the SDP's SSRC and payload type) over UDP to the platform.
 
-    python -m edge.gb28181.media_relay --rtsp URL --dest HOST:PORT --ssrc 0100000001 [--codec h264|h265] [--tcp]
+    python -m edge.gb28181.media_relay --rtsp URL --dest HOST:PORT --ssrc 0100000001 [--codec h264|h265]
+        [--tcp | --listen-fd FD --accept-timeout S]
 
-It exits when GStreamer ends (the camera went away) or on SIGTERM (BYE): its parent ends the call.
+Over TCP it connects to --dest (the platform listens, `a=setup:passive`), or with --listen-fd it
+accepts the platform's connection on the socket its parent bound (`a=setup:active`), within
+--accept-timeout seconds or exits 3; GStreamer starts once the peer is there, so the stream begins
+with a PS pack header and an IDR frame. It exits when GStreamer ends (the camera went away), the
+peer closes the connection, or on SIGTERM (BYE): its parent ends the call.
 """
 
 from __future__ import annotations
@@ -38,11 +43,23 @@ class RtpSender:
     """RTP over UDP, or over TCP with RFC 4571 framing (a 2-byte length before each packet) when the
     platform listens (`a=setup:passive`): then this side connects."""
 
-    def __init__(self, dest: tuple[str, int], ssrc: int, payload_type: int, tcp: bool = False) -> None:
+    def __init__(
+        self,
+        dest: tuple[str, int],
+        ssrc: int,
+        payload_type: int,
+        tcp: bool = False,
+        connected: socket.socket | None = None,
+    ) -> None:
         family = socket.AF_INET6 if ":" in dest[0] else socket.AF_INET
-        self.tcp = tcp
-        self.sock = socket.socket(family, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
-        if tcp:
+        self.tcp = tcp or connected is not None
+        if connected is not None:  # the platform connected to us (a=setup:active)
+            self.sock = connected
+            self.sock.settimeout(5.0)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        else:
+            self.sock = socket.socket(family, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
+        if tcp and connected is None:
             self.sock.settimeout(5.0)
             self.sock.connect(dest)
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -67,6 +84,21 @@ class RtpSender:
                 self.sock.sendto(packet, self.dest)
 
 
+def accept(fd: int, timeout: float) -> socket.socket | None:
+    """The platform's connection on the inherited listening socket, or None after `timeout`."""
+    listener = socket.socket(fileno=fd)
+    listener.settimeout(timeout)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a BYE before the platform connected
+    try:
+        conn, _ = listener.accept()
+    except TimeoutError:
+        return None
+    finally:
+        listener.close()  # one connection per call (a=connection:new)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    return conn
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rtsp", required=True)
@@ -75,9 +107,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--payload", type=int, default=96)
     ap.add_argument("--codec", choices=["h264", "h265"], default="h264")
     ap.add_argument("--tcp", action="store_true", help="RTP over TCP, connecting to --dest (platform passive)")
+    ap.add_argument("--listen-fd", type=int, help="RTP over TCP, accepting on this listening socket (platform active)")
+    ap.add_argument("--accept-timeout", type=float, default=10.0, help="seconds to wait for the platform to connect")
     args = ap.parse_args(argv)
     host, _, port = args.dest.rpartition(":")
-    sender = RtpSender((host.strip("[]"), int(port)), int(args.ssrc), args.payload, args.tcp)
+    connected = None
+    if args.listen_fd is not None:
+        connected = accept(args.listen_fd, args.accept_timeout)
+        if connected is None:
+            print(f"media_relay: the platform did not connect within {args.accept_timeout:.0f} s", file=sys.stderr)
+            return 3
+    sender = RtpSender((host.strip("[]"), int(port)), int(args.ssrc), args.payload, args.tcp, connected)
     gst = subprocess.Popen(pipeline(args.rtsp, args.codec), stdout=subprocess.PIPE)  # noqa: S603 - fixed argv
     signal.signal(signal.SIGTERM, lambda *_: gst.terminate())
     assert gst.stdout is not None

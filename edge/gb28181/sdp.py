@@ -63,7 +63,11 @@ def parse_offer(body: bytes) -> Offer:
     return Offer(address, port, transport, setup, ssrc, payload, session or "Play")
 
 
-def answer(device_id: str, local_ip: str, local_port: int, ssrc: str, payload: int, *, tcp: bool = False) -> bytes:
+def answer(
+    device_id: str, local_ip: str, local_port: int, ssrc: str, payload: int, *, tcp: bool = False, listen: bool = False
+) -> bytes:
+    """The 200 OK's SDP; over TCP this side is `active` (connects), or `passive` with `listen`: then
+    `local_port` is the port the platform connects to."""
     media = "TCP/RTP/AVP" if tcp else "RTP/AVP"
     lines = [
         "v=0",
@@ -73,7 +77,7 @@ def answer(device_id: str, local_ip: str, local_port: int, ssrc: str, payload: i
         "t=0 0",
         f"m=video {local_port} {media} {payload}",
         "a=sendonly",
-        *(["a=setup:active", "a=connection:new"] if tcp else []),
+        *([f"a=setup:{'passive' if listen else 'active'}", "a=connection:new"] if tcp else []),
         f"a=rtpmap:{payload} PS/90000",
         f"y={ssrc}",
         "f=",

@@ -18,6 +18,7 @@ from edge.config import Config
 from edge.config.secrets import read_secret
 from edge.gb28181.channels import channels
 from edge.gb28181.device import GbDevice
+from edge.gb28181.records import WorkerRef
 from edge.gb28181.transport import Gb28181Transport
 from edge.relay.delivery import DeliveryLoop
 from edge.relay.links import Emit, Link, LinkEvents, LinkState
@@ -36,11 +37,20 @@ class _Retry:
 
 
 class Gb28181Service:
-    def __init__(self, config: Config, db: Database, emit: Emit, memory: MemoryQueue, supervisor: Supervisor) -> None:
+    def __init__(
+        self,
+        config: Config,
+        db: Database,
+        emit: Emit,
+        memory: MemoryQueue,
+        supervisor: Supervisor,
+        camera_worker: WorkerRef = lambda: None,
+    ) -> None:
         gb = config.gb28181
         assert gb is not None
         self.config = gb
-        self.device = GbDevice(gb, read_secret(gb.password_file) or "", channels(config), db=db, on_change=self.kick)
+        password = read_secret(gb.password_file) or ""
+        self.device = GbDevice(gb, password, channels(config), db=db, on_change=self.kick, camera_worker=camera_worker)
         self.transport = Gb28181Transport(self.device)
         self.loop = DeliveryLoop(self.transport, db, memory, _Retry())
         self.link = Link(gb.server, DEVICE_ID)

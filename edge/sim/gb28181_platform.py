@@ -2,8 +2,10 @@
 
 A registrar with an MD5 digest 401 challenge (qop=auth unless `qop=False`), keepalive accounting,
 Catalog/DeviceInfo/DeviceStatus queries sent to a registered device, and a log of every alarm
-Notify (MESSAGE or NOTIFY) answered with 200 OK. `answer_keepalives = False` plays a platform that
-stops answering keepalives. Run standalone: python -m edge.sim.gb28181_platform --port 15060.
+Notify (MESSAGE or NOTIFY) answered with 200 OK, RecordInfo queries (their answers logged), INVITE
+of a channel over UDP or TCP either way round. `answer_keepalives = False` plays a platform that
+stops answering keepalives. Run standalone: python -m edge.sim.gb28181_platform --port 15060
+[--record-info HOURS].
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edge.gb28181 import digest, manscdp
+from edge.gb28181 import digest, manscdp, sdp
 from edge.gb28181.endpoint import Addr, SipEndpoint
 from edge.gb28181.sip import SipMessage, new_branch, new_call_id, new_tag, uri_user
 
@@ -97,6 +99,32 @@ class PlatformSim:
         await self.message(dev, body, within)
         return self._sn
 
+    async def record_info(
+        self, device_id: str, channel: str, start: str, end: str, kind: str = "all", within: float = 5.0
+    ) -> int:
+        """A RecordInfo query for `channel` between local times `start` and `end`; returns its SN."""
+        dev = self.devices[device_id]
+        self._sn += 1
+        items: list[tuple[str, object]] = [
+            ("CmdType", "RecordInfo"),
+            ("SN", self._sn),
+            ("DeviceID", channel),
+            ("StartTime", start),
+            ("EndTime", end),
+            ("Secrecy", 0),
+            ("Type", kind),
+        ]
+        await self.message(dev, manscdp.encode("Query", items, self.charset), within)
+        return self._sn
+
+    def records_for(self, sn: int) -> list[dict[str, str]]:
+        """The RecordList Items of every RecordInfo response to `sn`, as tag -> text."""
+        out = []
+        for doc in self.responses_for(sn):
+            for item in doc.element.iter("Item"):
+                out.append({child.tag: (child.text or "") for child in item})
+        return out
+
     async def control(
         self, device_id: str, items: list[tuple[str, object]], within: float = 5.0, *, channel: str | None = None
     ) -> int:
@@ -129,8 +157,13 @@ class PlatformSim:
         )
         return await self.endpoint.request(req, dev.addr, within)
 
-    async def invite(self, device_id: str, channel: str, rtp_port: int, ssrc: str, *, tcp: bool = False) -> Invite:
-        """Ask for a channel's live video to 127.0.0.1:rtp_port; ACKs a 200. The final response is in `.response`."""
+    async def invite(
+        self, device_id: str, channel: str, rtp_port: int, ssrc: str, *, tcp: bool = False, setup: str = "passive"
+    ) -> Invite:
+        """Ask for a channel's live video to 127.0.0.1:rtp_port; ACKs a 200. The final response is in `.response`.
+
+        Over TCP `setup` is this platform's role: passive (it listens on rtp_port) or active (it connects
+        to the port in the device's answer: RtpTcpClient.connect)."""
         assert self.endpoint is not None
         dev = self.devices[device_id]
         host, port = self.endpoint.local
@@ -138,7 +171,7 @@ class PlatformSim:
         offer = (
             f"v=0\r\no={self.server_id} 0 0 IN IP4 127.0.0.1\r\ns=Play\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
             f"m=video {rtp_port} {media} 96 98 97\r\na=recvonly\r\na=rtpmap:96 PS/90000\r\n"
-            + ("a=setup:passive\r\na=connection:new\r\n" if tcp else "")
+            + (f"a=setup:{setup}\r\na=connection:new\r\n" if tcp else "")
             + f"y={ssrc}\r\n"
         ).encode()
         call_id, tag = new_call_id(host), new_tag()
@@ -252,6 +285,11 @@ class PlatformSim:
             log.info("sim: alarm from %s: %s", doc.device_id, doc.fields)
         elif doc.root == "Response":
             self.responses.append(doc)
+            if doc.cmd_type == "RecordInfo":
+                n = sum(1 for _ in doc.element.iter("Item"))
+                log.info(
+                    "sim: RecordInfo %s SN %d: %d of SumNum %s", doc.device_id, doc.sn, n, doc.fields.get("SumNum")
+                )
         self.endpoint.reply(req, addr, 200, "OK")
 
 
@@ -273,6 +311,7 @@ class RtpReceiver(asyncio.DatagramProtocol):
         self.arrivals: list[float] = []  # time.monotonic() per packet
         self.ssrcs: set[int] = set()
         self.first_at: float | None = None
+        self.last_frame: bytes | None = None  # JPEG of the last frame decode_frames decoded
         self.transport: asyncio.DatagramTransport | None = None
 
     @classmethod
@@ -340,7 +379,10 @@ class RtpReceiver(asyncio.DatagramProtocol):
                     capture_output=True,
                     timeout=limit_s,
                 )
-            return len(list(Path(tmp).glob("frame*.jpg")))
+            frames = sorted(Path(tmp).glob("frame*.jpg"))
+            if frames:
+                self.last_frame = frames[-1].read_bytes()  # what the officer's screen showed last
+            return len(frames)
 
 
 class RtpTcpReceiver(RtpReceiver):
@@ -374,8 +416,73 @@ class RtpTcpReceiver(RtpReceiver):
             self.server.close()
 
 
+class RtpTcpClient(RtpReceiver):
+    """The platform's side of RTP over TCP with `a=setup:active`: it connects to the device's port."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.task: asyncio.Task[None] | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    @classmethod
+    async def connect(cls, answer: bytes) -> RtpTcpClient:
+        """Connect to the c= address and m= port of the device's SDP answer (its a=setup:passive)."""
+        got = sdp.parse_offer(answer)
+        if got.transport != "tcp" or got.setup != "passive":
+            raise ValueError(f"the device's answer is {got.transport}/{got.setup}, not a TCP listener")
+        self = cls()
+        reader, self.writer = await asyncio.open_connection(got.address, got.port)
+        self.task = asyncio.create_task(self._read(reader))
+        return self
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                (length,) = struct.unpack("!H", await reader.readexactly(2))
+                self.datagram_received(await reader.readexactly(length), ("", 0))
+
+    @property
+    def port(self) -> int:
+        assert self.writer is not None
+        return int(self.writer.get_extra_info("sockname")[1])
+
+    @property
+    def ended(self) -> bool:
+        """The device closed the connection."""
+        return self.task is not None and self.task.done()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        if self.task is not None:
+            self.task.cancel()
+
+
 def _date() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime())
+
+
+async def _ask_registered(sim: PlatformSim, hours: float) -> None:
+    """Like a platform operator: for each device that registers, read its catalog, then ask every camera
+    channel's recordings over the last `hours` (the answers are logged as they arrive)."""
+    asked: set[str] = set()
+    while True:
+        await asyncio.sleep(0.5)
+        for device_id in [d for d in sim.devices if d not in asked]:
+            asked.add(device_id)
+            try:
+                sn = await sim.query(device_id, "Catalog")
+                await sim.wait_for(lambda sn=sn: bool(sim.responses_for(sn)), within=10)
+                await asyncio.sleep(1.0)  # the later catalog pages
+                cameras = [i for d in sim.responses_for(sn) for i in d.element.iter("Item")]
+                now = time.time()
+                start, end = (time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t)) for t in (now - hours * 3600, now))
+                for item in cameras:
+                    channel = item.findtext("DeviceID") or ""
+                    if channel[10:13] in ("131", "132"):
+                        await sim.record_info(device_id, channel, start, end)
+            except (OSError, TimeoutError, KeyError) as exc:
+                log.warning("sim: asking %s failed: %s", device_id, exc)
 
 
 async def _main() -> None:
@@ -383,9 +490,14 @@ async def _main() -> None:
     ap.add_argument("--port", type=int, default=15060)
     ap.add_argument("--transport", choices=["udp", "tcp"], default="udp")
     ap.add_argument("--password", default="12345678")
+    ap.add_argument(
+        "--record-info", type=float, metavar="HOURS", help="after a registration, ask each camera's recordings"
+    )
     args = ap.parse_args()
     sim = await PlatformSim(password=args.password, transport=args.transport).start("127.0.0.1", args.port)
     log.info("GB/T 28181 platform simulator on %s", sim.url)
+    if args.record_info:
+        await _ask_registered(sim, args.record_info)
     await asyncio.Event().wait()
 
 

@@ -5,9 +5,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser
 
 from edge.api.app import create_app
+from tests.api.live import LiveServer
 from tests.api.site import Site, build_site, copy_site
+from tests.browser import chromium
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +37,16 @@ def client(site: Site) -> Iterator[TestClient]:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def live(site: Site) -> Iterator[LiveServer]:
+    """The app on a real uvicorn server on loopback, for browsers and streaming clients."""
+    with LiveServer(site.state) as server:
+        yield server

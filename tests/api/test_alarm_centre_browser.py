@@ -20,26 +20,17 @@ import os
 import re
 import signal
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
+from tests.browser import AUTOPLAY
+from tests.browser import async_chromium as chromium
 from tests.faults.site import Site, SiteSpec
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "alarm-centre"
-BASE_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-AUTOPLAY = "--autoplay-policy=no-user-gesture-required"
 # Strict: each document needs its own touch, as after a kiosk reload or a browser that blocks autoplay.
 GESTURE_REQUIRED = "--autoplay-policy=document-user-activation-required"
 LOCATIONS = {"rs485-1": "教学楼二层", "mqtt-1": "教学楼十层", "mqtt-2": "教学楼一层", "mqtt-3": "宿舍楼"}
@@ -72,17 +63,6 @@ async def site(tmp_path: Path) -> AsyncIterator[CentreSite]:
         if s.daemon is not None and s.daemon.alive():
             os.kill(s.daemon.pid, signal.SIGCONT)  # a stopped daemon cannot shut down
         await s.stop()
-
-
-@asynccontextmanager
-async def chromium(autoplay: str) -> AsyncIterator[Browser]:
-    assert CHROMIUM.exists(), "Debian's chromium is a test dependency (apt-get install chromium)"
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=str(CHROMIUM), args=[*BASE_ARGS, autoplay])
-        try:
-            yield b
-        finally:
-            await b.close()
 
 
 async def _open(browser: Browser, site: Site) -> tuple[Page, list[str]]:

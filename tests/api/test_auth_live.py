@@ -14,7 +14,6 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -37,12 +36,6 @@ REVOKE_BAR_S = 2.0  # a revoked stream ends within one poll round (1 s) plus sla
 
 def sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
-
-
-@pytest.fixture
-def live(site: Site) -> Iterator[LiveServer]:
-    with LiveServer(site.state) as server:
-        yield server
 
 
 @pytest.fixture

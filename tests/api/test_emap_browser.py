@@ -4,11 +4,9 @@ a viewer sees the map but no editing tools."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from edge.events import Event, EventKind
 from edge.runtime import Runtime
@@ -16,24 +14,7 @@ from tests.api.live import LiveServer
 from tests.api.site import Site
 from tests.api.test_emap import plan_png
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "emap"
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert CHROMIUM.exists(), "Debian's chromium is a test dependency (apt-get install chromium)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def live(site: Site) -> Iterator[LiveServer]:
-    with LiveServer(site.state) as server:
-        yield server
 
 
 def _login(page: Page, live: LiveServer, token: str) -> None:

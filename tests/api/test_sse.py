@@ -19,12 +19,6 @@ from tests.api.site import Site, press
 STREAM = "/api/v1/stream"
 
 
-@pytest.fixture
-def live(site: Site) -> Iterator[LiveServer]:
-    with LiveServer(site.state) as server:
-        yield server
-
-
 def frames(lines: Iterator[str]) -> Iterator[dict[str, str]]:
     frame: dict[str, str] = {}
     for line in lines:

@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from edge.commission.camera import QUALITY_FIXES, Line, report_lines
+from edge.commission.camera import QUALITY_FIXES, report_lines
 from edge.commission.discover import DETAIL_FIXES
+from edge.commission.lines import Line
 from edge.config import Checks
 
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from edge.sim.county import SimCounty
-from tests.api.test_dashboard_browser import ARGS, CHROMIUM
+from tests.browser import ARGS, CHROMIUM
 from tests.county.county_proc import CountyProc
 from tests.county.school import wait_for
 from tests.peers.mosquitto import Mosquitto

@@ -12,12 +12,13 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import paho.mqtt.publish as publish
 import pytest
 
-from edge.demo.plan import PATROL_CHECKPOINTS
+from edge.demo.plan import GB_DEVICE_ID, PATROL_CHECKPOINTS, gb_button_id, gb_camera_id
 from edge.demo.runner import lan_address
 from tests.peers.ports import free_port
 
@@ -141,6 +142,44 @@ def test_mqtt_press_reaches_the_police_receiver(demo: Demo) -> None:
             return
         time.sleep(0.1)
     raise AssertionError(f"no panic for zone 9 at the receiver: {demo.received()}")
+
+
+def test_press_shows_on_the_police_video_platform_with_live_video(demo: Demo) -> None:
+    """The gateway is registered with the demo's GB/T 28181 platform; a press on the canteen button is
+    an alarm on its channel there, and the platform opens the linked camera and decodes its frames."""
+    page = str(demo.info["police_video_page"])
+    status: dict[str, Any] = {}
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not status.get("catalog"):  # registered, catalog read
+        status = httpx.get(page + "status.json").json()
+        time.sleep(0.2)
+    assert [d["device_id"] for d in status["devices"]] == [GB_DEVICE_ID]
+    assert status["video_note"] == ""  # this machine has GStreamer: live video is expected
+    mqtt = str(demo.info["mqtt"])
+    port = int(mqtt.rsplit(":", 1)[1])
+    publish.single("edge/buttons/canteen/event", json.dumps({"type": "press"}), qos=1, hostname="127.0.0.1", port=port)
+    button, camera = gb_button_id(10), gb_camera_id("cam-canteen")  # canteen is zone 10
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        status = httpx.get(page + "status.json").json()
+        done = [p for p in status["pulls"] if p["alarm_channel"] == button and p["status"] == "done"]
+        if done:
+            break
+        time.sleep(0.3)
+    panics = [a for a in status["alarms"] if a["channel"] == button and a["AlarmPriority"] == "1"]
+    assert panics and camera in panics[0]["AlarmDescription"], status["alarms"]
+    assert done and done[0]["channel"] == camera and done[0]["frames"] >= 5, status["pulls"]
+    html = httpx.get(page).text
+    assert "食堂一键报警" in html and "一级警情" in html and "/last.jpg" in html
+    assert httpx.get(page + "last.jpg").content[:2] == b"\xff\xd8"
+    # The console's recordings list: the gate camera records itself (120 days kept): the whole last day.
+    gate = gb_camera_id("cam-gate-south")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not status["recordings"].get(gate):
+        time.sleep(0.5)
+        status = httpx.get(page + "status.json").json()
+    spans = status["recordings"].get(gate)
+    assert spans and spans[0]["Type"] == "time" and spans[0]["DeviceID"] == gate, status["recordings"]
 
 
 def test_guard_patrols_the_demo_school(demo: Demo) -> None:

@@ -14,9 +14,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import cv2
 import httpx
 import numpy as np
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
 from edge.media import MediaSigner
+from tests.browser import async_chromium
 from tests.faults.cameras import CameraPeers, camera_spec
 from tests.faults.site import Site, panics, store_rows, until
 
@@ -87,20 +88,15 @@ async def test_press_picture_and_signed_link(tmp_path: Path) -> None:
             assert (await http.get(f"{site.base}{parts.path}")).status_code == 422  # no signature at all
 
         # the duty screen shows the picture in the panic's card
-        async with async_playwright() as pw:
-            args = ["--no-sandbox", "--disable-gpu"]
-            browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=args)
-            try:
-                page = await browser.new_page(viewport={"width": 1366, "height": 800})
-                await page.goto(site.base + "/")
-                await page.fill("#token", site.token)
-                await page.click("#login-btn")
-                card = page.locator(f'.alarm[data-id="{alarm["id"]}"] img.a-pic')
-                await expect(card).not_to_have_js_property("naturalWidth", 0, timeout=10_000)
-                SHOTS.mkdir(parents=True, exist_ok=True)
-                await page.locator("#alarms").screenshot(path=str(SHOTS / "panic-with-picture.png"))
-            finally:
-                await browser.close()
+        async with async_chromium() as browser:
+            page = await browser.new_page(viewport={"width": 1366, "height": 800})
+            await page.goto(site.base + "/")
+            await page.fill("#token", site.token)
+            await page.click("#login-btn")
+            card = page.locator(f'.alarm[data-id="{alarm["id"]}"] img.a-pic')
+            await expect(card).not_to_have_js_property("naturalWidth", 0, timeout=10_000)
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            await page.locator("#alarms").screenshot(path=str(SHOTS / "panic-with-picture.png"))
 
         # a camera that refuses us: the press goes to the police as ever, the alarm has no picture
         await site.mqtt_press("mqtt-2", release=False)

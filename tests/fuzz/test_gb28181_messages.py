@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.gb28181 import manscdp
+from edge.gb28181 import manscdp, records
 from edge.gb28181.device import GbDevice
 from edge.gb28181.sip import MAX_MESSAGE, SipError, StreamFramer, parse
 from edge.sim.gb28181_platform import PlatformSim
@@ -107,6 +107,53 @@ async def test_device_counts_garbage_and_keeps_answering(transport: str) -> None
         assert bad_inputs("gb28181-xml") >= before_xml + 5
         sn = await sim.query(DEVICE_ID, "DeviceInfo")
         await sim.wait_for(lambda: sim.responses_for(sn))
+        assert not task.done()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await sim.stop()
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=40)
+
+
+_TIME = st.one_of(
+    _TEXT,
+    st.datetimes().map(lambda d: d.isoformat(timespec="seconds")),
+    st.sampled_from(["0001-01-01T00:00:00", "9999-12-31T23:59:59-14:00", "2026-12-01T08:00:00+99:00"]),
+)
+
+
+@given(start=_TIME, end=_TIME, kind=_TEXT)
+@settings(max_examples=300, deadline=None)
+def test_any_record_query_parses_or_query_error(start: str, end: str, kind: str) -> None:
+    items: list[tuple[str, object]] = [("CmdType", "RecordInfo"), ("SN", 1), ("DeviceID", CAM.gb_id)]
+    items += [("StartTime", start), ("EndTime", end), ("Type", kind)]
+    try:
+        doc = manscdp.decode(manscdp.encode("Query", items, "UTF-8"))
+    except manscdp.ManscdpError:
+        return
+    with contextlib.suppress(records.QueryError):
+        q = records.parse_query(doc)
+        assert q.start < q.end <= q.start + records.MAX_RANGE_S and q.type in records.TYPES
+
+
+async def test_malformed_record_queries_are_counted_and_answered_empty() -> None:
+    sim = await PlatformSim().start()
+    device = GbDevice(gb_config(sim), sim.password, [CAM])  # no camera worker: nothing to search
+    task = asyncio.create_task(device.run())
+    try:
+        await sim.wait_for(lambda: DEVICE_ID in sim.devices)
+        before = bad_inputs("gb28181-xml")
+        ranges = [("yesterday", "today"), ("2026-12-01T09:00:00", "2026-12-01T08:00:00"), ("", "")]
+        sns = [await sim.record_info(DEVICE_ID, CAM.gb_id, a, b) for a, b in ranges]
+        sns.append(await sim.record_info(DEVICE_ID, CAM.gb_id, "2026-12-01T08:00:00", "2026-12-01T09:00:00", "x" * 30))
+        await sim.record_info(DEVICE_ID, "34020000001329999999", "2026-12-01T08:00:00", "2026-12-01T09:00:00")
+        await sim.wait_for(lambda: all(sim.responses_for(sn) for sn in sns))
+        assert all(sim.responses_for(sn)[0].fields["SumNum"] == "0" for sn in sns)
+        assert bad_inputs("gb28181-xml") >= before + 5  # four bad ranges/types and one unknown channel
+        ok = await sim.record_info(DEVICE_ID, CAM.gb_id, "2026-12-01T08:00:00", "2026-12-01T09:00:00")
+        await sim.wait_for(lambda: sim.responses_for(ok))  # no worker: an empty answer, still an answer
         assert not task.done()
     finally:
         task.cancel()

@@ -15,13 +15,12 @@ import httpx
 import numpy as np
 import paho.mqtt.publish as publish
 import pytest
-from playwright.sync_api import Browser, sync_playwright
 
 from edge.events import now_ms
+from tests.browser import chromium
 from tests.helpers import daemon_process, edge_cmd, free_port
 from tests.peers.mosquitto import Mosquitto
 
-CHROMIUM = Path("/usr/bin/chromium")
 GUARD_PASSWORD = "zhangsan-patrol-1"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
@@ -116,49 +115,44 @@ def test_reader_api_and_phone(gateway: dict[str, Any], tmp_path: Path) -> None:
     subprocess.run(
         edge_cmd("patrol", "qr-sheet", "-c", str(g["cfg"]), "--url", g["base"], "-o", str(sheet)), check=True
     )
-    assert CHROMIUM.exists(), "Debian's chromium is a test dependency (apt-get install chromium)"
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser: Browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
-        try:
-            page = browser.new_page()
-            page.goto(sheet.as_uri())
-            png = page.locator(".card").nth(1).locator("svg").screenshot()
-            img = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
-            assert img is not None
-            scanned, _points, _ = cv2.QRCodeDetector().detectAndDecode(img)
-            assert scanned == f"{g['base']}/patrol/scan?tag=QR-LAB-01"
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(sheet.as_uri())
+        png = page.locator(".card").nth(1).locator("svg").screenshot()
+        img = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+        assert img is not None
+        scanned, _points, _ = cv2.QRCodeDetector().detectAndDecode(img)
+        assert scanned == f"{g['base']}/patrol/scan?tag=QR-LAB-01"
 
-            phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
-            phone.goto(scanned)
-            phone.fill("#username", "张三")
-            phone.fill("#password", "wrong-password")
-            phone.click("#log-in")
-            phone.wait_for_selector("#result.err")
-            phone.fill("#password", GUARD_PASSWORD)
-            phone.click("#log-in")
-            phone.wait_for_selector("#confirm:visible")
-            phone.fill("#note", "实验楼东侧消防通道堆放杂物")
-            phone.click("#confirm")
-            phone.wait_for_selector("#result.ok", timeout=10_000)
-            assert "已打卡" in phone.inner_text("#result") and "实验楼" in phone.inner_text("#result")
-            phone.screenshot(path=str(ARTIFACTS / "patrol-phone.png"), full_page=True)
-            phone.reload()  # the next checkpoint: the guard stays logged in on this phone
-            phone.wait_for_selector("#confirm:visible")
-            assert not phone.is_visible("#password")
+        phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+        phone.goto(scanned)
+        phone.fill("#username", "张三")
+        phone.fill("#password", "wrong-password")
+        phone.click("#log-in")
+        phone.wait_for_selector("#result.err")
+        phone.fill("#password", GUARD_PASSWORD)
+        phone.click("#log-in")
+        phone.wait_for_selector("#confirm:visible")
+        phone.fill("#note", "实验楼东侧消防通道堆放杂物")
+        phone.click("#confirm")
+        phone.wait_for_selector("#result.ok", timeout=10_000)
+        assert "已打卡" in phone.inner_text("#result") and "实验楼" in phone.inner_text("#result")
+        phone.screenshot(path=str(ARTIFACTS / "patrol-phone.png"), full_page=True)
+        phone.reload()  # the next checkpoint: the guard stays logged in on this phone
+        phone.wait_for_selector("#confirm:visible")
+        assert not phone.is_visible("#password")
 
-            # The duty screen's patrol card: the round, who walked it, the problem noted.
-            duty = browser.new_page(viewport={"width": 1400, "height": 1000})
-            duty.goto(g["base"] + "/")
-            duty.fill("#token", g["tokens"]["viewer"])
-            duty.click("#login-btn")
-            duty.wait_for_selector("#patrol:not([hidden]) .patrol-rounds li[data-status=complete]", timeout=10_000)
-            card = duty.inner_text("#patrol")
-            assert "重点部位" in card and "第1轮 完成" in card and "张三、王五" in card
-            assert "实验楼 · 张三: 实验楼东侧消防通道堆放杂物" in card and "已完成 1 / 要求 5" in card
-            duty.locator("#patrol").screenshot(path=str(ARTIFACTS / "patrol-card.png"))
-        finally:
-            browser.close()
+        # The duty screen's patrol card: the round, who walked it, the problem noted.
+        duty = browser.new_page(viewport={"width": 1400, "height": 1000})
+        duty.goto(g["base"] + "/")
+        duty.fill("#token", g["tokens"]["viewer"])
+        duty.click("#login-btn")
+        duty.wait_for_selector("#patrol:not([hidden]) .patrol-rounds li[data-status=complete]", timeout=10_000)
+        card = duty.inner_text("#patrol")
+        assert "重点部位" in card and "第1轮 完成" in card and "张三、王五" in card
+        assert "实验楼 · 张三: 实验楼东侧消防通道堆放杂物" in card and "已完成 1 / 要求 5" in card
+        duty.locator("#patrol").screenshot(path=str(ARTIFACTS / "patrol-card.png"))
 
     day = _until(g, 2)
     (plan,) = day["plans"]

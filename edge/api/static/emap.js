@@ -3,7 +3,7 @@
 // markers; positions are fractions of the image, so they hold at any screen size.
 "use strict";
 window.EMap = (function () {
-  const M = { plan: null, urls: {}, loading: {}, editing: false, panicShown: new Set() };
+  const M = { plan: null, urls: {}, loading: {}, imgs: {}, editing: false, dragging: false, panicShown: new Set() };
   let ctx = null; // { api, t, el, me, refresh }
 
   function el(tag, attrs, ...kids) { return ctx.el(tag, attrs, ...kids); }
@@ -33,6 +33,7 @@ window.EMap = (function () {
       if (!M.editing) return;
       ev.preventDefault();
       marker.setPointerCapture(ev.pointerId);
+      M.dragging = true;
       const move = (e) => {
         const box = stage.getBoundingClientRect();
         const x = Math.min(1, Math.max(0, (e.clientX - box.left) / box.width));
@@ -43,6 +44,7 @@ window.EMap = (function () {
       const up = () => {
         marker.removeEventListener("pointermove", move);
         marker.removeEventListener("pointerup", up);
+        M.dragging = false;
         if (marker.dataset.x === undefined) return;
         put(`/floorplans/${plan.id}/positions`, { positions: { [deviceId]: { x: Number(marker.dataset.x), y: Number(marker.dataset.y) } } })
           .then(ctx.refresh, (e) => { $err().textContent = e.message; });
@@ -78,9 +80,17 @@ window.EMap = (function () {
     const stage = document.getElementById("emap-stage");
     const plan = plans.find((p) => p.id === M.plan);
     if (!plan) { stage.replaceChildren(el("p", { class: "muted" }, ctx.t("emap_none"))); return; }
+    // A refresh arriving mid-drag would replace the marker under the pointer: the drop refreshes anyway.
+    if (M.dragging) return;
     const byId = Object.fromEntries(devices.map((d) => [d.id, d]));
-    const img = el("img", { class: "emap-img", alt: plan.name, draggable: "false" });
-    image(plan).then((url) => { img.src = url; }, () => { img.alt = ctx.t("emap_no_image"); });
+    // One <img> per plan version, kept across refreshes: a new element would blink empty until its
+    // blob URL is set again, and a click on it in that moment would miss the plan.
+    const key = `${plan.id}@${plan.updated_at}`;
+    let img = M.imgs[key];
+    if (!img) {
+      img = M.imgs[key] = el("img", { class: "emap-img", alt: plan.name, draggable: "false" });
+      image(plan).then((url) => { img.src = url; }, () => { img.alt = ctx.t("emap_no_image"); });
+    }
     const markers = Object.entries(plan.positions).map(([id, pos]) => {
       const d = byId[id] || { id, name: id, state: "unknown", type: "" };
       const m = el("div", {

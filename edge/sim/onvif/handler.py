@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+from edge.sim.onvif import event_search as ev
 from edge.sim.onvif import responses as r
 from edge.sim.onvif.soap import (
     ACTION_NOT_SUPPORTED,
@@ -30,6 +32,7 @@ SERVICE_OF_PATH = {
     r.DEVICE_PATH: NAMESPACES["tds"],
     r.MEDIA_PATH: NAMESPACES["trt"],
     r.SEARCH_PATH: NAMESPACES["tse"],
+    r.REPLAY_PATH: NAMESPACES["trp"],
 }
 
 
@@ -40,12 +43,16 @@ class Handler:
         self._lookup = lookup
         self._jobs: OrderedDict[str, tuple[str, tuple[str, ...]]] = OrderedDict()
         self._job_ids = itertools.count(1)
+        self._event_jobs: OrderedDict[str, ev.EventJob] = OrderedDict()
 
     def handle(
         self, cam: SimCamera, path: str, urls: r.Urls, recorded_ids: tuple[str, ...], data: bytes
     ) -> tuple[int, bytes]:
         service = SERVICE_OF_PATH.get(path)
-        if service is None or (service == NAMESPACES["tse"] and not cam.faults.search):
+        off = (service == NAMESPACES["tse"] and not cam.faults.search) or (
+            service == NAMESPACES["trp"] and not r.has_replay(cam, urls)
+        )
+        if service is None or off:
             return 404, b"not found"
         try:
             req = parse_request(data)
@@ -80,6 +87,12 @@ class Handler:
                 if token not in cam.profiles:
                     return None
                 return r.media_uri(op, urls.stream if op == "GetStreamUri" else urls.snapshot)
+            case "GetReplayUri":
+                token = text("RecordingToken")
+                held = {c.recording_token for c in r.recorded(cam, self._lookup, recorded_ids)}
+                if urls.replay is None or token not in held:
+                    return None
+                return r.replay_uri(urls.replay(token))
         return self._search(cam, op, text, recorded_ids)
 
     def _search(
@@ -106,7 +119,24 @@ class Handler:
                 return r.get_recording_information(match[0]) if match else None
             case "EndSearch":
                 self._jobs.pop(text("SearchToken") or "", None)
+                self._event_jobs.pop(text("SearchToken") or "", None)
                 return r.end_search()
+            case "FindEvents":
+                start = ev.parse_time(text("StartPoint"))
+                if start is None:
+                    return None
+                end = ev.parse_time(text("EndPoint")) or time.time()
+                job = f"events-{cam.id}-{next(self._job_ids)}"
+                tokens = tuple(c.recording_token for c in sources if _in_scope(c, text))
+                self._event_jobs[job] = ev.EventJob(cam.id, tokens, start, end, text("IncludeStartState") == "true")
+                while len(self._event_jobs) > MAX_JOBS:
+                    self._event_jobs.popitem(last=False)
+                return ev.find_events(job)
+            case "GetEventSearchResults":
+                found = self._event_jobs.get(text("SearchToken") or "")
+                if found is None or found.camera != cam.id:
+                    return None
+                return ev.results(found, sources)
         return None
 
 

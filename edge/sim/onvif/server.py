@@ -62,6 +62,7 @@ class OnvifSimulator:
         video_base: str = "http://127.0.0.1:8554",
         rtsp_base: str | None = None,
         on_video_mode: VideoModeHook | None = None,
+        replay: Callable[[str], str] | None = None,
     ) -> None:
         self.host = host
         self.video_base = video_base.rstrip("/")
@@ -71,6 +72,7 @@ class OnvifSimulator:
         self._servers: dict[str, asyncio.Server] = {}
         self._conns: dict[str, set[asyncio.StreamWriter]] = {}
         self._on_video_mode = on_video_mode
+        self.replay = replay  # recording token -> RTSP replay URI (edge.sim.recorder); None: no replay service
         self._handler = Handler(self.cameras.get)
         self._stopping = asyncio.Event()
 
@@ -89,7 +91,9 @@ class OnvifSimulator:
 
     def urls(self, cam: SimCamera) -> Urls:
         stream = f"{self.rtsp_base}/{cam.id}" if self.rtsp_base else f"{self.video_base}/mjpeg/{cam.id}"
-        return Urls(f"http://{self.host}:{cam.port}", f"{self.video_base}/snapshot/{cam.id}.jpg", stream)
+        base = f"http://{self.host}:{cam.port}"
+        replay = self.replay if self.recorders.get(cam.id) else None  # only an NVR replays
+        return Urls(base, f"{self.video_base}/snapshot/{cam.id}.jpg", stream, replay)
 
     async def set_faults(self, cam_id: str, **changes: Any) -> None:
         cam = self.cameras[cam_id]
