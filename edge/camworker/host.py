@@ -64,6 +64,9 @@ WORKER_EVENT_KINDS: Final = frozenset(
 )
 
 
+WORKER_NICE = 10  # added to the core's nice value for the camera worker
+
+
 class WorkerFault(RuntimeError):
     """The worker had to be replaced; `cause` is a short identifier (crashed, silent, grab_hung, ...)."""
 
@@ -133,6 +136,10 @@ class CameraWorker:
         )
         self.starts += 1
         self.pid = proc.pid
+        with contextlib.suppress(OSError):  # raising a child's nice needs no privilege; if refused, run as is
+            # A worker (re)starting imports OpenCV and zeep, a second of CPU: on a small gateway the alarm
+            # path must win that contest, so the worker runs at a lower CPU priority than the core.
+            os.setpriority(os.PRIO_PROCESS, proc.pid, os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICE)
         try:
             await self._serve(proc)
         except WorkerFault as fault:
