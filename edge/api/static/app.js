@@ -85,7 +85,7 @@
 
   // ---- login ------------------------------------------------------------------------------
   function showLogin(msg) {
-    $("app").hidden = true; $("login").hidden = false; $("login-error").textContent = msg || "";
+    $("app").hidden = true; $("login").hidden = false; $("logout").hidden = true; $("login-error").textContent = msg || "";
     $("username").focus();
   }
   async function userLogout() {
@@ -129,7 +129,7 @@
     start();
   }
   async function start() {
-    $("login").hidden = true; $("app").hidden = false;
+    $("login").hidden = true; $("app").hidden = false; $("logout").hidden = false;
     Sound.context(); // suspended after a reload until a gesture: the sound bar asks for one
     S.healthOkAt = Date.now(); renderSound();
     await refresh(true);
