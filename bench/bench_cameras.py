@@ -2,7 +2,7 @@
 
     python bench/bench_cameras.py [--quick]
 
-Sweep: for every camera, one full ONVIF health round (6 SOAP calls through onvif-zeep-async) then one
+Sweep: for every camera, one full ONVIF health round (6 SOAP calls through our client, edge/onvif/session.py) then one
 quality check (2 frames from its MJPEG stream, assessed, thumbnail encoded), at the driver's
 concurrency bound (checks.max_concurrent_checks) and decode bound (checks.max_concurrent_decodes).
 Floor: the same number of bare SOAP round trips (httpx POST of GetSystemDateAndTime, 6 per camera)

@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 
 from edge import __version__
-from edge.commands import backup as backup_cmd
-from edge.commands import commission as commission_cmd
-from edge.commands import county as county_cmd
-from edge.commands import demo as demo_cmd
-from edge.commands import patrol as patrol_cmd
-from edge.commands import report as report_cmd
-from edge.commands import run as run_cmd
-from edge.commands import token
-from edge.commands import user as user_cmd
 from edge.config import ConfigError, load_config
 
 Handler = Callable[[argparse.Namespace], int]
+
+# Each top-level command and the module in edge/commands/ that registers it, in help order ("" = the
+# built-ins below). A known command imports only its own module: `edge run` (the alarm core) does not
+# carry the report renderer, the patrol QR sheet (segno) or the commissioning tools in its memory.
+COMMANDS: dict[str, str] = {
+    "run": "run",
+    "report": "report",
+    "check-config": "",
+    "version": "",
+    "token": "token",
+    "user": "user",
+    "demo": "demo",
+    "commission": "commission",
+    "patrol": "patrol",
+    "backup": "backup",
+    "restore": "backup",
+    "county": "county",
+}
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -37,27 +47,29 @@ def _version(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Every command's parser, or only `command`'s when it is a known one."""
     parser = argparse.ArgumentParser(prog="edge", description="Campus edge monitor / 校园边缘监测")
     sub = parser.add_subparsers(dest="command", required=True)
-    run_cmd.register(sub)
-    report_cmd.register(sub)
-    p = sub.add_parser("check-config", help="validate a config file")
-    p.add_argument("-c", "--config", required=True)
-    p.set_defaults(handler=_check_config)
-    p = sub.add_parser("version", help="print the version")
-    p.set_defaults(handler=_version)
-    token.register(sub)
-    user_cmd.register(sub)
-    demo_cmd.register(sub)
-    commission_cmd.register(sub)
-    patrol_cmd.register(sub)
-    backup_cmd.register(sub)
-    county_cmd.register(sub)
+    wanted = COMMANDS.get(command) if command else None
+    registered: set[str] = set()
+    for module in COMMANDS.values():
+        if module in registered or (wanted is not None and module != wanted):
+            continue
+        registered.add(module)
+        if module:
+            importlib.import_module(f"edge.commands.{module}").register(sub)
+            continue
+        p = sub.add_parser("check-config", help="validate a config file")
+        p.add_argument("-c", "--config", required=True)
+        p.set_defaults(handler=_check_config)
+        p = sub.add_parser("version", help="print the version")
+        p.set_defaults(handler=_version)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     handler: Handler = args.handler
     return handler(args)

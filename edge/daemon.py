@@ -10,6 +10,7 @@ import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edge.api.routes_session import flush_sessions
 from edge.api.server import EmbeddedServer
@@ -22,10 +23,9 @@ from edge.config import Config, ConfigError, load_config
 from edge.drivers.base import Driver, DriverContext
 from edge.drivers.registry import build_drivers
 from edge.events import Event, EventKind, now_ms
-from edge.gb28181.service import Gb28181Service
 from edge.hub import Hub
 from edge.inventory import config_devices
-from edge.patrol.watch import PatrolWatch
+from edge.press_clip import PressClips
 from edge.press_picture import PressPictures
 from edge.relay.service import Relay
 from edge.runtime import Runtime
@@ -36,8 +36,10 @@ from edge.store.events import last_levels, purge_events
 from edge.store.sessions import load_sessions
 from edge.supervisor import Supervisor
 from edge.systemd import Notifier
-from edge.uplink.service import UplinkService
-from edge.uplink.sources import device_objects, report_for, status_object
+
+if TYPE_CHECKING:
+    from edge.gb28181.service import Gb28181Service
+    from edge.uplink.service import UplinkService
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,7 @@ Service = Callable[[], Awaitable[None]]
 # The supervised unit that is the camera worker process (DESIGN.md section 8).
 CAMERA_UNIT = "camera-worker"
 # Modules the alarm core must never load (the camera worker's); shown in the status for support and tests.
-WORKER_ONLY_MODULES = ("cv2", "numpy", "zeep", "onvif", "lxml")
+WORKER_ONLY_MODULES = ("cv2", "numpy", "edge.onvif.session", "edge.video.grab")
 
 
 class Daemon:
@@ -146,6 +148,7 @@ class Daemon:
         return DriverContext(
             site_id=self.config.site.id,
             emit=self.runtime.emit,
+            emit_many=self.runtime.emit_many,
             save_snapshot=save,
             last_levels=lambda device_id: last_levels(self.db, device_id),
             record_checkins=self.runtime.record_checkins,
@@ -158,7 +161,14 @@ class Daemon:
         """Everything the config shapes: the drivers and the police relay, rebuilt on each reload."""
         units: dict[str, Service] = {d.name: d.run for d in self.build_drivers()}
         self.camera_worker = CameraWorker(self.config, self._camera_result) if self.config.cameras else None
-        self.runtime.on_press = PressPictures(self.config, self.runtime, lambda: self.camera_worker).on_press
+        pictures = PressPictures(self.config, self.runtime, lambda: self.camera_worker)
+        self.clips = PressClips(self.config, self.runtime, lambda: self.camera_worker)
+
+        def on_press(event: Event) -> None:
+            pictures.on_press(event)
+            self.clips.on_press(event)
+
+        self.runtime.on_press = on_press
         if self.camera_worker is not None:
             units[CAMERA_UNIT] = self.camera_worker.run
         police = self.config.police
@@ -176,11 +186,17 @@ class Daemon:
         )
         if self.relay is not None:
             units["relay"] = self.relay.run
+        # The optional services' modules load here, at start-up or reload, and only on a site that uses
+        # them (the GB/T 28181 stack, the county uplink, patrol rounds): not in the core's base footprint.
         if self.config.patrol is not None and self.config.patrol.plans:
+            from edge.patrol.watch import PatrolWatch  # noqa: PLC0415
+
             units["patrol-watch"] = PatrolWatch(self.config, self.db, self.runtime.emit).run
-        gb = self.config.gb28181
-        self.gb28181 = (
-            Gb28181Service(
+        self.gb28181 = None
+        if self.config.gb28181:
+            from edge.gb28181.service import Gb28181Service  # noqa: PLC0415
+
+            self.gb28181 = Gb28181Service(
                 self.config,
                 self.db,
                 self.runtime.emit,
@@ -188,10 +204,6 @@ class Daemon:
                 self.supervisor,
                 camera_worker=lambda: self.camera_worker,
             )
-            if gb
-            else None
-        )
-        if self.gb28181 is not None:
             units["gb28181"] = self.gb28181.run
         self.uplink = self._build_uplink()
         if self.uplink is not None:
@@ -208,6 +220,9 @@ class Daemon:
         config = self.config
         if config.uplink is None:
             return None
+        from edge.uplink.service import UplinkService  # noqa: PLC0415 - see build_units
+        from edge.uplink.sources import device_objects, report_for, status_object  # noqa: PLC0415
+
         return UplinkService(
             config,
             self.db,

@@ -5,7 +5,7 @@ A secret reaches text in three ways: a URL's userinfo (``rtsp://admin:pw@cam``),
 `redact_text` and `redact_data` replace each with ``***``, keeping everything else (host, path,
 parameter names, the user name) because that is what an operator needs to find the fault.
 `install_log_redaction` applies `redact_text` to every log record of every logger, ours and
-third-party (httpx logs each request URL at INFO, zeep dumps SOAP envelopes at DEBUG).
+third-party (httpx logs each request URL at INFO, SOAP clients dump envelopes at DEBUG).
 """
 
 from __future__ import annotations

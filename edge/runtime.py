@@ -41,7 +41,7 @@ from edge.clock import LOOP_STALLS, StallWatch
 from edge.config import Config
 from edge.core.apply import PoliceSink, apply_actions
 from edge.core.maintenance import MaintenanceError, check_minutes, record
-from edge.core.notify import Notifier
+from edge.core.notify import Notifier, webhooks_configured
 from edge.core.persist import load_state, maintenance_rows, open_alarm_states, rebuild, save_state
 from edge.core.registry import engine_from_config
 from edge.events import GATEWAY_DEVICE_ID, Event, EventKind, iso_ms, now_ms
@@ -148,6 +148,8 @@ class Runtime:
         self.hub = hub
         self.clock = clock
         self.notifier = notifier or Notifier()
+        if webhooks_configured(config):
+            self.notifier.prepare()
         self.tick_s = tick_s
         self.after_commit: list[Callable[[], None]] = [hub.ring]
         self.events_committed = 0
@@ -178,6 +180,8 @@ class Runtime:
         Queued like any step, so a step in progress finishes on the config it started with."""
         self.signer = MediaSigner.for_store(self.db, config.api.public_url, config.api.verify_link_hours * 3600)
         engine, police = engine_from_config(config), police_sink(config, self.memory, self._committing, self.signer)
+        if webhooks_configured(config):
+            self.notifier.prepare()
 
         def swap() -> None:
             self.config, self.engine, self.police = config, engine, police
@@ -203,43 +207,61 @@ class Runtime:
 
     # --- events ---------------------------------------------------------------------------------
     async def emit(self, event: Event) -> None:
-        await self._queued(self._emit_now, event)
+        await self._queued(self._emit_now, [event])
 
-    def _emit_now(self, event: Event) -> None:
-        if not event.site:
-            event = event.with_site(self.config.site.id)
+    async def emit_many(self, events: list[Event]) -> None:
+        """Several events, in order, committed in one transaction (one fsync): a driver's burst."""
+        await self._queued(self._emit_now, events)
+
+    def _emit_now(self, events: list[Event]) -> None:
+        events = [e if e.site else e.with_site(self.config.site.id) for e in events]
         if self._backlog and not self.flush():
-            self._hold(event, self.store_fault.reason or "store fault")
+            for event in events:
+                self._hold(event, self.store_fault.reason or "store fault")
             return
         try:
-            self._commit(event)
+            self._commit_all(events)
         except sqlite3.Error as exc:
             if not is_store_full(exc):
                 raise
-            self._hold(event, str(exc))
+            for event in events:  # the transaction rolled back: none of them is in the store
+                self._hold(event, str(exc))
 
     def _commit(self, event: Event) -> None:
+        self._commit_all([event])
+
+    def _commit_all(self, events: list[Event]) -> None:
+        presses: list[Event] = []
         with self._write() as w:
-            now = self.clock()
             state = self.state
-            event = self.engine.mark_test(state, event, now)
-            insert_event(w.conn, event)
-            changes.record_change(w.conn, changes.EVENT, event.id, event.as_dict())
-            touch(w.conn, event.device_id, event.ts_ms)
-            _record_check(w.conn, event)
-            fault = gb28181_routing.camera_fault(self.config, event)
-            if fault is not None:  # cameras send no DC-09 report; the video platform gets a device-fault alarm
-                enqueue(w.conn, fault, [gb28181_routing.TRANSPORT])
-            try:
-                state, actions = self.engine.on_event(state, event, now)
-            except Exception:
-                ENGINE_ERRORS.labels(where="event").inc()
-                log.exception("rules: engine failed on %s %s; applying the fail-safe", event.kind, event.device_id)
-                actions = self._fail_safe(event, now)
-            w.state = self._apply(w.conn, state, actions)
-        self.events_committed += 1
-        if event.kind is EventKind.ALARM_PRESS and self.on_press is not None:
-            self._on_loop(self.on_press, event)
+            for event in events:
+                state, marked = self._step(w, state, event)
+                if marked.kind is EventKind.ALARM_PRESS:
+                    presses.append(marked)
+            w.state = state
+        self.events_committed += len(events)
+        for event in presses:
+            if self.on_press is not None:
+                self._on_loop(self.on_press, event)
+
+    def _step(self, w: _Write, state: EngineState, event: Event) -> tuple[EngineState, Event]:
+        """One event inside the open transaction: stored, decided, its actions applied (and as marked)."""
+        now = self.clock()
+        event = self.engine.mark_test(state, event, now)
+        insert_event(w.conn, event)
+        changes.record_change(w.conn, changes.EVENT, event.id, event.as_dict())
+        touch(w.conn, event.device_id, event.ts_ms)
+        _record_check(w.conn, event)
+        fault = gb28181_routing.camera_fault(self.config, event)
+        if fault is not None:  # cameras send no DC-09 report; the video platform gets a device-fault alarm
+            enqueue(w.conn, fault, [gb28181_routing.TRANSPORT])
+        try:
+            state, actions = self.engine.on_event(state, event, now)
+        except Exception:
+            ENGINE_ERRORS.labels(where="event").inc()
+            log.exception("rules: engine failed on %s %s; applying the fail-safe", event.kind, event.device_id)
+            actions = self._fail_safe(event, now)
+        return self._apply(w.conn, state, actions), event
 
     async def camera_result(self, item: Event | Snapshot) -> None:
         """The one way in for what the camera worker sends: its events, and thumbnails to keep."""

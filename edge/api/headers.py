@@ -16,11 +16,11 @@ from collections.abc import Mapping
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# The dashboard loads only its own files; thumbnails are blob: URLs made from API responses.
+# The dashboard loads only its own files; thumbnails and pre-alarm clips are blob: URLs made from API responses.
 # frame-ancestors 'none' (and X-Frame-Options for older browsers): no site can frame the duty screen
 # to trick a click on "acknowledge".
 CSP = (
-    "default-src 'self'; img-src 'self' blob: data:; script-src 'self'; style-src 'self'; "
+    "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; script-src 'self'; style-src 'self'; "
     "connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 ALWAYS: dict[str, str] = {

@@ -92,6 +92,19 @@ class Alarm(BaseModel):
     snapshot: str | None = Field(
         None, description="The linked camera's picture at the press: GET /api/v1/alarms/{id}/snapshot"
     )
+    clip: ClipInfo | None = Field(None, description="The recorder's pre-alarm video, where a recorder is configured")
+
+
+class ClipInfo(BaseModel):
+    """The recorder's video of the seconds around the press (ONVIF replay)."""
+
+    state: str = Field(description="pending (still being fetched), ready, failed")
+    url: str | None = Field(None, description="GET /api/v1/alarms/{id}/clip (MP4, H.264) when ready")
+    start: str | None = Field(None, description="time of the clip's first picture")
+    end: str | None = Field(None, description="time of its last picture")
+    bytes: int = 0
+    attempts: int = 0
+    error: str | None = Field(None, description="why not (yet): e.g. no_replay_service, deadline, incomplete")
 
 
 class AlarmPage(BaseModel):

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Response, status
 
 from edge.api import auth
+from edge.api.byteranges import ranged
 from edge.api.deps import get_state
 from edge.api.maintenance import runtime_of
 from edge.api.models import AckBody, Alarm, AlarmPage, CloseBody
@@ -22,6 +23,7 @@ from edge.events import iso_ms
 from edge.states import AlarmCategory, AlarmState
 from edge.store import alarms as store
 from edge.store import media
+from edge.store.clips import clip_video
 from edge.store.queries import AlarmFilter, alarm_page
 
 router = APIRouter(tags=["alarms"])
@@ -86,6 +88,30 @@ def alarm_snapshot(
         raise HTTPException(status.HTTP_404_NOT_FOUND, "没有现场画面 / no picture for this alarm")
     jpeg, ts_ms = found
     return Response(jpeg, media_type="image/jpeg", headers={"X-Snapshot-Time": iso_ms(ts_ms)})
+
+
+@router.get(
+    "/alarms/{alarm_id}/clip",
+    response_class=Response,
+    responses={
+        200: {"content": {"video/mp4": {}}, "description": "MP4 (H.264); byte ranges honoured"},
+        206: {"description": "the asked byte range"},
+        404: {},
+        416: {},
+    },
+)
+def alarm_clip(
+    alarm_id: str,
+    range_header: Annotated[str | None, Header(alias="Range")] = None,
+    state: AppState = Depends(get_state),  # noqa: B008
+    _: Principal = Depends(auth.viewer),  # noqa: B008
+) -> Response:
+    """The recorder's video of the seconds before the press (ONVIF replay), fetched by the camera worker."""
+    event_id = media.alarm_event(state.db, alarm_id)
+    mp4 = clip_video(state.db, event_id) if event_id is not None else None
+    if mp4 is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "没有录像片段 / no recorded clip for this alarm")
+    return ranged(mp4, range_header, "video/mp4", {"Cache-Control": "private, max-age=300"})
 
 
 @router.post("/alarms/{alarm_id}/ack", response_model=Alarm, responses={404: {}, 409: {}})

@@ -30,4 +30,5 @@ def uvicorn_config(state: AppState) -> uvicorn.Config:
         server_header=False,
         timeout_graceful_shutdown=3,  # open SSE streams would otherwise hold shutdown forever
         lifespan="off",
+        ws="none",  # the API streams with SSE; uvicorn's websockets support would cost ~2.5 MB for nothing
     )

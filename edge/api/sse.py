@@ -38,6 +38,7 @@ def _session_alive(state: AppState, who: Principal) -> bool:
         return True
     return state.sessions.alive(who.session) and state.users.active(who.name) is not None
 
+
 # The hub rings on every commit in this process; polling at 1 s as well keeps the "within 1 s" promise
 # for commits it cannot hear (another process or thread writing the same database).
 POLL_S = 1.0

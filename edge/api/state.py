@@ -11,6 +11,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from edge.api.collector import store_registry
+from edge.api.login import LOGIN_FAIL_LIMIT
 from edge.api.ratelimit import FailureLimiter
 from edge.api.sessions import SessionStore
 from edge.api.tokens import TokenStore
@@ -20,9 +21,6 @@ from edge.config import Config, read_secret
 from edge.hub import Hub
 from edge.runtime import Runtime
 from edge.store import Database
-
-# A person mistypes a password a few times, not twenty: after 5 failures an account's logins are slowed.
-LOGIN_FAIL_LIMIT = 5
 
 
 @dataclass

@@ -13,6 +13,7 @@ import hmac
 import logging
 import secrets
 import threading
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,7 +73,7 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _credentials(password: str, cost: int) -> dict[str, Any]:
+def new_credentials(password: str, cost: int = PASSWORD_N) -> dict[str, Any]:
     check_password_rules(password)
     salt = secrets.token_bytes(SALT_BYTES)
     return {"algorithm": "scrypt", "n": cost, "salt": salt.hex(), "hash": hash_password(password, salt, cost).hex()}
@@ -83,7 +84,7 @@ def add_user(path: Path, name: str, role: Role, password: str, cost: int = PASSW
     if any(e.get("name") == name for e in entries):
         raise ValueError(f"a user named {name!r} already exists / 用户已存在")
     entries.append(
-        {"name": name, "role": role.label, **_credentials(password, cost), "disabled": False, "created": _now()}
+        {"name": name, "role": role.label, **new_credentials(password, cost), "disabled": False, "created": _now()}
     )
     save_users(path, entries)
 
@@ -99,7 +100,7 @@ def _change(path: Path, name: str, update: dict[str, Any]) -> None:
 
 
 def set_password(path: Path, name: str, password: str, cost: int = PASSWORD_N) -> None:
-    _change(path, name, _credentials(password, cost))
+    _change(path, name, new_credentials(password, cost))
 
 
 def set_disabled(path: Path, name: str, disabled: bool) -> None:
@@ -118,16 +119,60 @@ def list_users(path: Path) -> list[User]:
     return out
 
 
-class UserStore:
-    """The users file, re-read when it changes. `verify` is blocking (scrypt): call it off the loop."""
+class AccountCache(ABC):
+    """A service's copy of its accounts by name, kept fresh by the subclass (`stale`, `refresh`):
+    the checks edge.api.login makes (`active` on every session request, `verify` at a login)."""
 
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
+    where = "the accounts"
+
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int, int] | None = None
-        self._loaded = False
         self._by_name: dict[str, dict[str, Any]] = {}
         self._dummy_n = PASSWORD_N
+
+    @abstractmethod
+    def stale(self) -> bool:
+        """Whether the copy is older than the source (each store knows its own source)."""
+
+    @abstractmethod
+    def refresh(self) -> None:
+        """Read the source again (blocking: called off the loop)."""
+
+    def _replace(self, entries: list[dict[str, Any]]) -> None:
+        by_name = {str(e.get("name")): e for e in entries}
+        with self._lock:
+            self._by_name, self._dummy_n = by_name, dummy_cost(entries)
+
+    def active(self, name: str) -> Role | None:
+        """The role of an enabled user (None: unknown or disabled): checked on every session request."""
+        with self._lock:
+            entry = self._by_name.get(name)
+        if entry is None or entry.get("disabled"):
+            return None
+        try:
+            return Role.parse(str(entry.get("role")))
+        except ValueError:
+            return None
+
+    def verify(self, name: str, password: str) -> Role | None:
+        """One scrypt whether or not the user exists, so timing says nothing about which names do.
+        Blocking: the login code runs it on the hash pool."""
+        self.refresh()
+        with self._lock:
+            entry = self._by_name.get(name)
+            dummy_n = self._dummy_n
+        return self.active(name) if password_matches(entry, password, dummy_n, self.where) else None
+
+
+class UserStore(AccountCache):
+    """The users file, re-read when it changes."""
+
+    def __init__(self, path: Path | None) -> None:
+        super().__init__()
+        self.path = path
+        self.where = str(path)
+        self._stamp: tuple[int, int, int] | None = None
+        self._loaded = False
 
     def _stat(self) -> tuple[int, int, int] | None:
         if self.path is None:
@@ -142,45 +187,35 @@ class UserStore:
         return self.path is not None and (not self._loaded or self._stat() != self._stamp)
 
     def refresh(self) -> None:
-        with self._lock:
-            stamp = self._stat()
-            if self._loaded and stamp == self._stamp:
-                return
-            try:
-                entries = load_users(self.path) if self.path is not None else []
-            except UserFileError as exc:
-                log.error("api: %s; nobody can log in until it is fixed", exc)
-                entries = []
-            self._by_name = {str(e.get("name")): e for e in entries}
-            costs = sorted(int(e["n"]) for e in entries if isinstance(e.get("n"), int) and MIN_N <= e["n"] <= MAX_N)
-            self._dummy_n = costs[len(costs) // 2] if costs else PASSWORD_N  # the file's usual cost
-            self._stamp, self._loaded = stamp, True
-
-    def active(self, name: str) -> Role | None:
-        """The role of an enabled user (None: unknown or disabled): checked on every session request."""
-        with self._lock:
-            entry = self._by_name.get(name)
-        if entry is None or entry.get("disabled"):
-            return None
+        stamp = self._stat()
+        if self._loaded and stamp == self._stamp:
+            return
         try:
-            return Role.parse(str(entry.get("role")))
-        except ValueError:
-            return None
+            entries = load_users(self.path) if self.path is not None else []
+        except UserFileError as exc:
+            log.error("api: %s; nobody can log in until it is fixed", exc)
+            entries = []
+        self._replace(entries)
+        self._stamp, self._loaded = stamp, True
 
-    def verify(self, name: str, password: str) -> Role | None:
-        """One scrypt whether or not the user exists, so timing says nothing about which names do."""
-        self.refresh()
-        with self._lock:
-            entry = self._by_name.get(name)
-            dummy_n = self._dummy_n
-        if entry is None or entry.get("disabled") or len(password) > MAX_PASSWORD:
-            hash_password(password[:MAX_PASSWORD], DUMMY_SALT, dummy_n)  # as dear as a wrong password
-            return None
-        try:
-            salt, expected = bytes.fromhex(str(entry["salt"])), bytes.fromhex(str(entry["hash"]))
-            actual = hash_password(password, salt, int(entry.get("n", PASSWORD_N)))
-        except (KeyError, ValueError, TypeError):
-            log.error("api: user %r in %s is malformed; ignored", name, self.path)
-            hash_password(password, DUMMY_SALT, dummy_n)
-            return None
-        return self.active(name) if hmac.compare_digest(actual, expected) else None
+
+def dummy_cost(entries: list[dict[str, Any]]) -> int:
+    """The accounts' usual scrypt cost: what a check for an unknown name pays, so it answers as slowly."""
+    costs = sorted(int(e["n"]) for e in entries if isinstance(e.get("n"), int) and MIN_N <= e["n"] <= MAX_N)
+    return costs[len(costs) // 2] if costs else PASSWORD_N
+
+
+def password_matches(entry: dict[str, Any] | None, password: str, dummy_n: int, where: str) -> bool:
+    """`password` against an account's stored hash; an unknown, disabled or malformed account costs the
+    same one scrypt and never matches."""
+    if entry is None or entry.get("disabled") or len(password) > MAX_PASSWORD:
+        hash_password(password[:MAX_PASSWORD], DUMMY_SALT, dummy_n)  # as dear as a wrong password
+        return False
+    try:
+        salt, expected = bytes.fromhex(str(entry["salt"])), bytes.fromhex(str(entry["hash"]))
+        actual = hash_password(password, salt, int(entry.get("n", PASSWORD_N)))
+    except (KeyError, ValueError, TypeError):
+        log.error("api: user %r in %s is malformed; ignored", entry.get("name"), where)
+        hash_password(password, DUMMY_SALT, dummy_n)
+        return False
+    return hmac.compare_digest(actual, expected)

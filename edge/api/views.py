@@ -8,6 +8,7 @@ from typing import Any
 from edge.alarms.priority import Ranking, rank_alarm
 from edge.api.models import (
     Alarm,
+    ClipInfo,
     ClockCheck,
     Device,
     DeviceChecks,
@@ -18,6 +19,7 @@ from edge.api.models import (
 from edge.events import iso_ms
 from edge.states import DeviceState
 from edge.store import Database, queries
+from edge.store.clips import clip_rows
 from edge.store.devices import devices_with_state
 from edge.store.events import payloads
 from edge.store.media import events_with_pictures
@@ -102,6 +104,7 @@ def to_alarms(db: Database, rows: list[dict[str, Any]]) -> list[Alarm]:
     devices = queries.device_kinds(db) if rows else {}
     triggers = payloads(db, [r["event_id"] for r in rows])
     pictured = events_with_pictures(db, [r["event_id"] for r in rows])
+    clips = clip_rows(db, [r["event_id"] for r in rows])
     out = []
     for r in rows:
         device = devices.get(r["device_id"], {})
@@ -109,6 +112,10 @@ def to_alarms(db: Database, rows: list[dict[str, Any]]) -> list[Alarm]:
         alarm = _alarm(r, device, rank, relays.get(r["event_id"], RelayInfo(state="none")))
         if r["event_id"] in pictured:
             alarm.snapshot = f"/api/v1/alarms/{r['id']}/snapshot"
+        if (c := clips.get(r["event_id"])) is not None:
+            url = f"/api/v1/alarms/{r['id']}/clip" if c.size else None
+            alarm.clip = ClipInfo(state=str(c.state), url=url, start=iso(c.start_ms), end=iso(c.end_ms),
+                                  bytes=c.size, attempts=c.attempts, error=c.error)  # fmt: skip
         out.append(alarm)
     return out
 

@@ -4,7 +4,8 @@ It reads one `start` line (the validated config) on stdin, then runs the camera 
 onvif_cameras driver schedules them. It never opens the store: every event and thumbnail is a message
 on stdout (fd 1 is kept for the protocol; anything printed goes to stderr, the core's log). A heartbeat
 every `heartbeat_s` carries the decodes in flight, so the core sees a grab stuck in native code and
-replaces this process. Snapshot requests on stdin are answered within their deadline.
+replaces this process. Snapshot, recording-search and clip requests on stdin are answered within
+their deadline.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ import sys
 
 from edge.camworker import protocol as p
 from edge.config import Config
+from edge.config.devices import Camera
 from edge.drivers.base import DriverContext
 from edge.drivers.camera import CameraDriver
 from edge.events import Event, now_ms
 from edge.onvif.recordings import NoSearch
 from edge.onvif.session import CallError
+from edge.video import clip
+from edge.video.clip import ClipError
 from edge.video.limiter import DECODES
 
 log = logging.getLogger("edge.camworker")
@@ -97,6 +101,29 @@ async def _search(driver: CameraDriver, out: Outbox, req: p.RecordingsRequest) -
     await out.send(reply)
 
 
+# Each clip is a GStreamer process; two at a time keeps a storm of presses from starving the checks.
+CLIP_SLOTS = asyncio.Semaphore(2)
+
+
+async def _answer_clip(cameras: dict[str, Camera], out: Outbox, req: p.ClipRequest) -> None:
+    cam = cameras.get(req.camera)
+    try:
+        if cam is None:
+            raise ClipError("unknown_camera")
+        async with asyncio.timeout(req.deadline_s), CLIP_SLOTS:
+            got = await clip.fetch(cam, req.start_ms / 1000, req.end_ms / 1000, req.deadline_s, p.MAX_CLIP_BYTES)
+        reply = p.ClipReply(req.req, req.camera, got.mp4, "", int(got.start * 1000), int(got.end * 1000))
+    except TimeoutError:
+        reply = p.ClipReply(req.req, req.camera, error="deadline")
+    except ClipError as exc:
+        log.warning("clip of %s: %s", req.camera, exc)
+        reply = p.ClipReply(req.req, req.camera, error=exc.kind)
+    except Exception as exc:  # any failure is the answer, never a dead worker
+        log.exception("clip of %s failed", req.camera)
+        reply = p.ClipReply(req.req, req.camera, error=type(exc).__name__)
+    await out.send(reply)
+
+
 async def _stream_uri(driver: CameraDriver, out: Outbox, req: p.StreamUriRequest) -> None:
     try:
         uri = await driver.stream_uri(req.device_id, req.deadline_s)
@@ -110,7 +137,9 @@ async def _stream_uri(driver: CameraDriver, out: Outbox, req: p.StreamUriRequest
     await out.send(reply)
 
 
-async def _requests(reader: asyncio.StreamReader, driver: CameraDriver, out: Outbox) -> None:
+async def _requests(
+    reader: asyncio.StreamReader, driver: CameraDriver, out: Outbox, cameras: dict[str, Camera]
+) -> None:
     tasks: set[asyncio.Task[None]] = set()
     while True:
         line = await reader.readline()
@@ -127,6 +156,10 @@ async def _requests(reader: asyncio.StreamReader, driver: CameraDriver, out: Out
             task.add_done_callback(tasks.discard)
         elif isinstance(msg, p.StreamUriRequest):
             task = asyncio.create_task(_stream_uri(driver, out, msg))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        elif isinstance(msg, p.ClipRequest):
+            task = asyncio.create_task(_answer_clip(cameras, out, msg))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
 
@@ -164,7 +197,7 @@ async def serve() -> None:
     await out.send(p.Hello(os.getpid(), tuple(c.id for c in config.cameras)))
     async with asyncio.TaskGroup() as tg:
         tg.create_task(_heartbeats(out, float(start.get("heartbeat_s", 1.0))))
-        tg.create_task(_requests(reader, driver, out))
+        tg.create_task(_requests(reader, driver, out, {c.id: c for c in config.cameras}))
         tg.create_task(driver.run())
 
 
@@ -172,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     level = os.environ.get("EDGE_LOG_LEVEL", "INFO").upper()
     logging.basicConfig(stream=sys.stderr, level=level, format="%(levelname)s camworker %(name)s: %(message)s")
     # The HTTP clients log every request's URL, and vendor snapshot URLs carry `?pwd=`: only their warnings.
-    for noisy in ("httpx", "httpcore", "aiohttp", "zeep", "onvif"):
+    for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         _die_with_core()

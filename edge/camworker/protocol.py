@@ -3,9 +3,11 @@
 Worker -> core: `hello`, `heartbeat`, `event` (a driver Event), `snapshot` (a thumbnail JPEG) and
 `reply` (the answer to a snapshot request). Core -> worker: `snapshot_request`. The GB/T 28181
 RecordInfo pair: `recordings_request` (core -> worker: what the camera's recorder holds in a time
-range) and its `recordings_reply`. A line longer than MAX_LINE, not JSON, of another version or of
-an unknown type is a ProtocolError: the core counts it and replaces the worker, because a peer that
-speaks garbage once cannot be trusted to frame the next line.
+range) and its `recordings_reply`. The pre-alarm clip pair: `clip_request` (core -> worker: the
+recorder's video of a camera between two times) and its `clip_reply` (MP4). A line longer than
+MAX_LINE, not JSON, of another version or of an unknown type is a ProtocolError: the core counts it
+and replaces the worker, because a peer that speaks garbage once cannot be trusted to frame the
+next line.
 Stdlib only: the core imports this module, and must not pull in the worker's libraries.
 """
 
@@ -130,6 +132,53 @@ class StreamUriReply:
 # A RecordInfo answer lists at most this many spans; a recorder with more is cut, oldest first kept.
 MAX_SPANS: Final = 2000
 
+# --- the pre-alarm clip (ONVIF replay from the camera's recorder) ---------------------------------
+# A clip is at most this big: 12 s of a 4 Mbit/s main stream is 6 MB; base64 of 8 MiB fits MAX_LINE.
+MAX_CLIP_BYTES: Final = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ClipRequest:
+    """Core -> worker: the recording of `camera` from `start_ms` to `end_ms` (Unix ms), within `deadline_s`."""
+
+    req: int
+    camera: str
+    start_ms: int
+    end_ms: int
+    deadline_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class ClipReply:
+    """Worker -> core: the MP4, or `error` (a short kind: deadline, too_large, no_replay_service, ...)."""
+
+    req: int
+    camera: str
+    mp4: bytes | None = None
+    error: str = ""
+    start_ms: int = 0  # the first and last picture actually in the clip
+    end_ms: int = 0
+
+
+def _encode_clip(msg: ClipRequest | ClipReply) -> dict[str, Any]:
+    if isinstance(msg, ClipRequest):
+        return {"type": "clip_request", "req": msg.req, "camera": msg.camera, "start_ms": msg.start_ms,
+                "end_ms": msg.end_ms, "deadline_s": msg.deadline_s}  # fmt: skip
+    mp4 = None if msg.mp4 is None else _b64(msg.mp4)
+    return {"type": "clip_reply", "req": msg.req, "camera": msg.camera, "mp4": mp4, "error": msg.error,
+            "start_ms": msg.start_ms, "end_ms": msg.end_ms}  # fmt: skip
+
+
+def _decode_clip(kind: str, d: dict[str, Any]) -> ClipRequest | ClipReply:
+    if kind == "clip_request":
+        return ClipRequest(_int(d, "req"), _str(d, "camera"), _int(d, "start_ms"), _int(d, "end_ms"),
+                           _num(d, "deadline_s"))  # fmt: skip
+    mp4 = None if d.get("mp4") is None else _bytes(d, "mp4")
+    if mp4 is not None and len(mp4) > MAX_CLIP_BYTES:
+        raise ProtocolError(f"clip of {len(mp4)} bytes exceeds {MAX_CLIP_BYTES}")
+    return ClipReply(_int(d, "req"), _str(d, "camera"), mp4, _str(d, "error"), _int(d, "start_ms"), _int(d, "end_ms"))
+
+
 Message = (
     Hello
     | Heartbeat
@@ -139,6 +188,8 @@ Message = (
     | Reply
     | RecordingsRequest
     | RecordingsReply
+    | ClipRequest
+    | ClipReply
     | StreamUriRequest
     | StreamUriReply
 )
@@ -182,6 +233,8 @@ def encode(msg: Message) -> bytes:
         case StreamUriReply():
             body = {"type": "stream_uri_reply", "req": msg.req, "device_id": msg.device_id}
             body |= {"uri": msg.uri, "error": msg.error}
+        case ClipRequest() | ClipReply():
+            body = _encode_clip(msg)
     line = json.dumps({"v": VERSION, **body}, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
     if len(line) > MAX_LINE:
         raise ProtocolError(f"{body['type']} message of {len(line)} bytes exceeds {MAX_LINE}")
@@ -264,6 +317,8 @@ def decode(line: bytes) -> Message:
             return RecordingsReply(
                 _int(d, "req"), _str(d, "device_id"), _spans(d), _str(d, "recorder"), _str(d, "error")
             )
+        case "clip_request" | "clip_reply":
+            return _decode_clip(kind, d)
         case "stream_uri_request":
             return StreamUriRequest(_int(d, "req"), _str(d, "device_id"), _num(d, "deadline_s"))
         case "stream_uri_reply":

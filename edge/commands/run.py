@@ -23,7 +23,7 @@ def setup_logging(level: str) -> None:
         else ("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), format=fmt, stream=sys.stderr)
-    # Third-party loggers (httpx's request lines, zeep's SOAP dumps) write URLs with ?token= and
+    # Third-party loggers (httpx's request lines, uvicorn's access log) write URLs with ?token= and
     # passwords in them; every record is redacted before any handler sees it.
     install_log_redaction()
 

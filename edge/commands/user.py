@@ -1,31 +1,67 @@
-"""`edge user add|list|passwd|disable|enable -c FILE`: people's accounts (hashes only) in api.users_file."""
+"""`edge user add|list|passwd|disable|enable -c FILE`: people's accounts (hashes only) in api.users_file,
+or, with a county config (`edge county -c FILE`), in the county's PostgreSQL."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from edge.api.hashfile import person_name
 from edge.api.tokens import Role
-from edge.api.users import UserFileError, add_user, check_password_rules, list_users, set_disabled, set_password
+from edge.api.users import User, UserFileError, add_user, check_password_rules, list_users, set_disabled, set_password
 from edge.config import ConfigError, load_config
 
 
-def _users_file(args: argparse.Namespace) -> Path | None:
+class Accounts(Protocol):
+    """Where the accounts are: a gateway's users file, or a county's database."""
+
+    def add(self, name: str, role: Role, password: str) -> None: ...
+    def passwd(self, name: str, password: str) -> None: ...
+    def set_disabled(self, name: str, disabled: bool) -> None: ...
+    def accounts(self) -> list[User]: ...
+
+
+@dataclass(frozen=True)
+class UsersFile:
+    path: Path
+
+    def add(self, name: str, role: Role, password: str) -> None:
+        add_user(self.path, name, role, password)
+
+    def passwd(self, name: str, password: str) -> None:
+        set_password(self.path, name, password)
+
+    def set_disabled(self, name: str, disabled: bool) -> None:
+        set_disabled(self.path, name, disabled)
+
+    def accounts(self) -> list[User]:
+        return list_users(self.path)
+
+
+def _accounts(config: str) -> Accounts | None:
+    """The gateway's users file, or, for a county config (`edge county`), the county database."""
     try:
-        config = load_config(args.config)
+        path = load_config(config).api.users_path
     except ConfigError as exc:
-        for issue in exc.issues:
-            print(issue, file=sys.stderr)
-        return None
-    path = config.api.users_path
+        try:
+            from edge.county.config import load_county_config  # noqa: PLC0415 - only for county configs
+
+            county = load_county_config(Path(config))
+        except ConfigError:
+            for issue in exc.issues:
+                print(issue, file=sys.stderr)
+            return None
+        from edge.county.users import People  # noqa: PLC0415 - psycopg: the county extra only
+
+        return People(county.database, migrate_first=True)
     if path is None:
-        print(
-            f"{args.config}: set api.users_file (or api.tokens_file) first / 请先配置 api.users_file", file=sys.stderr
-        )
-    return path
+        print(f"{config}: set api.users_file (or api.tokens_file) first / 请先配置 api.users_file", file=sys.stderr)
+        return None
+    return UsersFile(path)
 
 
 def _password(args: argparse.Namespace) -> str:
@@ -40,26 +76,37 @@ def _password(args: argparse.Namespace) -> str:
 
 
 def _run(args: argparse.Namespace, action: str) -> int:
-    path = _users_file(args)
-    if path is None:
+    try:
+        accounts = _accounts(args.config)
+    except Exception as exc:  # noqa: BLE001 - the county database refused us: say why
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if accounts is None:
         return 2
     try:
         if action == "add":
-            add_user(path, args.name, Role.parse(args.role), _password(args))
+            accounts.add(args.name, Role.parse(args.role), _password(args))
             print(f"已添加用户 {args.name}（{args.role}）/ user added")
         elif action == "passwd":
-            set_password(path, args.name, _password(args))
+            accounts.passwd(args.name, _password(args))
             print(f"已修改 {args.name} 的密码 / password changed")
         elif action in ("disable", "enable"):
-            set_disabled(path, args.name, action == "disable")
+            accounts.set_disabled(args.name, action == "disable")
             done = "已停用 / disabled (logged out at the next request)" if action == "disable" else "已启用 / enabled"
             print(f"{args.name}: {done}")
         else:
-            for u in list_users(path):
+            for u in accounts.accounts():
                 print(f"{u.name}\t{u.role.label}\t{'disabled' if u.disabled else 'active'}\t{u.created}")
     except (ValueError, UserFileError, OSError, EOFError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:  # noqa: BLE001 - a database error (psycopg is not imported here): say it
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        close = getattr(accounts, "close", None)
+        if close is not None:
+            close()
     return 0
 
 

@@ -20,6 +20,7 @@ from wsdiscovery.namespaces import NS_ACTION_PROBE_MATCH
 from wsdiscovery.qname import QName
 
 from edge.config import Config, read_secret
+from edge.onvif.ops import get_device_information
 from edge.onvif.session import CallError, OnvifSession
 
 MULTICAST_GROUP = "239.255.255.250"
@@ -32,7 +33,6 @@ DETAIL_FIXES = {
     "--username/--password-file",
     "timeout": "设备应答太慢：检查网络 / the device answers too slowly: check the network",
 }
-DEVICE_FIELDS = ("Manufacturer", "Model", "FirmwareVersion", "SerialNumber", "HardwareId")
 
 
 @dataclass(slots=True)
@@ -114,9 +114,7 @@ async def add_details(
             user, pw = cam.username, read_secret(cam.password_file)
         session = OnvifSession(f.xaddr, user, pw, f"discover:{f.xaddr}", call_timeout)
         try:
-            dm = await session.service("devicemgmt")
-            info = await session.call("GetDeviceInformation", dm.GetDeviceInformation)
-            f.device = {k: str(getattr(info, k, "") or "") for k in DEVICE_FIELDS}
+            f.device = await get_device_information(session)
         except CallError as exc:
             f.error = exc.kind
         finally:

@@ -97,6 +97,8 @@ class Recorder(Strict):
     username: str = "admin"
     password_file: ConfigPath | None = None
     recording_token: str | None = None
+    clip_before: Seconds = Field(10.0, le=60, description="Seconds of video before a press kept with the alarm")
+    clip_after: Seconds = Field(2.0, le=30, description="Seconds of video after the press kept with it")
 
 
 class QualityThresholds(Strict):

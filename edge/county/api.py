@@ -3,53 +3,62 @@
 # No `from __future__ import annotations`: FastAPI must see the local `Viewer` dependency type itself.
 
 import asyncio
+import logging
 import time
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from edge.api.tokens import Principal, Role, TokenStore
+from edge.api.login import BEARER
+from edge.api.sessions import SessionStore
+from edge.api.tokens import Principal, TokenStore
 from edge.config import read_secret
+from edge.county.auth import CountyCredentials
 from edge.county.config import CountyConfig
 from edge.county.monthly import monthly, to_csv, to_html
+from edge.county.routes_session import add_session_routes
 from edge.county.store import CountyStore
+from edge.county.users import People
 from edge.county.view import school_view, totals
 from edge.events import iso_ms
-from edge.metrics import bad_input
 
 DASHBOARD = Path(__file__).with_name("dashboard.html")
+log = logging.getLogger(__name__)
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
 
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def build_app(cfg: CountyConfig, store: CountyStore, health: dict[str, Any] | None = None) -> FastAPI:
+def build_app(
+    cfg: CountyConfig,
+    store: CountyStore,
+    health: dict[str, Any] | None = None,
+    creds: CountyCredentials | None = None,
+) -> FastAPI:
     app = FastAPI(title="edge county", version="1")
-    tokens = TokenStore(cfg.api.tokens_file, read_secret(cfg.api.scrape_token_file))
-    import logging  # noqa: PLC0415 - only for the auth log line
+    if creds is None:
+        idle, kiosk = cfg.api.session_idle_minutes * 60_000, cfg.api.kiosk_days * 86_400_000
+        tokens = TokenStore(cfg.api.tokens_file, read_secret(cfg.api.scrape_token_file))
+        creds = CountyCredentials(tokens, People(cfg.database), SessionStore(idle, kiosk))
+    parts = creds
 
-    log = logging.getLogger(__name__)
+    async def viewer(request: Request, bearer: Bearer) -> Principal:
+        # Every account's role is at least viewer: logged in means allowed to read.
+        return await parts.principal(request, bearer, allow_scrape=False)
 
-    def viewer(request: Request) -> Principal:
-        header = request.headers.get("authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-        if token and request.url.path == "/metrics" and tokens.is_scrape_token(token):
-            return Principal("scrape", Role.VIEWER)  # the scrape token reads /metrics only
-        principal = tokens.verify(token) if token else None
-        if principal is None:
-            bad_input(log, "county-api", "auth", request.client.host if request.client else "")
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                "需要有效的令牌 / a valid token is required",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        return principal
+    async def scraper(request: Request, bearer: Bearer) -> Principal:
+        return await parts.principal(request, bearer, allow_scrape=True)  # the scrape token reads /metrics only
 
     Viewer = Annotated[Principal, Depends(viewer)]
+    Scraper = Annotated[Principal, Depends(scraper)]
+
+    add_session_routes(app, parts, viewer)
 
     def views() -> list[dict[str, Any]]:
         now = now_ms()
@@ -69,7 +78,7 @@ def build_app(cfg: CountyConfig, store: CountyStore, health: dict[str, Any] | No
         return {"ok": True, **(health or {})}
 
     @app.get("/metrics")
-    def metrics(_: Viewer) -> Response:
+    def metrics(_: Scraper) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/api/v1/schools")

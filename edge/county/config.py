@@ -33,10 +33,21 @@ class CountyMqtt(Strict):
         return v
 
 
+class CountyApi(Api):
+    """The gateway's `api` section; the bureau's people are in the database, not in a users file."""
+
+    @field_validator("users_file")
+    @classmethod
+    def _no_users_file(cls, v: object) -> object:
+        if v is not None:
+            raise ValueError("county users are kept in the database: `edge user add --name N --role R -c county.yaml`")
+        return v
+
+
 class CountyConfig(Strict):
     mqtt: CountyMqtt
     database: str = Field(pattern=r"^postgres(ql)?://")
-    api: Api = Api()
+    api: CountyApi = CountyApi()
     silent_after: Seconds = Field(300.0, description="A school with no message for this long is flagged silent")
     name: str = "县教育局"
     batch: int = Field(500, ge=1, le=10_000, description="Messages written per database transaction, at most")

@@ -24,4 +24,30 @@ MIGRATIONS: list[tuple[int, str]] = [
             PRIMARY KEY (school, day));
         """,
     ),
+    (
+        2,
+        # People of the bureau (`edge county user`): only salted scrypt hashes. Their login sessions live
+        # here too, by SHA-256 of the cookie, so any instance behind the load balancer knows them.
+        """
+        CREATE TABLE users (
+            name TEXT PRIMARY KEY, role TEXT NOT NULL, algorithm TEXT NOT NULL, n INTEGER NOT NULL,
+            salt TEXT NOT NULL, hash TEXT NOT NULL, disabled BOOLEAN NOT NULL DEFAULT false,
+            created TIMESTAMPTZ NOT NULL DEFAULT now(), changed TIMESTAMPTZ);
+        CREATE TABLE sessions (
+            id_hash TEXT PRIMARY KEY, username TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+            kiosk BOOLEAN NOT NULL, csrf TEXT NOT NULL, created_ms BIGINT NOT NULL, last_ms BIGINT NOT NULL,
+            source TEXT NOT NULL DEFAULT '');
+        CREATE INDEX sessions_last ON sessions (last_ms);
+        """,
+    ),
+    (
+        3,
+        # When each retained object arrived (the county's clock): a school's clock that jumped back must
+        # not freeze its status at the county (edge.county.store.CLOCK_JUMP_MS).
+        """
+        ALTER TABLE schools ADD COLUMN status_received_ms BIGINT NOT NULL DEFAULT 0;
+        ALTER TABLE devices ADD COLUMN received_ms BIGINT NOT NULL DEFAULT 0;
+        ALTER TABLE reports ADD COLUMN received_ms BIGINT NOT NULL DEFAULT 0;
+        """,
+    ),
 ]

@@ -2,7 +2,9 @@
 
 Every write is keyed so a redelivered message changes nothing: events by (school, event id),
 retained objects by (school, id) and kept only when newer (`published_ms`), so two instances taking
-turns on a school's messages never put an older status over a newer one.
+turns on a school's messages never put an older status over a newer one — unless it arrived a
+minute later than the stored one (CLOCK_JUMP_MS): then the school's clock jumped back, and the
+newer arrival wins.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from edge.county.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
 
+# A retained object that arrived this much later than the stored one replaces it even when the school's
+# clock says it is older: that clock jumped back (two instances racing are milliseconds apart, not this).
+CLOCK_JUMP_MS = 60_000
 MIGRATION_LOCK = 0x6564_6765  # pg_advisory_xact_lock key: instances starting together migrate one at a time
 
 
@@ -126,23 +131,43 @@ class CountyStore:
             site_obj = b.get("site")
             site: dict[str, Any] = site_obj if isinstance(site_obj, dict) else {}
             cur.execute(
-                "UPDATE schools SET status = %s, status_ms = %s, name = %s WHERE id = %s AND status_ms <= %s",
-                (Jsonb(b), m.published_ms, str(site.get("name") or ""), m.school, m.published_ms),
+                "UPDATE schools SET status = %s, status_ms = %s, status_received_ms = %s, name = %s WHERE id = %s "
+                "AND (status_ms <= %s OR status_received_ms < %s)",
+                (
+                    Jsonb(b),
+                    m.published_ms,
+                    m.received_ms,
+                    str(site.get("name") or ""),
+                    m.school,
+                    m.published_ms,
+                    m.received_ms - CLOCK_JUMP_MS,
+                ),
             )
         elif m.kind == "device":
             cur.execute(
-                "INSERT INTO devices (school, id, type, state, data, published_ms) VALUES (%s,%s,%s,%s,%s,%s) "
+                "INSERT INTO devices (school, id, type, state, data, published_ms, received_ms) "
+                "VALUES (%s,%s,%s,%s,%s,%s,%s) "
                 "ON CONFLICT (school, id) DO UPDATE SET type = EXCLUDED.type, state = EXCLUDED.state, "
-                "data = EXCLUDED.data, published_ms = EXCLUDED.published_ms "
-                "WHERE devices.published_ms <= EXCLUDED.published_ms",
-                (m.school, m.key, str(b.get("type", "")), str(b.get("state", "unknown")), Jsonb(b), m.published_ms),
+                "data = EXCLUDED.data, published_ms = EXCLUDED.published_ms, received_ms = EXCLUDED.received_ms "
+                "WHERE devices.published_ms <= EXCLUDED.published_ms OR devices.received_ms < %s",
+                (
+                    m.school,
+                    m.key,
+                    str(b.get("type", "")),
+                    str(b.get("state", "unknown")),
+                    Jsonb(b),
+                    m.published_ms,
+                    m.received_ms,
+                    m.received_ms - CLOCK_JUMP_MS,
+                ),
             )
         elif m.kind == "report":
             cur.execute(
-                "INSERT INTO reports (school, day, data, published_ms) VALUES (%s,%s,%s,%s) "
-                "ON CONFLICT (school, day) DO UPDATE SET data = EXCLUDED.data, published_ms = EXCLUDED.published_ms "
-                "WHERE reports.published_ms <= EXCLUDED.published_ms",
-                (m.school, m.key, Jsonb(b), m.published_ms),
+                "INSERT INTO reports (school, day, data, published_ms, received_ms) VALUES (%s,%s,%s,%s,%s) "
+                "ON CONFLICT (school, day) DO UPDATE SET data = EXCLUDED.data, published_ms = EXCLUDED.published_ms, "
+                "received_ms = EXCLUDED.received_ms "
+                "WHERE reports.published_ms <= EXCLUDED.published_ms OR reports.received_ms < %s",
+                (m.school, m.key, Jsonb(b), m.published_ms, m.received_ms, m.received_ms - CLOCK_JUMP_MS),
             )
         return 0
 
@@ -164,7 +189,9 @@ class CountyStore:
         raise AssertionError("unreachable")  # the loop returns or raises
 
     def schools(self) -> list[dict[str, Any]]:
-        return self.query("SELECT id, name, last_seen_ms, status, status_ms FROM schools ORDER BY id")
+        return self.query(
+            "SELECT id, name, last_seen_ms, status, status_ms, status_received_ms FROM schools ORDER BY id"
+        )
 
     def devices(self, school: str | None = None) -> list[dict[str, Any]]:
         if school is None:

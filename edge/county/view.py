@@ -8,6 +8,16 @@ from typing import Any
 from edge.events import iso_ms
 
 UP = {"online", "degraded"}
+# A school clock this close to the county's counts as right: the difference is the message's transit.
+SKEW_TOLERANCE_MS = 5_000
+
+
+def clock_offset_ms(row: dict[str, Any]) -> int:
+    """How far ahead (+) or behind (-) the school's clock is: its status's stamp against its arrival."""
+    published, received = int(row.get("status_ms") or 0), int(row.get("status_received_ms") or 0)
+    if not published or not received or abs(published - received) < SKEW_TOLERANCE_MS:
+        return 0
+    return published - received
 
 
 def _ms(iso: Any) -> int | None:
@@ -34,9 +44,12 @@ def school_view(
 ) -> dict[str, Any]:
     status: dict[str, Any] = row.get("status") or {}
     police = status.get("police") or {}
+    skew = clock_offset_ms(row)
     alarms = []
     for a in status.get("open_alarms") or []:
         opened = _ms(a.get("opened_at"))
+        if opened is not None:
+            opened -= skew  # on the county's clock: a school an hour slow does not show alarms an hour old
         alarms.append(
             {
                 "id": a.get("id"),
@@ -97,6 +110,7 @@ def school_view(
         },
         "uplink": (status.get("providers") or {}).get("uplink"),
         "last_seen_at": iso_ms(last_seen),
+        "clock_offset_s": round(skew / 1000),
         "silent": now - last_seen > silent_after_s * 1000,
         "silent_s": round(max(0, now - last_seen) / 1000),
     }

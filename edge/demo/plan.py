@@ -56,6 +56,11 @@ class CameraPlan:
     faults: dict[str, Any] = field(default_factory=dict)  # initial simulator faults (edge.sim.onvif.state.Faults)
 
 
+# The demo's NVR (a simulated Profile G recorder, edge/sim/recorder): it records the south gate's camera,
+# whose button is linked to it, so a press there shows the seconds before it in the alarm card.
+NVR_ID = "nvr-1"
+RECORDED_CAMERA = "cam-gate-south"
+
 BUSES: dict[str, list[int]] = {"bus1": [1, 2], "bus2": [1, 2]}  # bus -> Modbus unit ids on it
 
 SERIAL_BUTTONS = [
@@ -136,9 +141,11 @@ def build_config(
     host: str = "127.0.0.1",
     police_video: str | None = None,
     stream_uris: dict[str, str] | None = None,
+    recorder_url: str | None = None,
 ) -> dict[str, Any]:
     """`police_video` is the GB/T 28181 platform's udp:// URL (the uplink is configured only with
-    it); `stream_uris` the RTSP URLs of the cameras the police may open live."""
+    it); `stream_uris` the RTSP URLs of the cameras the police may open live; `recorder_url` the
+    demo NVR's ONVIF device service (it records RECORDED_CAMERA)."""
     buttons: list[dict[str, Any]] = []
     for b in SERIAL_BUTTONS:
         buttons.append(
@@ -177,6 +184,7 @@ def build_config(
             "username": CAMERA_USER,
             "password_file": str(state / "camera.pass"),
             "key_area": c.key_area,
+            **({"recorder": _recorder(recorder_url, state, c.id)} if recorder_url and c.id == RECORDED_CAMERA else {}),
         }
         for c in CAMERAS
     ]
@@ -209,6 +217,11 @@ def build_config(
             "keepalive_interval": 10, "keepalive_timeout_count": 3, "max_streams": 2,
         }  # fmt: skip
     return doc
+
+
+def _recorder(url: str, state: Path, camera: str) -> dict[str, Any]:
+    return {"onvif": url, "username": CAMERA_USER, "password_file": str(state / "camera.pass"),
+            "recording_token": f"REC-{camera}", "clip_before": 10, "clip_after": 2}  # fmt: skip
 
 
 def write_yaml(doc: dict[str, Any], path: Path) -> None:

@@ -157,7 +157,7 @@ def _write_config(site: DemoSite, state: Path, port: int, host: str) -> Path | N
     streams = {cid: uri for cid in GB_CAMERAS if (uri := police.stream_uri(cid))}
     doc = build_config(
         load_defaults(DEFAULTS_FILE), state, port, site.bus_ports, site.broker.url, site.camera_urls(),
-        site.receiver.url, state / "dc09.key", host, police.url, streams,
+        site.receiver.url, state / "dc09.key", host, police.url, streams, site.recorder_url(),
     )  # fmt: skip
     config_path = state / "edge-demo.yaml"
     write_yaml(doc, config_path)

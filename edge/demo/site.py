@@ -18,7 +18,16 @@ from pathlib import Path
 from paho.mqtt import publish
 
 from edge.demo.broker import Broker
-from edge.demo.plan import BUSES, CAMERA_PASSWORD, CAMERA_USER, CAMERAS, GB_CAMERAS, MQTT_BUTTONS
+from edge.demo.plan import (
+    BUSES,
+    CAMERA_PASSWORD,
+    CAMERA_USER,
+    CAMERAS,
+    GB_CAMERAS,
+    MQTT_BUTTONS,
+    NVR_ID,
+    RECORDED_CAMERA,
+)
 from edge.demo.police_page import PolicePage
 from edge.demo.police_video import PoliceVideo
 from edge.demo.procs import SocatLine
@@ -29,6 +38,7 @@ from edge.sim.onvif.state import Faults, SimCamera
 from edge.sim.pty_pair import PtyPair
 from edge.sim.receiver import DemoReceiver, Report
 from edge.sim.receiver_page import ReceiverPage
+from edge.sim.recorder.nvr import SimRecorder
 from edge.sim.video_server import VideoServer
 from edge.sim.wsd import WSD_PORT, CameraMeta, WsdResponder
 
@@ -59,6 +69,7 @@ class DemoSite:
         self.wsd = WsdResponder(self.onvif, {c.id: CameraMeta(c.name, c.location) for c in CAMERAS})
         self.receiver = DemoReceiver(key=key, log_path=state / "received.jsonl", on_report=on_report)
         self.page = ReceiverPage(self.receiver)
+        self.recorder = SimRecorder("127.0.0.1")
         self.police = PoliceVideo(gb_password, list(GB_CAMERAS)) if gb_password is not None else None
         self.police_page = PolicePage(self.police) if self.police is not None else None
         self._tasks: list[asyncio.Task[None]] = []
@@ -83,14 +94,22 @@ class DemoSite:
         for c in CAMERAS:
             self.video.add_camera(c.id, c.faults.get("video_mode", "normal"))
         await self.video.start()
+        await self.recorder.start()
         self.onvif = OnvifSimulator(
-            "127.0.0.1", f"http://127.0.0.1:{self.video.port}", on_video_mode=self.video.set_mode
+            "127.0.0.1",
+            f"http://127.0.0.1:{self.video.port}",
+            on_video_mode=self.video.set_mode,
+            replay=self.recorder.replay_url,
         )
         self.wsd.sim = self.onvif
         for c in CAMERAS:
             faults = Faults()
             faults.update(c.faults)
             await self.onvif.add(SimCamera(c.id, CAMERA_USER, CAMERA_PASSWORD, faults=faults))
+        # The NVR records the camera's live MJPEG as H.264, as an NVR does for an MJPEG camera.
+        nvr = SimCamera(NVR_ID, CAMERA_USER, CAMERA_PASSWORD, manufacturer="EdgeSim", model="SIM-NVR-8")
+        await self.onvif.add(nvr, records=(RECORDED_CAMERA,))
+        self.recorder.record(f"REC-{RECORDED_CAMERA}", f"http://127.0.0.1:{self.video.port}/mjpeg/{RECORDED_CAMERA}")
         try:
             await self.wsd.start("127.0.0.1", WSD_PORT)
         except OSError:  # 3702 taken (another demo, a real WS-Discovery daemon): any port answers unicast probes
@@ -106,6 +125,9 @@ class DemoSite:
         body = json.dumps({"tag": tag, "ts": time.time(), "guard": guard}, ensure_ascii=False)
         topic = "edge/patrol/demo-reader/checkin"
         await asyncio.to_thread(publish.single, topic, body, qos=1, hostname="127.0.0.1", port=self.broker.port)
+
+    def recorder_url(self) -> str:
+        return self.onvif.url(NVR_ID)
 
     def camera_urls(self) -> dict[str, str]:
         return {c.id: self.onvif.url(c.id) for c in CAMERAS}
@@ -130,7 +152,7 @@ class DemoSite:
         if self.police is not None and self.police_page is not None:
             steps += [("police-page", self.police_page.stop), ("police-video", self.police.stop)]
         steps += [("wsd", self.wsd.stop)]
-        steps += [("onvif", self.onvif.close), ("video", self.video.stop)]
+        steps += [("onvif", self.onvif.close), ("recorder", self.recorder.close), ("video", self.video.stop)]
         steps += [(f"mqtt:{k}", b.close) for k, b in self.mqtt.items()]
         steps += [("broker", self.broker.stop)]
         steps += [(f"modbus:{k}", s.stop) for k, s in self.modbus.items()]

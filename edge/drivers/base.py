@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from edge.config import Config
 
 Emit = Callable[[Event], Awaitable[None]]
+EmitMany = Callable[[list[Event]], Awaitable[None]]
 SaveSnapshot = Callable[[str, bytes, int], Awaitable[None]]
 LastLevels = Callable[[str], dict[str, bool]]
 RecordCheckins = Callable[[list[Checkin]], Awaitable[int]]
@@ -43,6 +44,8 @@ class DriverContext:
     report a button that is still held as a second press.
     `record_checkins(checkins)` commits patrol check-ins (returns how many were new); None where the
     daemon keeps no patrol record.
+    `emit_many(events)` commits several events in order in one transaction (one fsync instead of one
+    each: 500 buttons coming online at once); `emit_all` falls back to `emit` one by one without it.
     """
 
     site_id: str
@@ -51,6 +54,16 @@ class DriverContext:
     last_levels: LastLevels = _no_levels
     record_checkins: RecordCheckins | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    emit_many: EmitMany | None = None
+
+    async def emit_all(self, events: list[Event]) -> None:
+        if not events:
+            return
+        if self.emit_many is not None and len(events) > 1:
+            await self.emit_many(events)
+            return
+        for event in events:
+            await self.emit(event)
 
 
 class Driver(ABC):

@@ -88,6 +88,7 @@ class MqttButtons(Driver):
         self.counts: dict[str, int] = {}
         self.stalls: StallWatch = LOOP_STALLS
         self._stall_cursor = 0
+        self._out: list[Event] = []  # events of the messages handled since the last commit
 
     @classmethod
     def from_config(cls, config: Config, ctx: DriverContext) -> list[Driver]:
@@ -120,7 +121,7 @@ class MqttButtons(Driver):
                     continue
                 CONNECTED.set(1 if self.link.connected else 0)
                 await self._handle(msg, loop.time())
-                self.link.ack(msg)  # only now: the events it produced are committed
+                await self._drain(loop, first=msg)
         finally:
             CONNECTED.set(0)
             # paho's thread wakes at least once a second, so joining it is quick; bounded anyway.
@@ -143,12 +144,22 @@ class MqttButtons(Driver):
         self._heap = [(b.deadline, i) for i, b in self.buttons.items() if b.deadline > now]
         heapq.heapify(self._heap)
 
-    async def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Handle the messages queued so far (bounded: not those arriving meanwhile)."""
+    async def _drain(self, loop: asyncio.AbstractEventLoop, first: Inbound | None = None) -> None:
+        """Handle the messages queued so far (bounded: not those arriving meanwhile), commit what they
+        produced in one transaction, and only then acknowledge them: a burst of 500 buttons' first
+        heartbeats costs one fsync, not 500, and nothing is acked before it is in the store."""
+        handled = [] if first is None else [first]
         for _ in range(self.link.queue.qsize()):
             msg = self.link.queue.get_nowait()
             await self._handle(msg, loop.time())
+            handled.append(msg)
+        await self._flush()
+        for msg in handled:
             self.link.ack(msg)
+
+    async def _flush(self) -> None:
+        events, self._out = self._out, []
+        await self.ctx.emit_all(events)
 
     async def _expire(self, now: float) -> None:
         while self._heap and self._heap[0][0] <= now:
@@ -160,13 +171,14 @@ class MqttButtons(Driver):
             if b.online is not False:
                 timeout = b.cfg.heartbeat_timeout
                 log.warning("mqtt button %s silent for %.1f s: offline", bid, timeout)
-                await self._availability(b, False, now_ms(), {"reason": "heartbeat_timeout", "timeout_s": timeout})
+                self._availability(b, False, now_ms(), {"reason": "heartbeat_timeout", "timeout_s": timeout})
+        await self._flush()
 
-    async def _availability(self, b: _Button, online: bool, ts_ms: int, extra: dict[str, Any]) -> None:
+    def _availability(self, b: _Button, online: bool, ts_ms: int, extra: dict[str, Any]) -> None:
         b.online = online
         kind = EventKind.DEVICE_ONLINE if online else EventKind.DEVICE_OFFLINE
         payload = {"type": "button", "transport": "mqtt", **extra}
-        await self.ctx.emit(Event(kind, b.cfg.id, payload, ts_ms=ts_ms))
+        self._out.append(Event(kind, b.cfg.id, payload, ts_ms=ts_ms))
 
     def _alive(self, b: _Button, now: float) -> None:
         was_armed = b.deadline > now
@@ -200,7 +212,7 @@ class MqttButtons(Driver):
             return
         self._alive(b, now)
         if b.online is not True:
-            await self._availability(b, True, msg.received_ms, {"reason": "message"})
+            self._availability(b, True, msg.received_ms, {"reason": "message"})
         kind = _KINDS.get(m.type)
         self._count(m.type)
         if kind is None:
@@ -208,7 +220,7 @@ class MqttButtons(Driver):
         payload: dict[str, Any] = {"transport": "mqtt", "topic": msg.topic, "seq": m.seq, "device_ts": m.ts_ms}
         if kind is EventKind.DEVICE_TAMPER:
             payload["state"] = "active"
-        await self.ctx.emit(Event(kind, bid, payload, ts_ms=msg.received_ms))
+        self._out.append(Event(kind, bid, payload, ts_ms=msg.received_ms))
 
     async def _status(self, b: _Button, msg: Inbound, now: float) -> None:
         status = parse_status(msg.payload)
@@ -220,12 +232,12 @@ class MqttButtons(Driver):
         if status == "offline":
             if b.online is not False:
                 log.warning("mqtt button %s reported offline (last will)", b.cfg.id)
-                await self._availability(b, False, msg.received_ms, {"reason": "lwt", "retained": msg.retain})
+                self._availability(b, False, msg.received_ms, {"reason": "lwt", "retained": msg.retain})
             return
         b.forget()  # a device announcing itself again may have restarted its seq counter
         self._alive(b, now)
         if b.online is not True:
-            await self._availability(b, True, msg.received_ms, {"reason": "status"})
+            self._availability(b, True, msg.received_ms, {"reason": "status"})
 
     def diagnostics(self) -> dict[str, Any]:
         states = {i: {None: "unknown", True: "online", False: "offline"}[b.online] for i, b in self.buttons.items()}

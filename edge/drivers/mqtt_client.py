@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,6 +59,10 @@ class MqttLink:
         self.connects = 0
         self.last_disconnect = ""
         self.queue: asyncio.Queue[Inbound] = asyncio.Queue()
+        # paho's thread hands messages over through this deque and wakes the loop only when no wake-up
+        # is pending: in a burst (500 buttons' heartbeats) one self-pipe write carries many messages.
+        self._inbox: deque[Inbound] = deque()
+        self._wake_pending = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: paho.Client | None = None
 
@@ -129,6 +134,17 @@ class MqttLink:
     def _on_message(self, _c: paho.Client, _u: Any, m: paho.MQTTMessage) -> None:
         item = Inbound(m.topic, bytes(m.payload), m.mid, m.qos, bool(m.retain), now_ms(), self.generation)
         loop = self._loop
-        if loop is not None:
+        if loop is None:
+            return
+        self._inbox.append(item)
+        if not self._wake_pending:  # only this thread sets it; only the loop clears it, before it drains
+            self._wake_pending = True
             with contextlib.suppress(RuntimeError):  # loop closed during shutdown: unacked, redelivered later
-                loop.call_soon_threadsafe(self.queue.put_nowait, item)
+                loop.call_soon_threadsafe(self._pump)
+
+    def _pump(self) -> None:
+        """On the loop: move what paho's thread handed over into `queue`, in arrival order."""
+        self._wake_pending = False  # cleared first: a message appended from now on schedules a new pump
+        inbox, put = self._inbox, self.queue.put_nowait
+        while inbox:
+            put(inbox.popleft())

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from edge.onvif import ops
 from edge.onvif.session import AUTH_FAILED, NS_MEDIA, NS_SEARCH, CallError, OnvifSession
 from edge.redact import redact_optional_url
 
@@ -43,32 +42,26 @@ class HealthResult:
         return d
 
 
-def _utc(sdt: Any) -> float:
-    """Camera UTC time from a GetSystemDateAndTime answer (raises on a missing field: garbage)."""
-    u = sdt.UTCDateTime
-    d, t = u.Date, u.Time
-    return datetime(d.Year, d.Month, d.Day, t.Hour, t.Minute, t.Second, tzinfo=UTC).timestamp()
-
-
 async def read_clock(session: OnvifSession) -> float:
-    """Drift (camera minus us, seconds) from GetSystemDateAndTime, unauthenticated as the spec allows."""
-    dm = await session.service("devicemgmt")
+    """Drift (camera minus us, seconds) from GetSystemDateAndTime, unauthenticated as the spec allows.
+
+    The drift is also kept on the session: WS-Security timestamps are then sent in the camera's time,
+    as cameras that check them against their own clock require.
+    """
     t0 = time.time()
     try:
-        sdt = await session.call("GetSystemDateAndTime", dm.authless_GetSystemDateAndTime)
+        cam_ts = await ops.get_system_date_and_time(session)
     except CallError as err:
         if err.kind != AUTH_FAILED:
             raise
         # Some cameras (Axis, ipycam) want credentials even for the clock, against the ONVIF spec.
         t0 = time.time()
-        sdt = await session.call("GetSystemDateAndTime", dm.GetSystemDateAndTime)
+        cam_ts = await ops.get_system_date_and_time(session, auth=True)
     t1 = time.time()
-    try:
-        cam_ts = _utc(sdt)
-    except (AttributeError, TypeError, ValueError) as exc:
-        raise session.malformed("GetSystemDateAndTime", "no UTCDateTime") from exc
     # The camera truncates to whole seconds (+0.5 centres the error); compare with the round trip's middle.
-    return round(cam_ts + 0.5 - (t0 + t1) / 2, 1)
+    drift = round(cam_ts + 0.5 - (t0 + t1) / 2, 1)
+    session.clock_offset = drift
+    return drift
 
 
 async def check_health(
@@ -102,10 +95,9 @@ async def _run(
             raise
         res.reasons.append(f"clock:{err.kind}")
 
-    dm = await session.service("devicemgmt")
     try:
-        info = await session.call("GetDeviceInformation", dm.GetDeviceInformation)
-        res.device = {k: str(getattr(info, k, "") or "") for k in ("Manufacturer", "Model", "FirmwareVersion")}
+        info = await ops.get_device_information(session)
+        res.device = {k: info[k] for k in ("Manufacturer", "Model", "FirmwareVersion")}
         if not any(res.device.values()):
             raise session.malformed("GetDeviceInformation", "empty answer")
     except CallError as err:
@@ -130,10 +122,8 @@ async def _run(
 
 
 async def _media(session: OnvifSession, res: HealthResult, profile_token: str | None) -> None:
-    media = await session.service("media")
     try:
-        profiles = await session.call("GetProfiles", media.GetProfiles)
-        tokens = [str(p.token) for p in profiles or [] if getattr(p, "token", None)]
+        tokens = await ops.get_profiles(session)
     except CallError as err:
         if err.no_contact:
             raise
@@ -146,17 +136,9 @@ async def _media(session: OnvifSession, res: HealthResult, profile_token: str | 
         res.reasons.append("profiles:configured_missing")
         return
     res.profile = profile_token or tokens[0]
-    setup = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
-    for op, attr in (("GetStreamUri", "stream_uri"), ("GetSnapshotUri", "snapshot_uri")):
-        params: dict[str, Any] = {"ProfileToken": res.profile}
-        if op == "GetStreamUri":
-            params["StreamSetup"] = setup
+    for attr, op in (("stream_uri", ops.get_stream_uri), ("snapshot_uri", ops.get_snapshot_uri)):
         try:
-            answer = await session.call(op, functools.partial(getattr(media, op), params))
-            uri = getattr(getattr(answer, "MediaUri", answer), "Uri", None)
-            if not uri:
-                raise session.malformed(op, "no Uri")
-            setattr(res, attr, str(uri))
+            setattr(res, attr, await op(session, res.profile))
         except CallError as err:
             if err.no_contact:
                 raise

@@ -5,17 +5,16 @@ camera's `recorder` section (scoped to its `recording_token`) or the camera itse
 its recordings). Each recording's video tracks give the spans (DataFrom..DataTo), clipped to the range;
 the recording history (FindEvents, topic RecordingHistory/Track/State, IsDataPresent false .. true)
 cuts out the gaps, e.g. a power cut. A recorder without event search gives the spans uncut.
-The ONVIF calls stay in the two `recorded_spans` / `_gaps` functions so a change of SOAP client
-touches only them.
+The SOAP operations are the typed ones of edge/onvif/ops.py.
 """
 
 from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
+from edge.onvif import ops
 from edge.onvif.session import NS_SEARCH, CallError, OnvifSession
 
 MAX_RECORDINGS: Final = 64
@@ -38,22 +37,16 @@ class NoSearch(Exception):
     """The recorder has no search service: nothing can be listed (not the same as nothing recorded)."""
 
 
-def _ts(value: Any) -> float | None:
-    return value.timestamp() if isinstance(value, datetime) else None
-
-
-def spans_of(info: Any, start: float, end: float) -> list[Span]:
+def spans_of(info: ops.RecordingInfo, start: float, end: float) -> list[Span]:
     """The video spans of one RecordingInformation that overlap [start, end], clipped to it."""
-    token = str(getattr(info, "RecordingToken", "") or "")
-    tracks = [t for t in getattr(info, "Track", None) or [] if getattr(t, "TrackType", "") == "Video"]
-    bounds = [(_ts(getattr(t, "DataFrom", None)), _ts(getattr(t, "DataTo", None))) for t in tracks]
+    bounds = [(t.data_from, t.data_to) for t in info.tracks if t.kind == "Video"]
     if not bounds:  # a recorder that lists no tracks: the recording's own bounds
-        bounds = [(_ts(getattr(info, "EarliestRecording", None)), _ts(getattr(info, "LatestRecording", None)))]
+        bounds = [(info.earliest, info.latest)]
     out = []
     for lo, hi in bounds:
         if lo is None or hi is None or hi <= start or lo >= end:
             continue
-        out.append(Span(max(lo, start), min(hi, end), token))
+        out.append(Span(max(lo, start), min(hi, end), info.token))
     return out
 
 
@@ -64,51 +57,29 @@ async def recorded_spans(session: OnvifSession, token: str | None, start: float,
     xaddrs = await session.discover()
     if NS_SEARCH not in xaddrs:
         raise NoSearch(session.url)
-    search = await session.service("search")
-    scope: dict[str, Any] = {"IncludedRecordings": [token]} if token else {}
-    job = await session.call(
-        "FindRecordings",
-        lambda: search.FindRecordings(
-            {"Scope": scope, "MaxMatches": MAX_RECORDINGS, "KeepAliveTime": SEARCH_KEEPALIVE}
-        ),
-    )
+    job = await ops.find_recordings(session, token, MAX_RECORDINGS, SEARCH_KEEPALIVE)
     try:
-        results = await session.call(
-            "GetRecordingSearchResults",
-            lambda: search.GetRecordingSearchResults(
-                {"SearchToken": job, "MaxResults": MAX_RECORDINGS, "WaitTime": SEARCH_WAIT}
-            ),
-        )
+        infos = await ops.get_recording_search_results(session, job, SEARCH_WAIT, MAX_RECORDINGS)
     finally:
         with contextlib.suppress(CallError):  # the job expires on its own after KeepAliveTime
-            await session.call("EndSearch", lambda: search.EndSearch({"SearchToken": job}))
-    infos = getattr(results, "RecordingInformation", None) or []
-    spans = [
-        s for i in infos[:MAX_RECORDINGS] if not token or i.RecordingToken == token for s in spans_of(i, start, end)
-    ]
+            await ops.end_search(session, job)
+    spans = [s for i in infos[:MAX_RECORDINGS] if not token or i.token == token for s in spans_of(i, start, end)]
     if spans:
         holes: dict[str, list[tuple[float, float]]] = {}
         for rec in sorted({s.recording for s in spans}):  # one search per recording: some NVRs scope only one
             try:
-                holes[rec] = await _gaps(session, search, rec, start, end)
+                holes[rec] = await _gaps(session, rec, start, end)
             except CallError:  # no event search on this recorder: the tracks' bounds are all it tells
                 break
         spans = [piece for s in spans for piece in cut(s, holes.get(s.recording, []))]
     return sorted(spans, key=lambda s: s.start)
 
 
-def _present(result: Any) -> bool | None:
-    """IsDataPresent of one FindEventResult of the recording-history topic; None for other events."""
-    event = getattr(result, "Event", None)
-    topic = getattr(getattr(event, "Topic", None), "_value_1", "") or ""
-    if not str(topic).endswith(HISTORY_TOPIC):
+def _present(result: ops.EventResult) -> bool | None:
+    """IsDataPresent of one event of the recording-history topic; None for other events."""
+    if not result.topic.endswith(HISTORY_TOPIC) or "IsDataPresent" not in result.data:
         return None
-    message = getattr(getattr(event, "Message", None), "_value_1", None)
-    items = getattr(getattr(message, "Data", None), "SimpleItem", None) or []
-    for item in items:
-        if getattr(item, "Name", "") == "IsDataPresent":
-            return str(getattr(item, "Value", "")).lower() == "true"
-    return None
+    return result.data["IsDataPresent"].lower() == "true"
 
 
 def absent(events: list[tuple[float, bool]], end: float) -> list[tuple[float, float]]:
@@ -139,31 +110,17 @@ def cut(span: Span, holes: list[tuple[float, float]]) -> list[Span]:
     return pieces
 
 
-async def _gaps(session: OnvifSession, search: Any, token: str, start: float, end: float) -> list[tuple[float, float]]:
+async def _gaps(session: OnvifSession, token: str, start: float, end: float) -> list[tuple[float, float]]:
     """The no-data stretches of recording `token` in [start, end], from FindEvents (state at start included)."""
-    query = {
-        "StartPoint": datetime.fromtimestamp(start, UTC),
-        "EndPoint": datetime.fromtimestamp(end, UTC),
-        "Scope": {"IncludedRecordings": [token]},
-        "SearchFilter": {},
-        "IncludeStartState": True,
-        "MaxMatches": MAX_EVENTS,
-        "KeepAliveTime": SEARCH_KEEPALIVE,
-    }
-    job = await session.call("FindEvents", lambda: search.FindEvents(query))
+    job = await ops.find_events(session, start, end, token, MAX_EVENTS, SEARCH_KEEPALIVE)
     try:
-        results = await session.call(
-            "GetEventSearchResults",
-            lambda: search.GetEventSearchResults(
-                {"SearchToken": job, "MaxResults": MAX_EVENTS, "WaitTime": SEARCH_WAIT}
-            ),
-        )
+        results = await ops.get_event_search_results(session, job, SEARCH_WAIT, MAX_EVENTS)
     finally:
         with contextlib.suppress(CallError):
-            await session.call("EndSearch", lambda: search.EndSearch({"SearchToken": job}))
+            await ops.end_search(session, job)
     changes: list[tuple[float, bool]] = []
-    for result in (getattr(results, "Result", None) or [])[:MAX_EVENTS]:
-        present, at = _present(result), _ts(getattr(result, "Time", None))
-        if present is not None and at is not None and str(getattr(result, "RecordingToken", "")) == token:
-            changes.append((at, present))
+    for result in results[:MAX_EVENTS]:
+        present = _present(result)
+        if present is not None and result.time is not None and result.recording == token:
+            changes.append((result.time, present))
     return absent(changes, end)

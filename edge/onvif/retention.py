@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from edge.onvif import ops
 from edge.onvif.session import NS_SEARCH, CallError, OnvifSession
 
 DAY_S = 86_400.0
@@ -75,50 +75,25 @@ def judge(
     return RetentionResult(verdict, required_days, recorder, retained, shortfall, age, earliest, newest)
 
 
-def _ts(value: Any) -> float | None:
-    return value.timestamp() if isinstance(value, datetime) else None
-
-
-def _range(info: Any) -> tuple[float, float] | None:
+def _range(info: ops.RecordingInfo) -> tuple[float, float] | None:
     """(earliest, newest) of one RecordingInformation: its video tracks, else its recording bounds."""
-    tracks = [t for t in getattr(info, "Track", None) or [] if getattr(t, "TrackType", "") == "Video"]
-    starts = [s for s in (_ts(getattr(t, "DataFrom", None)) for t in tracks) if s is not None]
-    ends = [e for e in (_ts(getattr(t, "DataTo", None)) for t in tracks) if e is not None]
-    start = min(starts) if starts else _ts(getattr(info, "EarliestRecording", None))
-    end = max(ends) if ends else _ts(getattr(info, "LatestRecording", None))
+    tracks = [t for t in info.tracks if t.kind == "Video"]
+    starts = [t.data_from for t in tracks if t.data_from is not None]
+    ends = [t.data_to for t in tracks if t.data_to is not None]
+    start = min(starts) if starts else info.earliest
+    end = max(ends) if ends else info.latest
     return (start, end) if start is not None and end is not None else None
 
 
-async def _recording_range(session: OnvifSession, search: Any, token: str) -> tuple[float, float] | None:
+async def _recording_range(session: OnvifSession, token: str) -> tuple[float, float] | None:
     """The range of one recording on an NVR: FindRecordings scoped to it, else GetRecordingInformation."""
-    job = await session.call(
-        "FindRecordings",
-        lambda: search.FindRecordings(
-            {"Scope": {"IncludedRecordings": [token]}, "MaxMatches": 10, "KeepAliveTime": SEARCH_KEEPALIVE}
-        ),
-    )
-    results = await session.call(
-        "GetRecordingSearchResults",
-        lambda: search.GetRecordingSearchResults({"SearchToken": job, "WaitTime": SEARCH_WAIT}),
-    )
-    infos = [i for i in getattr(results, "RecordingInformation", None) or [] if i.RecordingToken == token]
+    job = await ops.find_recordings(session, token, max_matches=10, keep_alive=SEARCH_KEEPALIVE)
+    results = await ops.get_recording_search_results(session, job, SEARCH_WAIT)
+    infos = [i for i in results if i.token == token]
     if not infos:
-        info = await session.call(
-            "GetRecordingInformation", lambda: search.GetRecordingInformation({"RecordingToken": token})
-        )
-        infos = [info] if info is not None else []
+        infos = [await ops.get_recording_information(session, token)]
     ranges = [r for r in map(_range, infos) if r is not None]
     return (min(r[0] for r in ranges), max(r[1] for r in ranges)) if ranges else None
-
-
-async def _own_range(session: OnvifSession, search: Any) -> tuple[float, float] | None:
-    """A camera recording itself: GetRecordingSummary covers all its recordings."""
-    summary = await session.call("GetRecordingSummary", search.GetRecordingSummary)
-    s = getattr(summary, "Summary", summary)
-    start, end = _ts(getattr(s, "DataFrom", None)), _ts(getattr(s, "DataUntil", None))
-    if start is None or end is None:
-        raise session.malformed("GetRecordingSummary", "no DataFrom/DataUntil")
-    return start, end
 
 
 async def check_retention(
@@ -134,11 +109,10 @@ async def check_retention(
         xaddrs = await session.discover()
         if NS_SEARCH not in xaddrs:
             return RetentionResult(Verdict.UNVERIFIABLE, required_days, recorder, detail="no search service")
-        search = await session.service("search")
         if recording_token:
-            found = await _recording_range(session, search, recording_token)
+            found = await _recording_range(session, recording_token)
         else:
-            found = await _own_range(session, search)
+            found = await ops.get_recording_summary(session)
     except CallError as err:
         return RetentionResult(Verdict.UNKNOWN, required_days, recorder, detail=f"{err.op}: {err.kind}")
     if found is None:

@@ -1,33 +1,43 @@
-"""One long-lived onvif-zeep-async client per device, and every call under a timeout with typed failures.
+"""The client side of one ONVIF device: SOAP over HTTP (edge/onvif/http.py), every call under a timeout, typed failures.
 
-ONVIFCamera and its services are built once per device and reused every round: building them loads
-and compiles WSDLs (blocking file I/O, tens of ms of CPU), which must stay off the per-round path.
+No WSDL machinery (zeep cost the camera worker ~21 MB of imports and ~0.2 MB per camera): an
+operation is a typed function in edge/onvif/ops.py that writes its body and parses its answer, and
+`OnvifSession.call` does the rest: service address, WS-Security UsernameToken (PasswordDigest, its
+Created in the device's clock), HTTP Digest/Basic when the device asks for it, a bounded read, the
+hardened parse, and one of the failure kinds below for anything that is not an answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
-from collections.abc import Awaitable, Callable
-from typing import Any
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from typing import Final, TypeVar
 from urllib.parse import urlsplit
 
-import aiohttp
-from lxml.etree import XMLSyntaxError as LxmlSyntaxError  # type: ignore[import-untyped]
-from onvif import ONVIFCamera
-from onvif.client import AsyncTransportProtocolErrorHandler
-from onvif.exceptions import ONVIFAuthError, ONVIFError, ONVIFTimeoutError
-from zeep.exceptions import Fault, TransportError, XMLParseError, XMLSyntaxError
-
+from edge.camhttp import camera_tls
 from edge.metrics import bad_input
+from edge.onvif import http, soap
+from edge.onvif.services import (
+    GET_CAPABILITIES,
+    GET_SERVICES,
+    NS_DEVICE,
+    NS_MEDIA,
+    NS_RECORDING,
+    NS_REPLAY,
+    NS_SEARCH,
+    parse_capabilities,
+    parse_services,
+)
 
 log = logging.getLogger(__name__)
 
-NS_DEVICE = "http://www.onvif.org/ver10/device/wsdl"
-NS_MEDIA = "http://www.onvif.org/ver10/media/wsdl"
-NS_SEARCH = "http://www.onvif.org/ver10/search/wsdl"
-STANDARD_DEVICE_PATH = "/onvif/device_service"
+__all__ = ["NS_DEVICE", "NS_MEDIA", "NS_RECORDING", "NS_REPLAY", "NS_SEARCH", "CallError", "OnvifSession"]
+
+T = TypeVar("T")
+
+STANDARD_DEVICE_PATH: Final = "/onvif/device_service"
 
 # Failure kinds a call can end in. auth_failed and unreachable decide the camera state.
 AUTH_FAILED = "auth_failed"
@@ -39,21 +49,6 @@ ERROR = "error"
 
 # The largest ONVIF reply we read: a GetProfiles of a 32-channel NVR is ~200 kB; 50 MB is an attack.
 MAX_REPLY_BYTES = 2 * 1024 * 1024
-
-
-# onvif-zeep-async caches each parsed WSDL per process but does not lock the first load: 128 cameras
-# starting together would each parse the same WSDLs (seconds of CPU, ~100 MB). The first build of each
-# service kind therefore runs alone; after that the cache serves everyone.
-_WARMED: set[str] = set()
-_WARM_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
-def _warm_lock() -> asyncio.Lock:
-    loop = asyncio.get_running_loop()
-    lock = _WARM_LOCKS.get(loop)
-    if lock is None:
-        lock = _WARM_LOCKS[loop] = asyncio.Lock()
-    return lock
 
 
 class CallError(Exception):
@@ -70,166 +65,157 @@ class CallError(Exception):
         return self.kind in (UNREACHABLE, TIMEOUT)
 
 
-def _is_auth_fault(exc: Fault) -> bool:
-    names = [str(getattr(s, "localname", s)) for s in (exc.subcodes or [])]
-    text = f"{exc.code} {exc.message} {' '.join(names)}".lower()
-    return "notauthorized" in text or "not authorized" in text or "unauthorized" in text
+ReplyTooLarge = http.TooLarge  # a camera's reply past MAX_REPLY_BYTES: refused before it is buffered or parsed
+
+
+class HttpStatus(Exception):
+    """A non-200 answer without a SOAP fault in it."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
+class NoService(LookupError):
+    """The device does not advertise the service an operation belongs to."""
 
 
 def classify(exc: BaseException) -> tuple[str, str]:
-    """Map whatever the zeep/aiohttp stack raised to (kind, short detail)."""
+    """Map whatever the HTTP/SOAP stack raised to (kind, short detail)."""
     if isinstance(exc, ReplyTooLarge):
         return MALFORMED, f"too_large: {exc}"[:120]
-    if isinstance(exc, Fault):
-        return (AUTH_FAILED if _is_auth_fault(exc) else FAULT), str(exc.message or exc.code)[:120]
-    if isinstance(exc, TransportError):
-        if exc.status_code in (401, 403):
-            return AUTH_FAILED, f"HTTP {exc.status_code}"
-        if exc.status_code == 200:  # zeep: "Server returned response (200) with invalid XML"
-            return MALFORMED, str(exc)[:120]
-        return FAULT, f"HTTP {exc.status_code}"
-    if isinstance(exc, XMLSyntaxError | XMLParseError | LxmlSyntaxError):
+    if isinstance(exc, soap.SoapFault):
+        return (AUTH_FAILED if exc.not_authorized else FAULT), str(exc)[:120]
+    if isinstance(exc, HttpStatus):
+        return (AUTH_FAILED if exc.status in (401, 403) else FAULT), str(exc)
+    if isinstance(exc, soap.Malformed):
         return MALFORMED, str(exc)[:120]
-    if isinstance(exc, ONVIFAuthError):
-        return AUTH_FAILED, str(exc)[:120]
-    if isinstance(exc, ONVIFTimeoutError | TimeoutError):
+    if isinstance(exc, NoService):
+        return FAULT, str(exc)[:120]
+    if isinstance(exc, TimeoutError):
         return TIMEOUT, "no answer in time"
-    if isinstance(exc, aiohttp.ClientError | OSError):
-        return UNREACHABLE, type(exc).__name__
-    if isinstance(exc, ONVIFError):
+    if isinstance(exc, http.BadAddress):
         return ERROR, str(exc)[:120]
-    # zeep's lenient parser can hand half-parsed objects to code that expects fields: garbage in.
-    if isinstance(exc, AttributeError | TypeError | ValueError | KeyError | IndexError):
+    if isinstance(exc, OSError):  # refused, reset, TLS, or not HTTP at all (http.ProtocolError)
+        return UNREACHABLE, type(exc).__name__
+    # A reply parser meeting a shape it did not expect (a number that is not one, ...): garbage in.
+    if isinstance(exc, ValueError | KeyError | IndexError | TypeError | AttributeError):
         return MALFORMED, f"{type(exc).__name__}: {exc}"[:120]
     return ERROR, type(exc).__name__
-
-
-class ReplyTooLarge(aiohttp.ClientPayloadError):
-    """A camera's reply past MAX_REPLY_BYTES: refused before it is buffered or parsed."""
-
-
-async def _bounded_post(
-    self: Any, address: str, message: str | bytes, headers: dict[str, str]
-) -> tuple[aiohttp.ClientResponse, bytes]:
-    """onvif's POST with the reply body read to at most MAX_REPLY_BYTES (onvif reads bodies whole)."""
-    headers = headers or {}
-    headers.setdefault("Content-Type", 'text/xml; charset="utf-8"')
-    data = message.encode("utf-8") if isinstance(message, str) else message
-    response = await self.session.post(address, data=data, headers=headers, timeout=self._client_timeout)
-    try:
-        return response, await read_bounded(response)
-    except BaseException:
-        response.close()
-        raise
-
-
-async def read_bounded(response: aiohttp.ClientResponse, limit: int | None = None) -> bytes:
-    """The body, or ReplyTooLarge as soon as it (or its declared length) passes `limit`."""
-    cap = MAX_REPLY_BYTES if limit is None else limit
-    if (response.content_length or 0) > cap:
-        raise ReplyTooLarge(f"declared {response.content_length} bytes, cap {cap}")
-    body = bytearray()
-    while chunk := await response.content.read(64 * 1024):
-        body += chunk
-        if len(body) > cap:
-            raise ReplyTooLarge(f"over {cap} bytes")
-    return bytes(body)
-
-
-# Every ONVIF service builds its own transport inside onvif-zeep-async, with no hook to pass ours: the
-# one POST path they all share is bounded here, for the whole (camera worker) process.
-AsyncTransportProtocolErrorHandler._post_internal = _bounded_post
-
-
-class _Camera(ONVIFCamera):  # type: ignore[misc]  # onvif ships no type information
-    """ONVIFCamera that honours a device service path other than the standard one and bounds replies."""
-
-    def __init__(self, device_url: str, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._device_url = device_url
-
-    def get_definition(self, name: str, port_type: str | None = None) -> tuple[str, str, str]:
-        xaddr, wsdl, binding = super().get_definition(name, port_type)
-        return (self._device_url if name == "devicemgmt" else xaddr), wsdl, binding
 
 
 class OnvifSession:
     """The client side of one ONVIF device (a camera or an NVR)."""
 
     def __init__(self, url: str, username: str, password: str | None, source: str, timeout: float) -> None:
-        parts = urlsplit(url)
         self.url = url
         self.source = source  # for metrics and logs, e.g. "onvif:cam-gate"
         self.timeout = timeout
-        self._host = parts.hostname or "127.0.0.1"
-        self._port = parts.port or (443 if parts.scheme == "https" else 80)
-        self._path = parts.path or STANDARD_DEVICE_PATH
         self._username = username
         self._password = password or ""
-        self._cam: Any = None
-        self._services: dict[str, Any] = {}
-        self.xaddrs: dict[str, str] = {}
-        # update_xaddrs() empties the address table while it awaits: service creation and other
-        # discoveries (a health round and a retention check, or cameras sharing an NVR) must wait.
-        self._lock = asyncio.Lock()
+        self.xaddrs: dict[str, str] = {}  # namespace -> service address, from discover()
+        self.clock_offset = 0.0  # device clock minus ours (s): WS-Security Created is sent in its time
+        # Set once the device asked for HTTP authentication (on top of, or instead of, WS-Security).
+        self._digest: http.DigestState | None = None
+        self._basic = False
 
-    def _camera(self) -> Any:
-        if self._cam is None:
-            # no_cache: the shipped WSDLs import only local files, so zeep's sqlite cache would only cost I/O.
-            self._cam = _Camera(self.url, self._host, self._port, self._username, self._password, no_cache=True)
-        return self._cam
+    async def call(
+        self,
+        namespace: str,
+        op: str,
+        body: str,
+        parse: Callable[[ET.Element], T],
+        *,
+        auth: bool = True,
+        limit: float | None = None,
+    ) -> T:
+        """`parse(answer element)` of one operation under the call timeout; any failure is a CallError.
 
-    async def call(self, op: str, fn: Callable[[], Awaitable[Any]], limit: float | None = None) -> Any:
-        """Await `fn()` under the call timeout; any failure becomes a CallError (garbage is counted)."""
+        `body` is the operation element in the `m:` prefix (the service namespace); `auth=False`
+        sends no credentials (GetSystemDateAndTime, as the spec allows before authentication).
+        """
         try:
             async with asyncio.timeout(limit or self.timeout):
-                return await fn()
+                address = await self._address(namespace)
+                data = await self._post(address, namespace, op, body, auth)
+                return parse(soap.reply(data, namespace, op))
         except Exception as exc:  # every failure is classified; none escapes untyped
             kind, detail = classify(exc)
+            if isinstance(exc, CallError):
+                raise
             if kind == MALFORMED:
                 reason = "too_large" if isinstance(exc, ReplyTooLarge) else "malformed_xml"
                 bad_input(log, self.source, reason, f"{op}: {detail}")
             raise CallError(op, kind, detail) from exc
 
-    async def service(self, name: str) -> Any:
-        """devicemgmt, media or search; built once, rebuilt when the device moves a service.
-
-        Local work only (no network), so no call timeout: cancelling a half-built service would leak
-        its HTTP session. The first build per process loads the WSDL; it runs alone (see _warm_lock).
-        """
-        cam = self._camera()
-        creator: Callable[[], Awaitable[Any]] = getattr(cam, f"create_{name}_service")
+    async def _address(self, namespace: str) -> str:
+        if namespace == NS_DEVICE:
+            return self.url
+        if namespace not in self.xaddrs:
+            await self.discover()
         try:
-            async with self._lock:
-                if name in _WARMED:
-                    svc = await creator()
-                else:
-                    async with _warm_lock():
-                        svc = await creator()
-                        _WARMED.add(name)
-        except Exception as exc:  # every failure is classified; none escapes untyped
-            kind, detail = classify(exc)
-            raise CallError(f"create_{name}", kind, detail) from exc
-        self._services[name] = svc
-        return svc
+            return self.xaddrs[namespace]
+        except KeyError:
+            raise NoService(f"no service {namespace.rsplit('/', 2)[-2]} advertised") from None
+
+    def _authorization(self, address: str) -> dict[str, str]:
+        if self._digest is not None:
+            parts = urlsplit(address)
+            uri = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            return {"Authorization": http.digest_header(self._digest, self._username, self._password, "POST", uri)}
+        if self._basic:
+            return {"Authorization": http.basic_header(self._username, self._password)}
+        return {}
+
+    def _challenged(self, resp: http.Response) -> bool:
+        """Take the device's HTTP challenge; False when there is none we can answer."""
+        scheme, params = http.parse_challenge(resp.headers.get("www-authenticate", ""))
+        if scheme == "digest" and params.get("nonce"):
+            self._digest = http.DigestState(params)
+            return True
+        if scheme == "basic" and self._digest is None and not self._basic:
+            self._basic = True
+            return True
+        return False
+
+    async def _post(self, address: str, namespace: str, op: str, body: str, auth: bool) -> bytes:
+        headers = {"Content-Type": f'application/soap+xml; charset=utf-8; action="{namespace}/{op}"'}
+        for attempt in range(2):  # the second only after the device asked for HTTP authentication
+            header = ""
+            if auth and self._username:
+                created = soap.created_now(self.clock_offset)
+                header = soap.security_header(self._username, self._password, created)
+            extra = self._authorization(address) if auth else {}
+            resp = await http.post(
+                address, soap.envelope(namespace, body, header), headers | extra, MAX_REPLY_BYTES, camera_tls()
+            )
+            if resp.status == 200:
+                return resp.body
+            if resp.status == 401 and auth and self._username and attempt == 0 and self._challenged(resp):
+                continue
+            fault = soap.fault_in(resp.body)
+            if fault is not None:
+                raise fault
+            raise HttpStatus(resp.status)
+        raise HttpStatus(401)
 
     async def discover(self) -> dict[str, str]:
-        """GetServices (falling back to GetCapabilities): namespace -> XAddr."""
-        cam = self._camera()
-        async with self._lock:
-            await self.call("GetServices", cam.update_xaddrs)
-            self.xaddrs = dict(cam.xaddrs)
-        return self.xaddrs
+        """GetServices (falling back to GetCapabilities when the device has no GetServices): namespace -> XAddr."""
+        try:
+            found = await self.call(NS_DEVICE, "GetServices", GET_SERVICES, parse_services)
+        except CallError as err:
+            if err.kind != FAULT:
+                raise
+            found = {}
+        if not found:
+            found = await self.call(NS_DEVICE, "GetCapabilities", GET_CAPABILITIES, parse_capabilities)
+        self.xaddrs = found
+        return found
 
     def malformed(self, op: str, detail: str) -> CallError:
         bad_input(log, self.source, "malformed_response", f"{op}: {detail}")
         return CallError(op, MALFORMED, detail)
 
     async def close(self) -> None:
-        if self._cam is not None:
-            cam, self._cam = self._cam, None
-            self._services.clear()
-            try:
-                await cam.close()
-            except (aiohttp.ClientError, OSError, RuntimeError) as exc:
-                log.debug("%s: closing ONVIF client: %s", self.source, exc)
+        """Nothing is held between calls (one connection per call); kept for the callers' lifecycle."""
+        self._digest = None

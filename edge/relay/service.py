@@ -26,7 +26,6 @@ from edge.relay.memory import MemoryQueue
 from edge.relay.sequence import SequenceStore
 from edge.relay.transport import Transport, Unit
 from edge.relay.transport_dc09 import Dc09Transport
-from edge.relay.transport_webhook import WebhookTransport
 from edge.store import outbox
 from edge.store.db import Database
 from edge.supervisor import Supervisor
@@ -65,6 +64,9 @@ class Relay:
             )
             self.transports.append(self.dc09)
         if police_config.webhook:
+            # Built with the relay (start-up or reload), so httpx loads only on a site with a webhook.
+            from edge.relay.transport_webhook import WebhookTransport  # noqa: PLC0415
+
             self.transports.append(WebhookTransport(police_config.webhook, site_id, events))
         self._loops = {t.name: DeliveryLoop(t, db, self.memory, police_config) for t in self.transports}
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -26,7 +26,7 @@ from edge.events import iso_ms
 CAMERA_SHARE = 0.4  # of a school's devices; the rest are buttons
 
 
-def _now() -> int:
+def _wall() -> int:
     return time.time_ns() // 1_000_000
 
 
@@ -39,6 +39,7 @@ class SimSchool:
         ]
         self.rng = rng
         self.seq = 0
+        self.clock_offset_ms = 0  # how wrong this school's clock is (a fault to simulate)
         self.lock = threading.Lock()
         parts = urlsplit(url)
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"sim-{site}", protocol=paho.MQTTv5)
@@ -53,12 +54,16 @@ class SimSchool:
 
     def _publish(self, topic: str, body: dict[str, Any], retain: bool = False) -> paho.MQTTMessageInfo:
         props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-        props.UserProperty = [("published_ms", str(_now()))]
+        props.UserProperty = [("published_ms", str(self.now()))]
         payload = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
         return self.client.publish(f"{self.base}/{topic}", payload, qos=1, retain=retain, properties=props)
 
+    def now(self) -> int:
+        """The school's own clock, as wrong as `clock_offset_ms` makes it."""
+        return _wall() + self.clock_offset_ms
+
     def publish_state(self, open_alarms: int = 0) -> None:
-        now = _now()
+        now = self.now()
         self._publish(
             "status",
             {
@@ -79,7 +84,7 @@ class SimSchool:
         with self.lock:
             self.seq += 1
             ev_id = str(uuid.uuid4())
-            now = _now()
+            now = self.now()
             body = {
                 "id": ev_id,
                 "seq": self.seq,

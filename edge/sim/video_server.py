@@ -4,7 +4,9 @@ Per camera id: `GET /snapshot/<id>.jpg` (one JPEG) and `GET /mjpeg/<id>` (multip
 Modes (edge/sim/video.py) and faults change at runtime. One process serves 130+ cameras: frames are
 drawn and encoded in worker threads and cached per sensor tick, so many readers of one camera cost
 one encode. Faults: "garbage" (random bytes as the JPEG), "error" (HTTP 500), "empty" (200, no
-body), "hang" (accepts, never answers).
+body), "hang" (accepts, never answers), "stall" (starts answering, then goes silent mid-stream with the
+connection open: half a snapshot, or two MJPEG frames) and "flood" (200, then endless random bytes with
+no framing, 16 KiB every 10 ms, until the client hangs up).
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from edge.sim.video_auth import HttpAuth
 
 logger = logging.getLogger(__name__)
 
-FAULTS: Final = ("garbage", "error", "empty", "hang")
+FAULTS: Final = ("garbage", "error", "empty", "hang", "stall", "flood")
+_FLOOD_CHUNK: Final = 16384
+_FLOOD_EVERY_S: Final = 0.01
 # Request heads bigger than this are not from a camera client; refuse them.
 _MAX_HEAD: Final = 8192
 # A client that sends no complete request in this time is dropped.
@@ -178,6 +182,14 @@ class VideoServer:
             await asyncio.sleep(3600)
         if cam.fault == "error":
             return await _respond(writer, 500, b"camera error\n")
+        if cam.fault == "flood":
+            return await self._flood(writer)
+        if cam.fault == "stall" and kind == "snapshot":
+            jpeg = await self.jpeg(cam)
+            start = f"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
+            writer.write(start.encode() + jpeg[: len(jpeg) // 2])
+            await writer.drain()
+            await asyncio.sleep(3600)
         if kind == "snapshot":
             return await _respond(writer, 200, await self._body(cam), {"Content-Type": "image/jpeg"})
         return await self._stream(cam, writer)
@@ -197,7 +209,11 @@ class VideoServer:
         )
         period = 1.0 / self.fps
         next_at = time.monotonic()
+        frames = 0
         while True:
+            if cam.fault == "stall" and frames >= 2:
+                await asyncio.sleep(3600)  # mid-stream: the socket stays open, nothing more comes
+            frames += 1
             body = await self._body(cam)
             writer.write(
                 f"--{_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(body)}\r\n\r\n".encode()
@@ -207,6 +223,14 @@ class VideoServer:
             await writer.drain()
             next_at += period
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+    async def _flood(self, writer: asyncio.StreamWriter) -> None:
+        """A camera gone mad: a 200 and then garbage for ever (the client must bound what it reads)."""
+        writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: image/jpeg\r\n\r\n")
+        while True:
+            writer.write(self._rng.randbytes(_FLOOD_CHUNK))
+            await writer.drain()
+            await asyncio.sleep(_FLOOD_EVERY_S)
 
 
 _REASONS: Final = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 431: "Too Large", 500: "Error"}

@@ -139,6 +139,18 @@ class Database:
         except sqlite3.Error:
             return False
 
+    def healthy_now(self) -> bool | None:
+        """`healthy()` without waiting: None when another reader holds the connection (ask `healthy()`)."""
+        if not self._read_lock.acquire(blocking=False):
+            return None
+        try:
+            self._reader.execute("SELECT 1").fetchone()
+            return True
+        except sqlite3.Error:
+            return False
+        finally:
+            self._read_lock.release()
+
     def checkpoint(self) -> None:
         with self.lock:
             self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")

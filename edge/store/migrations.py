@@ -89,4 +89,13 @@ MIGRATIONS: list[tuple[int, str]] = [
             grabbed_ms INTEGER, jpeg BLOB, error TEXT);
         """,
     ),
+    (
+        6,
+        """
+        CREATE TABLE alarm_clips (
+            event_id TEXT PRIMARY KEY, device_id TEXT NOT NULL, camera_id TEXT NOT NULL, ts_ms INTEGER NOT NULL,
+            state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, mp4 BLOB, start_ms INTEGER, end_ms INTEGER,
+            error TEXT, updated_ms INTEGER NOT NULL);
+        """,
+    ),
 ]

@@ -18,6 +18,10 @@ from edge.uplink.client import Endpoint, build_client, connect_async
 log = logging.getLogger(__name__)
 
 QOS = 1
+# MQTT 5 PUBACK reason 0x10: accepted, but nobody subscribes (no county instance is listening, e.g. a
+# mosquitto that restarted has forgotten the county's shared subscription until it subscribes again).
+NO_MATCHING_SUBSCRIBERS = 0x10
+UNHEARD_MAX = 4096  # remembered at most; retained publishes may add entries nobody asks about
 
 
 class UplinkLink:
@@ -27,6 +31,8 @@ class UplinkLink:
         self.connects = 0
         self.last_error = ""
         self.refused: str | None = None  # a PUBACK with a failure code (an ACL that forbids our topic)
+        # mid -> when a PUBACK said "no matching subscribers" (monotonic): such an event reached nobody.
+        self.unheard: dict[int, float] = {}
         self.wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: paho.Client | None = None
@@ -86,4 +92,16 @@ class UplinkLink:
     def _on_publish(self, _c: paho.Client, _u: Any, mid: int, rc: ReasonCode, _p: Any = None) -> None:
         if rc.is_failure:
             self.refused = f"publish {mid} refused: {rc}"
+        elif rc.value == NO_MATCHING_SUBSCRIBERS:
+            unheard = self.unheard
+            if len(unheard) >= UNHEARD_MAX:  # keep the newer half (a new dict: the loop may be reading)
+                unheard = dict(sorted(unheard.items(), key=lambda kv: kv[1])[UNHEARD_MAX // 2 :])
+            unheard[mid] = time.monotonic()
+            self.unheard = unheard
         self._kick()
+
+    def reached_nobody(self, mid: int, sent_at: float) -> bool:
+        """Whether the PUBACK of the message sent as `mid` at `sent_at` said no one subscribes (an
+        older entry for a reused mid is not this message's)."""
+        at = self.unheard.pop(mid, None)
+        return at is not None and at >= sent_at

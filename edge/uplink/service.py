@@ -2,7 +2,8 @@
 
 Events go in store order (`seq`), QoS 1, at most `inflight` unacknowledged and `max_rate` per
 second, so a backlog of hours drains steadily without crowding the store or the CPU the alarm
-path needs. The position advances only over events the broker acknowledged, and is saved at most
+path needs. The position advances only over events the broker acknowledged and somebody subscribes to
+(an MQTT 5 "no matching subscribers" acknowledgement sends the event again later), and is saved at most
 once a second: after a crash the county may see a few events twice (it keeps one per event id),
 never a gap. The uplink reads through the store's read connection and writes only its meta row,
 so it never waits on, or holds up, the runtime's writer or the police relay.
@@ -38,6 +39,9 @@ BACKLOG = Gauge("edge_uplink_backlog_events", "Events not yet acknowledged by th
 OLDEST = Gauge("edge_uplink_oldest_unsent_age_seconds", "Age of the oldest event not yet acknowledged (0: none)")
 PUBLISHED = Counter("edge_uplink_published_total", "Messages acknowledged by the county broker", ["topic"])
 REFUSED = Counter("edge_uplink_refused_total", "Publishes the county broker refused (ACL)")
+UNHEARD = Counter(
+    "edge_uplink_unheard_total", "Events the county broker accepted with no subscriber (sent again later)"
+)
 
 SAVE_EVERY_S = 1.0  # the position row is written at most this often
 GAUGES_EVERY_S = 1.0
@@ -45,6 +49,7 @@ STATUS_MIN_GAP_S = 1.0  # a burst of commits publishes the status once a second 
 DEVICE_REFRESH_S = 300.0  # every device object is republished this often even unchanged
 REPORT_EVERY_S = 3600.0  # yesterday's and today's figures are republished hourly
 REFUSED_PAUSE_S = 30.0
+UNHEARD_PAUSE_S = 1.0  # no county instance subscribed yet: try again this much later
 # Device fields that move with every heartbeat: a change there alone does not republish the object.
 VOLATILE = ("last_seen",)
 
@@ -130,7 +135,7 @@ class UplinkService:
         position = self.position = await asyncio.to_thread(load_position, self.db)
         sent, saved = position, position
         saved_at = gauges_at = 0.0
-        inflight: deque[tuple[int, paho.MQTTMessageInfo]] = deque()
+        inflight: deque[tuple[int, paho.MQTTMessageInfo, float]] = deque()
         bucket = TokenBucket(self.cfg.max_rate, self.cfg.inflight)
         topic = f"{self.base}/events"
         while True:
@@ -140,9 +145,17 @@ class UplinkService:
                 log.error("uplink: the county broker refused an event (%s); retrying from %d", link.refused, position)
                 await asyncio.sleep(REFUSED_PAUSE_S)
                 raise RuntimeError(link.refused)  # the supervisor restarts us from the saved position
-            while inflight and inflight[0][1].is_published():
-                position = inflight.popleft()[0]
-                PUBLISHED.labels(topic="events").inc()
+            position, unheard = _acknowledged(link, inflight, position)
+            if unheard:
+                # Accepted but stored by nobody: the position stays, and this event and all after it
+                # go again once a county instance subscribes (it keeps one per event id).
+                UNHEARD.inc()
+                log.warning("uplink: no county subscriber for event %d; sending again from there", position + 1)
+                inflight.clear()
+                sent = position
+                self.position, self.inflight = position, 0
+                await asyncio.sleep(UNHEARD_PAUSE_S)
+                continue
             self.position, self.inflight = position, len(inflight)
             now = time.monotonic()
             if position != saved and (not inflight or now - saved_at >= SAVE_EVERY_S):
@@ -156,7 +169,8 @@ class UplinkService:
                 rows = await asyncio.to_thread(read_after, self.db, sent, room)
                 for row in rows:
                     await bucket.take()
-                    inflight.append((int(row["seq"]), link.publish(topic, event_message(row))))
+                    sent_at = time.monotonic()
+                    inflight.append((int(row["seq"]), link.publish(topic, event_message(row)), sent_at))
                     sent = int(row["seq"])
                 if rows:
                     continue
@@ -215,6 +229,19 @@ class UplinkService:
                 continue
             if figures is not None:
                 link.publish(f"{self.base}/report/{day.isoformat()}", _json(figures), retain=True)
+
+
+def _acknowledged(
+    link: UplinkLink, inflight: deque[tuple[int, paho.MQTTMessageInfo, float]], position: int
+) -> tuple[int, bool]:
+    """The position past the acknowledged head of `inflight`, and whether an event there reached nobody."""
+    while inflight and inflight[0][1].is_published():
+        seq, info, sent_at = inflight.popleft()
+        if link.reached_nobody(info.mid, sent_at):
+            return position, True
+        position = seq
+        PUBLISHED.labels(topic="events").inc()
+    return position, False
 
 
 def _json(body: Any) -> bytes:

@@ -20,6 +20,8 @@ from typing import Any, Final, TypeVar
 
 from prometheus_client import Gauge, Histogram
 
+from edge.video import heap
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -103,6 +105,9 @@ class DecodeLimiter:
                 with self._lock:
                     self._in_flight -= 1
                     self._running.pop(job_id, None)
+                    idle = self._in_flight == 0
+                if idle:
+                    heap.trim()  # the sweep's frames are freed: hand their pages back
 
     async def run(
         self,

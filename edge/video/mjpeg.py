@@ -13,9 +13,10 @@ from typing import Final
 
 import httpx
 
+from edge.camhttp import camera_tls
 from edge.redact import redact_url as redact
 from edge.video.errors import GrabError
-from edge.video.snapshot import MAX_SNAPSHOT_BYTES, Auth, _camera_tls, to_auth
+from edge.video.snapshot import MAX_SNAPSHOT_BYTES, Auth, to_auth
 
 MAX_FRAME_BYTES: Final = MAX_SNAPSHOT_BYTES
 MAX_PART_HEADER: Final = 8 * 1024
@@ -94,7 +95,7 @@ async def fetch_mjpeg(url: str, count: int, interval: float, timeout: float, aut
     try:
         async with (
             asyncio.timeout(budget),
-            httpx.AsyncClient(verify=_camera_tls()) as http,
+            httpx.AsyncClient(verify=camera_tls()) as http,
             http.stream("GET", url, auth=to_auth(auth) or httpx.USE_CLIENT_DEFAULT, timeout=timeout) as resp,
         ):
             if resp.status_code in (401, 403):

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import concurrent.futures
-import functools
 import logging
-import ssl
-from collections.abc import Generator
 from typing import Final
 
 import cv2
 import httpx
 import numpy as np
 
+from edge.camhttp import CameraAuth, camera_tls
 from edge.metrics import bad_input
 from edge.redact import redact_url
 from edge.video.errors import GrabError
@@ -27,51 +25,6 @@ MAX_SNAPSHOT_BYTES: Final = 8 * 1024 * 1024
 MIN_JPEG_BYTES: Final = 64
 
 Auth = tuple[str, str] | httpx.Auth | None
-
-
-class CameraAuth(httpx.Auth):
-    """Username/password answering whichever challenge the camera sends: Digest (most IPCs) or Basic.
-
-    Unlike httpx.BasicAuth it never sends the password before a challenge, and unlike
-    httpx.DigestAuth alone it still works with cameras that only offer Basic.
-    """
-
-    def __init__(self, username: str, password: str) -> None:
-        self._username = username
-        self._password = password
-        self._digest = httpx.DigestAuth(username, password)
-
-    def __repr__(self) -> str:
-        return f"CameraAuth({self._username!r}, '***')"
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        response = yield request
-        if response.status_code != 401:
-            return
-        scheme = response.headers.get("www-authenticate", "").split(" ", 1)[0].lower()
-        if scheme == "digest":
-            flow = self._digest.auth_flow(request)
-            next(flow)  # DigestAuth's own unauthenticated first try: we already have its answer
-            try:
-                retry = flow.send(response)
-            except StopIteration:
-                return
-            yield retry
-        elif scheme == "basic":
-            yield next(httpx.BasicAuth(self._username, self._password).auth_flow(request))
-
-
-@functools.cache
-def _camera_tls() -> ssl.SSLContext:
-    """One shared TLS context: building one per request costs ~20 ms of CPU on the event loop.
-
-    Cameras serve self-signed certificates, so the snapshot fetch does not verify them; the stream
-    carries no secret beyond the auth exchange, which Digest protects.
-    """
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 def to_auth(auth: Auth) -> httpx.Auth | None:
@@ -101,7 +54,7 @@ async def fetch_snapshot(
 ) -> bytes:
     """The snapshot body, or GrabError with a reason; the URL in messages is redacted."""
     own = client is None
-    http = client or httpx.AsyncClient(verify=_camera_tls())
+    http = client or httpx.AsyncClient(verify=camera_tls())
     try:
         async with http.stream("GET", url, auth=to_auth(auth) or httpx.USE_CLIENT_DEFAULT, timeout=timeout) as resp:
             if resp.status_code in (401, 403):

@@ -167,6 +167,9 @@ async def test_real_worker_reports_and_answers_a_snapshot_request(tmp_path: Path
         with pytest.raises(PictureError, match="unknown_camera"):
             await worker.picture("nope", 2.0)
         assert worker.status()["running"] and worker.status()["rss_bytes"] > 0
+        environ = Path(f"/proc/{worker.pid}/environ").read_bytes().split(b"\0")
+        if "MALLOC_MMAP_THRESHOLD_" not in os.environ:  # the worker's heap tuning, unless ours overrides it
+            assert b"MALLOC_MMAP_THRESHOLD_=131072" in environ and b"MALLOC_ARENA_MAX=2" in environ
         os.kill(worker.pid or 0, 9)
         with pytest.raises(WorkerFault, match="SIGKILL"):
             await asyncio.wait_for(task, 10)

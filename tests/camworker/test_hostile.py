@@ -82,7 +82,7 @@ async def test_huge_onvif_reply_is_refused_before_parsing() -> None:
         await sim.close()
     assert any("malformed" in r for r in res.reasons), res
     assert str(res.state) == "degraded"
-    # Refused for its size, before zeep saw it (memory is measured in the worker test: its own process).
+    # Refused for its size, before the XML parser saw it (memory is measured in the worker test: its own process).
     assert _count(BAD_INPUT, source="onvif:cam", reason="too_large") > before
 
 

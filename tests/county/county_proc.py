@@ -27,10 +27,11 @@ class CountyProc:
         client_id: str = "county-1",
         silent_after: int = 60,
         extra_mqtt: str = "",
+        port: int | None = None,
     ) -> None:
         self.tmp = tmp / client_id
         self.tmp.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = port or free_port()
         self.token = create_token(self.tmp / "tokens.yaml", "bureau", Role.VIEWER, cost=2**10)
         self.config = self.tmp / "county.yaml"
         self.config.write_text(
@@ -63,6 +64,20 @@ class CountyProc:
             if time.monotonic() > deadline or self.proc.poll() is not None:
                 raise RuntimeError(f"edge county did not start; see {self.tmp / 'county.log'}")
             time.sleep(0.1)
+
+    def add_user(self, name: str, role: str, password: str) -> None:
+        """Through the CLI, as a bureau's IT person would: `edge user add ... -c county.yaml`."""
+        cmd = [sys.executable, "-m", "edge", "user", "add", "--name", name, "--role", role, "--password-stdin"]
+        out = subprocess.run(
+            [*cmd, "-c", str(self.config)],
+            check=False,
+            cwd=REPO,
+            input=password + "\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.returncode == 0, out.stderr
 
     def get(self, path: str, **params: Any) -> Any:
         r = httpx.get(

@@ -19,25 +19,37 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.api.tokens import Role, create_token
 from edge.sim.mqtt_buttons import SimMqttButton
-from tests.peers.mosquitto import Mosquitto
+from tests.peers.mosquitto import Mosquitto, bridge_conf
 from tests.peers.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 class School:
-    def __init__(self, tmp: Path, site_id: str, county_url: str, buttons: int = 2, prefix: str = "county") -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        site_id: str,
+        county_url: str,
+        buttons: int = 2,
+        prefix: str = "county",
+        bridged: bool = False,
+    ) -> None:
+        """`bridged`: the uplink publishes to the school's own mosquitto, which bridges `<prefix>/#` to
+        the county broker (the school→county hop done by the brokers)."""
         self.tmp = tmp / site_id
         self.tmp.mkdir(parents=True, exist_ok=True)
-        self.site_id, self.county_url, self.prefix = site_id, county_url, prefix
+        self.site_id, self.prefix = site_id, prefix
         self.button_ids = [f"btn-{i + 1}" for i in range(buttons)]
-        self.broker = Mosquitto(self.tmp / "broker")
+        bridge = bridge_conf("county", county_url, f"{prefix}/{site_id}/#", f"bridge-{site_id}") if bridged else ""
+        self.broker = Mosquitto(self.tmp / "broker", extra_conf=bridge)
+        self.county_url = self.broker.url if bridged else county_url
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.buttons: dict[str, SimMqttButton] = {}
         self.token = ""
 
-    def config(self, extra_uplink: str = "") -> Path:
+    def config(self, extra_uplink: str = "", extra: str = "") -> Path:
         path = self.tmp / "edge.yaml"
         buttons = "".join(
             f"  - {{id: {b}, name: 按钮{i + 1}, location: 教学楼, zone: {i + 1}, transport: mqtt,"
@@ -50,16 +62,18 @@ class School:
             f'api: {{listen: "127.0.0.1:{self.port}", tokens_file: {self.tmp / "tokens.yaml"}}}\n'
             f"mqtt: {{url: {self.broker.url}, topic_prefix: school}}\n"
             f"buttons:\n{buttons}"
-            f"uplink: {{url: {self.county_url}, topic_prefix: {self.prefix}, status_interval: 5{extra_uplink}}}\n",
+            f"uplink: {{url: {self.county_url}, topic_prefix: {self.prefix}, status_interval: 5{extra_uplink}}}\n"
+            + extra,
             encoding="utf-8",
         )
         return path
 
-    def start(self, extra_uplink: str = "") -> School:
+    def start(self, extra_uplink: str = "", extra: str = "") -> School:
+        """`extra`: more top-level config sections (YAML), e.g. a `police:` receiver."""
         self.broker.start()
         if not self.token:
             self.token = create_token(self.tmp / "tokens.yaml", "test", Role.ADMIN, cost=2**10)
-        cfg = self.config(extra_uplink)
+        cfg = self.config(extra_uplink, extra)
         self.log = (self.tmp / "edge.log").open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "edge", "run", "-c", str(cfg)],

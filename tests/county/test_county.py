@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -12,27 +11,15 @@ import pytest
 
 from edge.county.monthly import monthly, to_csv, to_html
 from edge.county.store import CountyStore, Message
+from edge.sim.county import SimCounty
 from tests.county.county_proc import CountyProc
 from tests.county.school import School, wait_for
 from tests.peers.mosquitto import Mosquitto
 from tests.peers.postgres import Postgres, pg_bin
+from tests.peers.tcp_proxy import TcpProxy
 from tests.peers.tls import make_certs
 
 pytestmark = pytest.mark.skipif(pg_bin() is None, reason="PostgreSQL is not installed (scripts/apt-packages.txt)")
-
-
-@pytest.fixture
-def pg() -> Iterator[Postgres]:
-    server = Postgres().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    b = Mosquitto(tmp_path / "county-broker").start()
-    yield b
-    b.stop()
 
 
 def school_event_ids(school: School) -> set[str]:
@@ -94,25 +81,74 @@ def test_press_visible_in_county_api_and_dashboard(tmp_path: Path, broker: Mosqu
         quiet.stop()
 
 
-@pytest.mark.parametrize("outage_s", [0, pytest.param(600, marks=pytest.mark.heavy)], ids=["short", "10-minutes"])
-def test_broker_down_then_back_every_event_once(tmp_path: Path, broker: Mosquitto, pg: Postgres, outage_s: int) -> None:
+# The issue's fault is "county broker down 10 minutes": the default suite runs it at 1:100 (6 s, still
+# many presses spread over the outage); the full 10 minutes is the --heavy variant.
+OUTAGE_SCALE = 100
+
+
+@pytest.mark.parametrize(
+    "outage_s", [600 / OUTAGE_SCALE, pytest.param(600, marks=pytest.mark.heavy)], ids=["scaled-6s", "10-minutes"]
+)
+def test_broker_down_then_back_every_event_once(
+    tmp_path: Path, broker: Mosquitto, pg: Postgres, outage_s: float
+) -> None:
     county = CountyProc(tmp_path, broker.url, pg.dsn).start()
-    school = School(tmp_path, "sch-0002", broker.url).start()
+    schools = [School(tmp_path, f"sch-{i:04d}", broker.url).start() for i in (2, 3)]
     try:
-        school.press()
-        wait_for(lambda: all_arrived(pg.dsn, school), what="events before the outage")
+        for s in schools:
+            s.press()
+        for s in schools:
+            wait_for(lambda s=s: all_arrived(pg.dsn, s), what=f"events of {s.site_id} before the outage")
         broker.stop()
         for _ in range(10):
-            school.press()
+            for s in schools:
+                s.press()
             time.sleep(outage_s / 10)
+        assert not county.health()["ingest"]["connected"]
         broker.start()
-        wait_for(lambda: all_arrived(pg.dsn, school), timeout=60, what="every event after the broker is back")
-        rows = county_rows(pg.dsn, "sch-0002")
-        assert len(rows) == len({i for i, _ in rows}) == len(school_event_ids(school))
-        presses = county.get("/api/v1/events", school="sch-0002", kind="alarm.press", limit=1000)
-        assert len(presses) == 11
+        for s in schools:
+            wait_for(lambda s=s: all_arrived(pg.dsn, s), timeout=90, what=f"every event of {s.site_id} after")
+            rows = county_rows(pg.dsn, s.site_id)
+            assert len(rows) == len({i for i, _ in rows}) == len(school_event_ids(s))  # none lost, none doubled
+            presses = county.get("/api/v1/events", school=s.site_id, kind="alarm.press", limit=1000)
+            assert len(presses) == 11
+    finally:
+        for s in schools:
+            s.stop()
+        county.stop()
+
+
+def test_bridged_brokers_link_down_nothing_lost_or_doubled(tmp_path: Path, broker: Mosquitto, pg: Postgres) -> None:
+    """The school's uplink publishes to the school's own mosquitto, bridged (QoS 1, persistent sessions)
+    to the county mosquitto where `edge county` subscribes: the school→county hop done by the brokers.
+    The link between them (a TCP forwarder standing for the WAN) goes down for a while and comes back."""
+    county = CountyProc(tmp_path, broker.url, pg.dsn).start()
+    link = TcpProxy(broker.port).start()
+    school = School(tmp_path, "sch-0020", link.url, bridged=True).start()
+    try:
+        school.press()
+        wait_for(lambda: all_arrived(pg.dsn, school), what="events over the bridge")
+        wait_for(  # the retained device objects cross the bridge too
+            lambda: county.get("/api/v1/schools/sch-0020")["buttons"] == {"online": 2, "configured": 2},
+            what="both buttons online at the county",
+        )
+        link.cut()
+        for _ in range(8):
+            school.press()
+            time.sleep(0.5)
+        uplink = school.status()["providers"]["uplink"]
+        assert uplink["connected"] and uplink["backlog"] == 0  # handed to the school's broker, which queues
+        assert len(county.get("/api/v1/events", school="sch-0020", kind="alarm.press")) == 1  # none came over
+        link.start()
+        wait_for(lambda: all_arrived(pg.dsn, school), timeout=60, what="every event after the link is back")
+        rows = county_rows(pg.dsn, "sch-0020")
+        assert len(rows) == len({i for i, _ in rows}) == len(school_event_ids(school))  # none lost, none doubled
+        presses = county.get("/api/v1/events", school="sch-0020", kind="alarm.press", limit=1000)
+        assert len(presses) == 9
+        assert [e["seq"] for e in presses] == sorted((e["seq"] for e in presses), reverse=True)
     finally:
         school.stop()
+        link.stop()
         county.stop()
 
 
@@ -193,8 +229,49 @@ def test_wrong_school_clock_keeps_its_own_order(pg: Postgres) -> None:
         assert store.write(msgs[::-1]) == 4  # arriving in any order
         assert store.write(msgs) == 0
         assert [e["seq"] for e in store.events(school="s9")] == [4, 3, 2, 1]
+        # Its status: one stamped before the jump, then one stamped "an hour earlier" that arrives two
+        # minutes later: the newer arrival wins (the clock jumped back), a racing older copy does not.
+        status = [
+            Message("status", "s9", "", {"open_alarms": [{"id": "a1"}]}, base + 1000, base + 1000),
+            Message("status", "s9", "", {"open_alarms": []}, base - 3_599_000, base + 121_000),
+            Message("status", "s9", "", {"open_alarms": [{"id": "old"}]}, base - 3_600_000, base + 122_000),
+        ]
+        for m in status:
+            store.write([m])
+        assert store.schools()[0]["status"] == {"open_alarms": []}
     finally:
         store.close()
+
+
+def test_school_clock_an_hour_slow_end_to_end(tmp_path: Path, broker: Mosquitto, pg: Postgres) -> None:
+    """Through the broker and `edge county`: a school whose clock is an hour slow is listed in its own
+    order, shown with its clock offset, its open alarm's age on the county's clock, and not as silent."""
+    county = CountyProc(tmp_path, broker.url, pg.dsn).start()
+    sim = SimCounty(broker.url, schools=2, devices=4)
+    try:
+        slow = sim.schools[1]
+        slow.clock_offset_ms = -3_600_000
+        sim.publish_state()
+        slow.publish_state(open_alarms=1)
+        ids = [slow.press() for _ in range(3)]
+        slow.clock_offset_ms = -7_200_000  # and it slips back another hour mid-stream
+        ids += [slow.press() for _ in range(3)]
+        found = wait_for(
+            lambda: (e := county.get("/api/v1/events", school=slow.site)) and len(e) == 6 and e, what="6 events"
+        )
+        assert [e["id"] for e in found] == ids[::-1]  # newest first by the school's own seq
+        assert [e["seq"] for e in found] == [6, 5, 4, 3, 2, 1]
+        assert found[0]["ts_ms"] < found[-1]["ts_ms"]  # its clock says otherwise
+        view = wait_for(
+            lambda: (v := county.get(f"/api/v1/schools/{slow.site}")) and v["open_alarms"] and v, what="the alarm"
+        )
+        assert -3700 < view["clock_offset_s"] < -3500
+        assert view["open_alarms"][0]["age_s"] < 60  # not "an hour old"
+        assert view["silent"] is False
+        assert county.get(f"/api/v1/schools/{sim.schools[0].site}")["clock_offset_s"] == 0
+    finally:
+        sim.close()
+        county.stop()
 
 
 def test_tls_and_per_school_credentials(tmp_path: Path, pg: Postgres) -> None:

@@ -53,7 +53,7 @@ def test_systemd_ready_and_watchdog(tmp_path: Path) -> None:
     sock_path = tmp_path / "notify.sock"
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(sock_path))
-    sock.settimeout(40)  # start-up imports OpenCV and zeep: slow on a loaded box
+    sock.settimeout(40)  # start-up (and the camera worker importing OpenCV) is slow on a loaded box
     env = {"NOTIFY_SOCKET": str(sock_path), "WATCHDOG_USEC": "400000"}  # ping every 0.2 s
     messages: list[str] = []
     with daemon_process(minimal_config(tmp_path, port), port, env=env, wait=False):

@@ -3,7 +3,7 @@
 The webhook URL carries ?token=, the camera's media URL ?pwd=, the camera has a password file and the
 DC-09 link an AES key. The daemon relays a real press to a real HTTP intake and the DC-09 receiver,
 grabs frames from the video simulator with that URL, and answers API calls with good and bad tokens.
-Then its whole log (stdout and stderr, every logger: httpx, httpcore, uvicorn, paho, zeep) is
+Then its whole log (stdout and stderr, every logger: httpx, httpcore, uvicorn, paho) is
 searched for each secret.
 """
 

@@ -1,4 +1,4 @@
-"""Garbage SOAP from a camera: the ONVIF client (zeep) never crashes, every failure is typed, garbage is counted.
+"""Garbage SOAP from a camera: our ONVIF client never crashes, every failure is typed, garbage is counted.
 
 A real HTTP server on loopback answers every request with 200 and arbitrary bytes (or XML-shaped
 garbage); the real `OnvifSession` asks it GetServices. Each call ends in a typed `CallError`, and a
@@ -109,7 +109,7 @@ xml_garbage = st.builds(
 def test_garbage_replies_are_typed_and_counted(camera: GarbageCamera, body: bytes) -> None:
     err, counted = ask(camera, body)
     if err is None:
-        return  # zeep took it as a (possibly empty) GetServices answer: nothing was rejected
+        return  # it was a (possibly empty) GetServices answer: nothing was rejected
     if err.kind == MALFORMED:
         assert counted == 1
     else:

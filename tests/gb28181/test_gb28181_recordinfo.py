@@ -1,5 +1,5 @@
 """RecordInfo through a real `edge run`: the platform simulator asks for a camera channel's recordings,
-the daemon's camera worker searches the recorder (the ONVIF simulator's NVR, Profile G, real zeep) and
+the daemon's camera worker searches the recorder (the ONVIF simulator's NVR, Profile G, our real SOAP client) and
 the answer comes back as MANSCDP; a camera whose recorder has no search service, an unreachable
 recorder and a malformed range get SumNum 0, counted."""
 

@@ -1,5 +1,5 @@
 """RecordInfo pieces: the worker message pair, query parsing, paging; and the ONVIF search itself
-against the ONVIF simulator with the real zeep client."""
+against the ONVIF simulator with our real SOAP client."""
 
 from __future__ import annotations
 

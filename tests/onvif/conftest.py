@@ -1,4 +1,4 @@
-"""Real peers for the camera tests: the ONVIF simulator on loopback ports, talked to by the real zeep client."""
+"""Real peers for the camera tests: the ONVIF simulator on loopback ports, talked to by our real SOAP client."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The onvif_cameras driver end to end: simulated ONVIF cameras + the simulated video server, real
-zeep client, real OpenCV decodes; the events it emits and how a hung camera affects the others."""
+SOAP client, real OpenCV decodes; the events it emits and how a hung camera affects the others."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every ONVIF fault gives the right health state; a healthy camera flags nothing. Real zeep client."""
+"""Every ONVIF fault gives the right health state; a healthy camera flags nothing. Our real SOAP client."""
 
 from __future__ import annotations
 

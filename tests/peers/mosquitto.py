@@ -20,6 +20,25 @@ from pathlib import Path
 from tests.peers.ports import free_port, wait_listening
 
 
+def bridge_conf(name: str, remote_url: str, topic: str, client_id: str) -> str:
+    """mosquitto.conf lines bridging `topic` (QoS 1, outwards) to the broker at `remote_url` with a
+    persistent session on both sides, so a link that is down queues here and is delivered once back."""
+    host_port = remote_url.rsplit("//", 1)[1]
+    return (
+        f"connection {name}\n"
+        f"address {host_port}\n"
+        f"topic {topic} out 1\n"
+        f"remote_clientid {client_id}\n"
+        "bridge_protocol_version mqttv50\n"  # keeps the uplink's user properties (published_ms)
+        "cleansession false\n"
+        "local_cleansession false\n"
+        "try_private false\n"
+        "restart_timeout 1 2\n"
+        "keepalive_interval 5\n"
+        "start_type automatic\n"
+    )
+
+
 class Mosquitto:
     def __init__(
         self,

@@ -1,5 +1,5 @@
 """Issue 12 item 9 against real peers: a simulated ONVIF camera whose video server answers garbage, checked by
-the real camera driver (zeep, OpenCV) every 0.3 s, its results committed by the real Runtime into SQLite.
+the real camera driver (our SOAP client, OpenCV) every 0.3 s, its results committed by the real Runtime into SQLite.
 Every quality result is "unknown"; the operator gets one quiet 无法检查 note, not a new 不达标 flag each time."""
 
 from __future__ import annotations

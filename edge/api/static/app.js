@@ -85,7 +85,7 @@
 
   // ---- login ------------------------------------------------------------------------------
   function showLogin(msg) {
-    $("app").hidden = true; $("login").hidden = false; $("login-error").textContent = msg || "";
+    $("app").hidden = true; $("login").hidden = false; $("logout").hidden = true; $("login-error").textContent = msg || "";
     $("username").focus();
   }
   async function userLogout() {
@@ -129,7 +129,7 @@
     start();
   }
   async function start() {
-    $("login").hidden = true; $("app").hidden = false;
+    $("login").hidden = true; $("app").hidden = false; $("logout").hidden = false;
     Sound.context(); // suspended after a reload until a gesture: the sound bar asks for one
     S.healthOkAt = Date.now(); renderSound();
     await refresh(true);
@@ -305,6 +305,28 @@
     pictures[a.id].then((url) => { if (url) img.src = url; }, () => {});
     return img;
   }
+  // The recorder's clip of the seconds before the press: one <video> per alarm, kept across re-renders
+  // so a guard's playback is not restarted by the next update; fetched with the session (or token).
+  const clips = {};
+  function alarmClip(a) {
+    const c = a.clip;
+    if (c.state !== "ready" || !c.url) {
+      const note = c.state === "pending" ? t("clip_pending") : `${t("clip_failed")}${c.error ? ` (${t(c.error, "clip_errors")})` : ""}`;
+      return el("div", { class: `a-clip ${c.state}` }, note);
+    }
+    let held = clips[a.id];
+    if (!held || held.url !== c.url || held.bytes !== c.bytes) {
+      const video = el("video", { class: "clip", controls: "", muted: "", playsinline: "", preload: "auto",
+        title: t("clip_title"), "aria-label": t("clip_title") });
+      video.muted = true;
+      held = clips[a.id] = { url: c.url, bytes: c.bytes, node: el("div", { class: "a-clip ready" },
+        el("div", { class: "small muted" }, `${t("clip_title")} · ${fmtTime(c.start)} – ${fmtTime(c.end)}`), video) };
+      api(c.url.replace(API, "")).then(async (r) => {
+        if (r.ok) video.src = URL.createObjectURL(await r.blob());
+      }, () => {});
+    }
+    return held.node;
+  }
   function alarmRow(a) {
     const canAct = S.me && ["operator", "technician", "admin"].includes(S.me.role); // the server enforces roles; this only hides what would fail
     const escalated = a.escalated_at ? el("span", { class: "tag esc", title: fmtTime(a.escalated_at) },
@@ -327,7 +349,8 @@
         el("div", { class: "small muted" }, `${t("relay")}: ${t(a.relay.state, "relay_state")}`)),
       el("div", { class: "a-actions" },
         a.state === "open" && canAct ? el("button", { class: "ack", type: "button", onclick: () => ackAlarm(a) }, t("ack")) : null,
-        canAct ? el("button", { class: "close", type: "button", onclick: () => closeAlarm(a) }, t("close")) : null));
+        canAct ? el("button", { class: "close", type: "button", onclick: () => closeAlarm(a) }, t("close")) : null),
+      a.clip ? alarmClip(a) : null);
   }
   function renderPolice() {
     const p = S.status.police;

@@ -8,17 +8,23 @@ part to a multiple of 16 bytes (16 pad bytes when it already is one), its charac
 What we accept is wider, because receivers stray: a pad ended by ``]`` instead of ``|``
 (pysiaalarm's zero-filled ACK), any pad bytes, and a PKCS#7 pad *after* the timestamp (receivers
 built on a generic AES helper). Only the readable body between them must be printable ASCII.
+
+`cryptography` (~8 MB resident: its Rust extension and OpenSSL) is loaded by `load_key` when a receiver
+has a key, i.e. at the relay's start-up, never at the first alarm; a site without AES never loads it.
 """
 
 from __future__ import annotations
 
 import secrets
 import string
+from functools import lru_cache
 from pathlib import Path
-
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from typing import TYPE_CHECKING
 
 from edge.config.secrets import read_secret
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
 BLOCK = 16  # AES block size in bytes
 # DC-09 fixes the IV at zero; the random pad is what makes equal plaintexts differ.
@@ -44,8 +50,20 @@ def parse_key(text: str) -> bytes:
 
 
 def load_key(path: Path | None) -> bytes | None:
+    """The key in `path`, or None without one; with a key, AES is loaded now (start-up, not a press)."""
     text = read_secret(path)
-    return None if text is None else parse_key(text)
+    if text is None:
+        return None
+    key = parse_key(text)
+    _cipher(key)
+    return key
+
+
+@lru_cache(maxsize=16)  # a site has a key or two; the bound keeps a fuzzer's keys from piling up
+def _cipher(key: bytes) -> Cipher[modes.CBC]:
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes  # noqa: PLC0415 - see module doc
+
+    return Cipher(algorithms.AES(key), modes.CBC(_IV))
 
 
 def _pad(length: int) -> str:
@@ -62,7 +80,7 @@ def encrypt(key: bytes, body: str, pad: str | None = None) -> str:
     if any(c in _PAD_STOP for c in pad):
         raise ValueError("a DC-09 pad must not contain '|', '[' or ']'")
     plain = pad.encode("ascii") + raw
-    enc = Cipher(algorithms.AES(key), modes.CBC(_IV)).encryptor()
+    enc = _cipher(key).encryptor()
     return (enc.update(plain) + enc.finalize()).hex().upper()
 
 
@@ -74,7 +92,7 @@ def decrypt(key: bytes, hex_text: str) -> str:
         raise CryptoError("encrypted block is not hex") from exc
     if not data or len(data) % BLOCK:
         raise CryptoError("encrypted block is not a whole number of AES blocks")
-    dec = Cipher(algorithms.AES(key), modes.CBC(_IV)).decryptor()
+    dec = _cipher(key).decryptor()
     plain = _strip_trailing_pad(dec.update(data) + dec.finalize())
     # Pads from other transmitters may hold any byte; latin-1 keeps them one character each.
     text = plain.decode("latin-1")

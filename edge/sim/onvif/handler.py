@@ -32,6 +32,7 @@ SERVICE_OF_PATH = {
     r.DEVICE_PATH: NAMESPACES["tds"],
     r.MEDIA_PATH: NAMESPACES["trt"],
     r.SEARCH_PATH: NAMESPACES["tse"],
+    r.REPLAY_PATH: NAMESPACES["trp"],
 }
 
 
@@ -48,7 +49,10 @@ class Handler:
         self, cam: SimCamera, path: str, urls: r.Urls, recorded_ids: tuple[str, ...], data: bytes
     ) -> tuple[int, bytes]:
         service = SERVICE_OF_PATH.get(path)
-        if service is None or (service == NAMESPACES["tse"] and not cam.faults.search):
+        off = (service == NAMESPACES["tse"] and not cam.faults.search) or (
+            service == NAMESPACES["trp"] and not r.has_replay(cam, urls)
+        )
+        if service is None or off:
             return 404, b"not found"
         try:
             req = parse_request(data)
@@ -83,6 +87,12 @@ class Handler:
                 if token not in cam.profiles:
                     return None
                 return r.media_uri(op, urls.stream if op == "GetStreamUri" else urls.snapshot)
+            case "GetReplayUri":
+                token = text("RecordingToken")
+                held = {c.recording_token for c in r.recorded(cam, self._lookup, recorded_ids)}
+                if urls.replay is None or token not in held:
+                    return None
+                return r.replay_uri(urls.replay(token))
         return self._search(cam, op, text, recorded_ids)
 
     def _search(

@@ -14,6 +14,7 @@ from edge.sim.onvif.state import SimCamera
 DEVICE_PATH = "/onvif/device_service"
 MEDIA_PATH = "/onvif/media_service"
 SEARCH_PATH = "/onvif/search_service"
+REPLAY_PATH = "/onvif/replay_service"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,7 @@ class Urls:
     onvif_base: str  # http://127.0.0.1:PORT
     snapshot: str
     stream: str
+    replay: Callable[[str], str] | None = None  # recording token -> RTSP replay URI; None: no replay service
 
 
 def iso(ts: float) -> str:
@@ -56,12 +58,21 @@ def device_information(cam: SimCamera) -> str:
     )
 
 
+def has_replay(cam: SimCamera, urls: Urls) -> bool:
+    return urls.replay is not None and cam.faults.replay
+
+
 def capabilities(cam: SimCamera, urls: Urls) -> str:
     search = ""
     if cam.faults.search:
-        search = f"<tt:Extension><tt:Search><tt:XAddr>{urls.onvif_base}{SEARCH_PATH}</tt:XAddr>" + (
-            "<tt:MetadataSearch>false</tt:MetadataSearch></tt:Search></tt:Extension>"
+        search = (
+            f"<tt:Search><tt:XAddr>{urls.onvif_base}{SEARCH_PATH}</tt:XAddr>"
+            "<tt:MetadataSearch>false</tt:MetadataSearch></tt:Search>"
         )
+    if has_replay(cam, urls):
+        search += f"<tt:Replay><tt:XAddr>{urls.onvif_base}{REPLAY_PATH}</tt:XAddr></tt:Replay>"
+    if search:
+        search = f"<tt:Extension>{search}</tt:Extension>"
     return (
         "<tds:GetCapabilitiesResponse><tds:Capabilities>"
         f"<tt:Device><tt:XAddr>{urls.onvif_base}{DEVICE_PATH}</tt:XAddr></tt:Device>"
@@ -76,6 +87,8 @@ def services(cam: SimCamera, urls: Urls) -> str:
     entries = [(NAMESPACES["tds"], DEVICE_PATH), (NAMESPACES["trt"], MEDIA_PATH)]
     if cam.faults.search:
         entries.append((NAMESPACES["tse"], SEARCH_PATH))
+    if has_replay(cam, urls):
+        entries.append((NAMESPACES["trp"], REPLAY_PATH))
     body = "".join(
         f"<tds:Service><tds:Namespace>{ns}</tds:Namespace><tds:XAddr>{urls.onvif_base}{path}</tds:XAddr>"
         "<tds:Version><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor></tds:Version></tds:Service>"
@@ -163,3 +176,7 @@ def get_recording_information(src: SimCamera) -> str:
 
 def end_search() -> str:
     return "<tse:EndSearchResponse><tse:Endpoint>1970-01-01T00:00:00Z</tse:Endpoint></tse:EndSearchResponse>"
+
+
+def replay_uri(uri: str) -> str:
+    return f"<trp:GetReplayUriResponse><trp:Uri>{escape(uri)}</trp:Uri></trp:GetReplayUriResponse>"

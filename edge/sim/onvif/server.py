@@ -1,6 +1,6 @@
 """Many simulated ONVIF cameras in one asyncio process, one loopback port each.
 
-A port per camera (not a path) because ONVIF clients, onvif-zeep-async included, build the device
+A port per camera (not a path) because ONVIF clients (onvif-zeep-async, for one) build the device
 service URL as http://HOST:PORT/onvif/device_service. A tiny HTTP/1.1 server with keep-alive keeps
 128 cameras to a few MB; each listener can be closed and reopened to simulate a camera going offline.
 """
@@ -18,6 +18,7 @@ from typing import Any
 from edge.sim.onvif.handler import Handler
 from edge.sim.onvif.responses import DEVICE_PATH, Urls
 from edge.sim.onvif.state import SimCamera
+from edge.sim.video_auth import HttpAuth
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class OnvifSimulator:
         video_base: str = "http://127.0.0.1:8554",
         rtsp_base: str | None = None,
         on_video_mode: VideoModeHook | None = None,
+        replay: Callable[[str], str] | None = None,
     ) -> None:
         self.host = host
         self.video_base = video_base.rstrip("/")
@@ -71,7 +73,9 @@ class OnvifSimulator:
         self._servers: dict[str, asyncio.Server] = {}
         self._conns: dict[str, set[asyncio.StreamWriter]] = {}
         self._on_video_mode = on_video_mode
+        self.replay = replay  # recording token -> RTSP replay URI (edge.sim.recorder); None: no replay service
         self._handler = Handler(self.cameras.get)
+        self._http_auths: dict[tuple[str, str], HttpAuth] = {}  # (camera, scheme) -> checker with its nonces
         self._stopping = asyncio.Event()
 
     async def add(self, cam: SimCamera, port: int = 0, records: tuple[str, ...] = ()) -> SimCamera:
@@ -89,7 +93,9 @@ class OnvifSimulator:
 
     def urls(self, cam: SimCamera) -> Urls:
         stream = f"{self.rtsp_base}/{cam.id}" if self.rtsp_base else f"{self.video_base}/mjpeg/{cam.id}"
-        return Urls(f"http://{self.host}:{cam.port}", f"{self.video_base}/snapshot/{cam.id}.jpg", stream)
+        base = f"http://{self.host}:{cam.port}"
+        replay = self.replay if self.recorders.get(cam.id) else None  # only an NVR replays
+        return Urls(base, f"{self.video_base}/snapshot/{cam.id}.jpg", stream, replay)
 
     async def set_faults(self, cam_id: str, **changes: Any) -> None:
         cam = self.cameras[cam_id]
@@ -133,15 +139,20 @@ class OnvifSimulator:
                 req = await _read_request(reader)
                 if req is None or cam.faults.offline is not None:
                     return
-                method, path, body = req
+                method, path, body, authorization = req
                 control = path == CONTROL_PATH  # the control endpoint works whatever faults are on
                 if cam.faults.hang and not control:
                     await self._hang(cam, reader)
                     return
                 if cam.faults.delay_s > 0 and not control:
                     await asyncio.sleep(cam.faults.delay_s)
-                status, ctype, payload = self._respond(cam, method, path, body)
-                head = f"HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {len(payload)}\r\n\r\n"
+                challenge = self._http_challenge(cam, method, path, authorization)
+                if challenge:
+                    status, ctype, payload = 401, "text/plain", b"HTTP authentication required"
+                else:
+                    status, ctype, payload = self._respond(cam, method, path, body)
+                extra = f"WWW-Authenticate: {challenge}\r\n" if challenge else ""
+                head = f"HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {len(payload)}\r\n{extra}\r\n"
                 writer.write(head.encode() + payload)
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
@@ -161,6 +172,18 @@ class OnvifSimulator:
                         return
             except TimeoutError:
                 continue
+
+    def _http_challenge(self, cam: SimCamera, method: str, path: str, authorization: str | None) -> str:
+        """The WWW-Authenticate to answer with when the camera demands HTTP auth and did not get it ("" = fine)."""
+        scheme = cam.faults.http_auth
+        if not scheme or path == CONTROL_PATH:
+            return ""
+        checker = self._http_auths.get((cam.id, scheme))
+        if checker is None:
+            checker = self._http_auths[(cam.id, scheme)] = HttpAuth(cam.username, cam.password, scheme)
+        if checker.check(method, authorization) and not cam.faults.wrong_password:
+            return ""
+        return checker.challenge()
 
     def _respond(self, cam: SimCamera, method: str, path: str, body: bytes) -> tuple[int, str, bytes]:
         if path == CONTROL_PATH:
@@ -190,7 +213,7 @@ class OnvifSimulator:
         return 200, "application/json", json.dumps(cam.faults.as_dict()).encode()
 
 
-async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, bytes] | None:
+async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, bytes, str | None] | None:
     line = await reader.readline()
     if not line:
         return None
@@ -198,6 +221,7 @@ async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, bytes] 
     if len(parts) != 3:
         raise ValueError("bad request line")
     length = 0
+    authorization = None
     for _ in range(MAX_HEADER_LINES):
         h = await reader.readline()
         if h in (b"\r\n", b"\n", b""):
@@ -205,9 +229,11 @@ async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, bytes] 
         name, _, value = h.decode("latin-1").partition(":")
         if name.strip().lower() == "content-length":
             length = int(value.strip())
+        elif name.strip().lower() == "authorization":
+            authorization = value.strip()
     else:
         raise ValueError("too many headers")
     if not 0 <= length <= MAX_BODY:
         raise ValueError("body too large")
     body = await reader.readexactly(length)
-    return parts[0], parts[1].split("?", 1)[0], body
+    return parts[0], parts[1].split("?", 1)[0], body, authorization

@@ -23,6 +23,7 @@ NAMESPACES = {
     "tds": "http://www.onvif.org/ver10/device/wsdl",
     "trt": "http://www.onvif.org/ver10/media/wsdl",
     "tse": "http://www.onvif.org/ver10/search/wsdl",
+    "trp": "http://www.onvif.org/ver10/replay/wsdl",
     "ter": "http://www.onvif.org/ver10/error",
 }
 

@@ -16,6 +16,8 @@ MALFORMED_KINDS = ("truncated", "html", "binary", "wrong_root", "empty_body", "h
 def _checked(key: str, value: Any) -> Any:
     if key == "video_mode" and value not in VIDEO_MODES:
         raise ValueError(f"video_mode must be one of {VIDEO_MODES}")
+    if key == "http_auth" and value not in ("", "digest", "basic"):
+        raise ValueError("http_auth must be '', 'digest' or 'basic'")
     if key == "gaps":
         pairs = [tuple(float(x) for x in pair) for pair in value]
         if not all(len(pr) == 2 and pr[0] > pr[1] >= 0 for pr in pairs):
@@ -36,12 +38,14 @@ class Faults:
     clock_offset_s: float = 0.0  # camera clock minus true UTC
     retention_days: float = 45.0  # earliest recorded data = now - this
     search: bool = True  # False: no Profile G search service advertised or served
+    replay: bool = True  # False: no Profile G replay service (an NVR that only records)
     stalled_s: float = 0.0  # newest recorded data = now - this (0: recording live)
     delay_s: float = 0.0  # answer every request this much later
     hang: bool = False  # accept requests and never answer
     malformed: str = ""  # answer with garbage: one of MALFORMED_KINDS ("" = off; True means "truncated")
     offline: OfflineMode | None = None  # refuse connections, or accept and close them
     video_mode: str = "normal"  # passed through to the video simulator
+    http_auth: str = ""  # "digest" or "basic": HTTP authentication demanded as well as WS-Security (some firmwares)
     # Stretches with no recorded video, [from_ago_s, to_ago_s] before now (reported by FindEvents).
     gaps: list[tuple[float, float]] = field(default_factory=list)
 
