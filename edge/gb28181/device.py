@@ -349,20 +349,24 @@ class GbDevice:
             return
         # passive (the platform listens) or actpass (this side chooses): connect; active: listen.
         tcp_unsupported = offer.transport == "tcp" and (offer.setup or "passive") not in TCP_SETUPS
+        if tcp_unsupported:
+            ep.reply(req, addr, 488, "Not Acceptable Here")
+            return
         if self.media.full:
             ep.reply(req, addr, 486, "Busy Here")
             return
-        uri = None
-        if not tcp_unsupported and req.call_id not in self._inviting:
-            self._inviting.add(req.call_id)  # a retransmission while the worker is asked is not a second call
-            try:
-                uri = channel.stream_uri or await self._stream_uri(channel)
-            finally:
-                self._inviting.discard(req.call_id)
-        elif req.call_id in self._inviting:
-            return
+        if req.call_id in self._inviting:
+            return  # a retransmission while the camera worker is asked for the stream URI
+        self._inviting.add(req.call_id)
+        try:
+            uri = channel.stream_uri or await self._stream_uri(channel)
+        finally:
+            self._inviting.discard(req.call_id)
         if uri is None:
             ep.reply(req, addr, 488, "Not Acceptable Here")
+            return
+        if self.media.full:  # another INVITE took the last slot while this one waited for its URI
+            ep.reply(req, addr, 486, "Busy Here")
             return
         host, port = ep.local
         try:

@@ -18,6 +18,7 @@ import logging
 import socket
 import sys
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from prometheus_client import Counter, Gauge
 
@@ -49,6 +50,15 @@ def listens(offer: Offer) -> bool:
     return offer.transport == "tcp" and offer.setup == "active"
 
 
+def split_credentials(uri: str) -> tuple[str, str, str]:
+    """(the URI without userinfo, username, password): some cameras' GetStreamUri embeds them."""
+    parts = urlsplit(uri)
+    if parts.username is None:
+        return uri, "", ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=host)), unquote(parts.username), unquote(parts.password or "")
+
+
 class MediaCalls:
     def __init__(self, max_streams: int) -> None:
         self.max_streams = max_streams
@@ -70,7 +80,9 @@ class MediaCalls:
         camera's password file cannot be read."""
         uri = stream_uri or channel.stream_uri
         assert uri is not None
-        password = read_secret(channel.password_file) or ""
+        uri, username, password = split_credentials(uri)  # a URI that carries them keeps them off argv
+        if channel.password_file is not None or not username:  # the configured secret wins
+            username, password = channel.username or "", read_secret(channel.password_file) or ""
         listener: socket.socket | None = None
         mode: list[str] = ["--tcp"] if offer.transport == "tcp" else []
         if listens(offer):
@@ -93,7 +105,7 @@ class MediaCalls:
                 listener.close()  # the child holds its own copy
         # The password goes down a pipe, never onto a command line (/proc/PID/cmdline is world-readable).
         assert proc.stdin is not None
-        proc.stdin.write(json.dumps({"username": channel.username or "", "password": password}).encode() + b"\n")
+        proc.stdin.write(json.dumps({"username": username, "password": password}).encode() + b"\n")
         proc.stdin.close()
         call = Call(call_id, channel, offer, proc, port)
         call.reader = asyncio.create_task(self._codec(call))
