@@ -8,14 +8,18 @@ from typing import Any
 from edge.sim.onvif.server import OnvifSimulator
 from edge.sim.video_server import VideoServer
 from tests.faults.site import Site, SiteSpec
+from tests.faults.video_process import VideoProcess
 from tests.onvif.helpers import PASSWORD, USER, add
 
 
 class CameraPeers:
-    def __init__(self, tmp: Path, ids: list[str], faults: dict[str, dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self, tmp: Path, ids: list[str], faults: dict[str, dict[str, Any]] | None = None, own_process: bool = False
+    ) -> None:
         self.ids = ids
         self.faults = faults or {}
-        self.video = VideoServer(fps=5.0)
+        # own_process: for tests that time the alarm path while the cameras misbehave (video_process.py).
+        self.video: VideoServer | VideoProcess = VideoProcess(ids) if own_process else VideoServer(fps=5.0)
         self.sim: OnvifSimulator | None = None
         self.password_file = tmp / "cam.pass"
 
@@ -24,7 +28,8 @@ class CameraPeers:
         self.sim = OnvifSimulator(video_base=f"http://127.0.0.1:{self.video.port}", on_video_mode=self.video.set_mode)
         self.password_file.write_text(PASSWORD + "\n")
         for cid in self.ids:
-            self.video.add_camera(cid)
+            if isinstance(self.video, VideoServer):
+                self.video.add_camera(cid)
             await add(self.sim, cid, **self.faults.get(cid, {}))
         return self
 

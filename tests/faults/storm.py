@@ -154,7 +154,7 @@ async def _killer(site: Site, every_s: float, figures: StormFigures) -> None:
 async def run_storm(
     tmp: Path, cameras: int = 4, quiet_presses: int = 100, storm_s: float = 25.0, kill_every_s: float = 10.0
 ) -> StormFigures:
-    peers = await CameraPeers(tmp, [f"cam-{i + 1}" for i in range(cameras)]).start()
+    peers = await CameraPeers(tmp, [f"cam-{i + 1}" for i in range(cameras)], own_process=True).start()
     site = await Site(tmp, camera_spec(peers)).start()
     figures = StormFigures()
     buttons = [(b.id, b.zone) for b in site.buttons if b.transport == "mqtt"]
