@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from prometheus_client import Counter, Gauge
 
@@ -95,6 +95,17 @@ class StreamUriError(RuntimeError):
     """A stream URI request got no URI: no worker, past its deadline, or the camera has reported none."""
 
 
+class _Gone(Exception):
+    """A request the worker cannot answer: `kind` as ClipError names it, `text` for the other errors."""
+
+    def __init__(self, kind: str, text: str) -> None:
+        super().__init__(text)
+        self.kind, self.text = kind, text
+
+
+R = TypeVar("R", bound=p.Message)
+
+
 def rss_bytes(pid: int) -> int | None:
     try:
         return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -128,10 +139,7 @@ class CameraWorker:
         self._last_beat = 0.0
         self._submitting = False
         self._ids = itertools.count(1)
-        self._waiting: dict[int, asyncio.Future[p.Reply]] = {}
-        self._clips: dict[int, asyncio.Future[p.ClipReply]] = {}
-        self._searches: dict[int, asyncio.Future[p.RecordingsReply]] = {}
-        self._streams: dict[int, asyncio.Future[p.StreamUriReply]] = {}
+        self._pending: dict[int, asyncio.Future[p.Message]] = {}  # requests to the worker, by req id
 
     # --- one worker lifetime ------------------------------------------------------------------------
     async def run(self) -> None:
@@ -154,18 +162,10 @@ class CameraWorker:
         finally:
             self._proc = None
             await self._reap(proc)
-            for fut in self._waiting.values():
+            for fut in self._pending.values():
                 if not fut.done():
-                    fut.set_exception(PictureError("camera worker replaced"))
-            self._waiting.clear()
-            for search in self._searches.values():
-                if not search.done():
-                    search.set_exception(SearchError("camera worker replaced"))
-            self._searches.clear()
-            for clip in self._clips.values():
-                if not clip.done():
-                    clip.set_exception(ClipError("worker_replaced"))
-            self._clips.clear()
+                    fut.set_exception(_Gone("worker_replaced", "camera worker replaced"))
+            self._pending.clear()
 
     async def _serve(self, proc: asyncio.subprocess.Process) -> None:
         stdin, stdout = proc.stdin, proc.stdout
@@ -229,22 +229,10 @@ class CameraWorker:
                 case p.Snapshot():
                     self._own(msg.device_id, "snapshot", True)
                     await self._submit(msg)
-                case p.Reply():
-                    fut = self._waiting.pop(msg.req, None)
+                case p.Reply() | p.RecordingsReply() | p.StreamUriReply() | p.ClipReply():
+                    fut = self._pending.pop(msg.req, None)
                     if fut is not None and not fut.done():
                         fut.set_result(msg)
-                case p.RecordingsReply():
-                    search = self._searches.pop(msg.req, None)
-                    if search is not None and not search.done():
-                        search.set_result(msg)
-                case p.StreamUriReply():
-                    stream = self._streams.pop(msg.req, None)
-                    if stream is not None and not stream.done():
-                        stream.set_result(msg)
-                case p.ClipReply():
-                    clip = self._clips.pop(msg.req, None)
-                    if clip is not None and not clip.done():
-                        clip.set_result(msg)
                 case _:
                     raise WorkerFault("protocol", f"unexpected {type(msg).__name__}")
 
@@ -282,25 +270,39 @@ class CameraWorker:
         await asyncio.shield(proc.wait())
 
     # --- requests from the core ---------------------------------------------------------------------
-    async def picture(self, device_id: str, deadline_s: float) -> bytes:
-        """A JPEG of `device_id` now, within `deadline_s` (plus the pipe's margin) or PictureError."""
+    async def _ask(self, request: Callable[[int], p.Message], reply_type: type[R], limit_s: float) -> R:
+        """Send the request built for a new req id and await the worker's reply to it, within `limit_s`.
+
+        Raises TimeoutError, or _Gone when there is no worker, it went away, or it answered out of turn."""
         proc = self._proc
         if proc is None or proc.stdin is None:
-            raise PictureError("no camera worker running")
+            raise _Gone("no_worker", "no camera worker running")
         req = next(self._ids)
-        fut: asyncio.Future[p.Reply] = asyncio.get_running_loop().create_future()
-        self._waiting[req] = fut
+        fut: asyncio.Future[p.Message] = asyncio.get_running_loop().create_future()
+        self._pending[req] = fut
         try:
-            proc.stdin.write(p.encode(p.SnapshotRequest(req, device_id, deadline_s)))
-            async with asyncio.timeout(deadline_s + REPLY_MARGIN_S):
+            proc.stdin.write(p.encode(request(req)))
+            async with asyncio.timeout(limit_s):
                 await proc.stdin.drain()
                 reply = await fut
+        except (BrokenPipeError, ConnectionResetError):
+            raise _Gone("no_worker", "camera worker gone") from None
+        finally:
+            self._pending.pop(req, None)
+        if not isinstance(reply, reply_type):
+            raise _Gone("protocol", f"a {type(reply).__name__} answered a {reply_type.__name__} request")
+        return reply
+
+    async def picture(self, device_id: str, deadline_s: float) -> bytes:
+        """A JPEG of `device_id` now, within `deadline_s` (plus the pipe's margin) or PictureError."""
+        try:
+            reply = await self._ask(
+                lambda req: p.SnapshotRequest(req, device_id, deadline_s), p.Reply, deadline_s + REPLY_MARGIN_S
+            )
         except TimeoutError:
             raise PictureError(f"{device_id}: no picture within {deadline_s:.1f} s") from None
-        except (BrokenPipeError, ConnectionResetError):
-            raise PictureError("camera worker gone") from None
-        finally:
-            self._waiting.pop(req, None)
+        except _Gone as gone:
+            raise PictureError(gone.text) from None
         if reply.jpeg is None:
             raise PictureError(f"{device_id}: {reply.error or 'no picture'}")
         return reply.jpeg
@@ -308,43 +310,29 @@ class CameraWorker:
     async def recordings(self, device_id: str, start_s: float, end_s: float, deadline_s: float) -> p.RecordingsReply:
         """What `device_id`'s recorder holds in [start_s, end_s], within `deadline_s` (plus the pipe's
         margin) or SearchError. A reply with `error` set is the recorder's own failure."""
-        proc = self._proc
-        if proc is None or proc.stdin is None:
-            raise SearchError("no camera worker running")
-        req = next(self._ids)
-        fut: asyncio.Future[p.RecordingsReply] = asyncio.get_running_loop().create_future()
-        self._searches[req] = fut
         try:
-            proc.stdin.write(p.encode(p.RecordingsRequest(req, device_id, start_s, end_s, deadline_s)))
-            async with asyncio.timeout(deadline_s + REPLY_MARGIN_S):
-                await proc.stdin.drain()
-                return await fut
+            return await self._ask(
+                lambda req: p.RecordingsRequest(req, device_id, start_s, end_s, deadline_s),
+                p.RecordingsReply,
+                deadline_s + REPLY_MARGIN_S,
+            )
         except TimeoutError:
             raise SearchError(f"{device_id}: no recordings answer within {deadline_s:.1f} s") from None
-        except (BrokenPipeError, ConnectionResetError):
-            raise SearchError("camera worker gone") from None
-        finally:
-            self._searches.pop(req, None)
+        except _Gone as gone:
+            raise SearchError(gone.text) from None
 
     async def clip(self, camera: str, start_ms: int, end_ms: int, deadline_s: float) -> p.ClipReply:
         """The recorder's MP4 of `camera` between the times (Unix ms), or ClipError; never longer than the deadline."""
-        proc = self._proc
-        if proc is None or proc.stdin is None:
-            raise ClipError("no_worker", "no camera worker running")
-        req = next(self._ids)
-        fut: asyncio.Future[p.ClipReply] = asyncio.get_running_loop().create_future()
-        self._clips[req] = fut
         try:
-            proc.stdin.write(p.encode(p.ClipRequest(req, camera, start_ms, end_ms, deadline_s)))
-            async with asyncio.timeout(deadline_s + REPLY_MARGIN_S):
-                await proc.stdin.drain()
-                reply = await fut
+            reply = await self._ask(
+                lambda req: p.ClipRequest(req, camera, start_ms, end_ms, deadline_s),
+                p.ClipReply,
+                deadline_s + REPLY_MARGIN_S,
+            )
         except TimeoutError:
             raise ClipError("deadline", f"{camera}: no clip within {deadline_s:.0f} s") from None
-        except (BrokenPipeError, ConnectionResetError):
-            raise ClipError("no_worker", "camera worker gone") from None
-        finally:
-            self._clips.pop(req, None)
+        except _Gone as gone:
+            raise ClipError(gone.kind, gone.text) from None
         if reply.camera != camera:
             raise ClipError("protocol", f"asked for {camera}, got {reply.camera}")
         if reply.mp4 is None:
@@ -353,23 +341,16 @@ class CameraWorker:
 
     async def stream_uri(self, device_id: str, deadline_s: float) -> str:
         """The RTSP URI `device_id` reported through ONVIF, within `deadline_s` or StreamUriError."""
-        proc = self._proc
-        if proc is None or proc.stdin is None:
-            raise StreamUriError("no camera worker running")
-        req = next(self._ids)
-        fut: asyncio.Future[p.StreamUriReply] = asyncio.get_running_loop().create_future()
-        self._streams[req] = fut
         try:
-            proc.stdin.write(p.encode(p.StreamUriRequest(req, device_id, deadline_s)))
-            async with asyncio.timeout(deadline_s + REPLY_MARGIN_S):
-                await proc.stdin.drain()
-                reply = await fut
+            reply = await self._ask(
+                lambda req: p.StreamUriRequest(req, device_id, deadline_s),
+                p.StreamUriReply,
+                deadline_s + REPLY_MARGIN_S,
+            )
         except TimeoutError:
             raise StreamUriError(f"{device_id}: no stream URI within {deadline_s:.1f} s") from None
-        except (BrokenPipeError, ConnectionResetError):
-            raise StreamUriError("camera worker gone") from None
-        finally:
-            self._streams.pop(req, None)
+        except _Gone as gone:
+            raise StreamUriError(gone.text) from None
         if not reply.uri:
             raise StreamUriError(f"{device_id}: {reply.error or 'no stream URI'}")
         return reply.uri
