@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import html
 import json
 import logging
@@ -13,10 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from edge.demo.police_video import PoliceVideo
+from edge.sim.page_server import NOT_FOUND, PageServer
 
 log = logging.getLogger(__name__)
 
-READ_TIMEOUT_S = 5.0
 REFRESH_S = 2
 PRIORITY = {"1": "一级警情", "2": "二级警情", "3": "三级警情", "4": "四级警情"}
 METHOD = {"2": "设备报警 device", "6": "设备故障 device fault"}
@@ -30,52 +28,21 @@ def _row_class(alarm: dict[str, str]) -> str:
     return "alarm" if alarm.get("AlarmPriority") in ("1", "2") else "fault"  # a press or tamper stands out
 
 
-class PolicePage:
+class PolicePage(PageServer):
+    name = "police page"
+
     def __init__(self, video: PoliceVideo, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.video, self.host, self.port = video, host, port
-        self._server: asyncio.Server | None = None
+        super().__init__(host, port)
+        self.video = video
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}/"
-
-    async def start(self) -> PolicePage:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
-            await server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            async with asyncio.timeout(READ_TIMEOUT_S):
-                head = await reader.readuntil(b"\r\n\r\n")
-            path = head.split(b" ", 2)[1].decode("latin-1") if head.count(b" ") >= 2 else "/"
-            status, ctype, body = "200 OK", "text/html; charset=utf-8", b""
-            if path.startswith("/status.json"):
-                ctype, body = "application/json; charset=utf-8", json.dumps(self.video.snapshot()).encode()
-            elif path.startswith("/last.jpg") and self.video.last_frame is not None:
-                ctype, body = "image/jpeg", self.video.last_frame
-            elif path == "/":
-                body = self.render(self.video.snapshot()).encode()
-            else:
-                status, ctype, body = "404 Not Found", "text/plain", b"not found"
-            writer.write(
-                f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
-                "Cache-Control: no-cache\r\nConnection: close\r\n\r\n".encode()
-                + body
-            )
-            await writer.drain()
-        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError) as exc:
-            log.debug("police page: request dropped: %r", exc)
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
+    def route(self, path: str) -> tuple[str, str, bytes]:
+        if path.startswith("/status.json"):
+            return "200 OK", "application/json; charset=utf-8", json.dumps(self.video.snapshot()).encode()
+        if path.startswith("/last.jpg") and self.video.last_frame is not None:
+            return "200 OK", "image/jpeg", self.video.last_frame
+        if path == "/":
+            return "200 OK", "text/html; charset=utf-8", self.render(self.video.snapshot()).encode()
+        return NOT_FOUND
 
     @staticmethod
     def render(s: dict[str, Any]) -> str:

@@ -3,67 +3,34 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import html
 import json
 import logging
 from datetime import UTC, datetime
 
 from edge.relay.message import PoliceCode
+from edge.sim.page_server import NOT_FOUND, PageServer
 from edge.sim.receiver import LABELS, DemoReceiver
 
 log = logging.getLogger(__name__)
 
-MAX_REQUEST = 8192  # a browser's GET head; anything bigger is not for this page
-READ_TIMEOUT_S = 5.0
 REFRESH_S = 2  # the page reloads itself this often, so it follows the scenario live
 
 
-class ReceiverPage:
+class ReceiverPage(PageServer):
+    name = "receiver page"
+
     def __init__(self, receiver: DemoReceiver, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.receiver, self.host, self.port = receiver, host, port
-        self._server: asyncio.Server | None = None
+        super().__init__(host, port)
+        self.receiver = receiver
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}/"
-
-    async def start(self) -> ReceiverPage:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
-            await server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            async with asyncio.timeout(READ_TIMEOUT_S):
-                head = await reader.readuntil(b"\r\n\r\n")
-            path = head.split(b" ", 2)[1].decode("latin-1") if head.count(b" ") >= 2 else "/"
-            if path.startswith("/reports.json"):
-                body = json.dumps([r.as_dict() for r in self.receiver.reports], ensure_ascii=False).encode()
-                status, ctype = "200 OK", "application/json; charset=utf-8"
-            elif path == "/":
-                body, status, ctype = self.render().encode(), "200 OK", "text/html; charset=utf-8"
-            else:
-                body, status, ctype = b"not found", "404 Not Found", "text/plain"
-            writer.write(
-                f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
-                "Cache-Control: no-cache\r\nConnection: close\r\n\r\n".encode()
-                + body
-            )
-            await writer.drain()
-        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError) as exc:
-            log.debug("receiver page: request dropped: %r", exc)
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
+    def route(self, path: str) -> tuple[str, str, bytes]:
+        if path.startswith("/reports.json"):
+            body = json.dumps([r.as_dict() for r in self.receiver.reports], ensure_ascii=False).encode()
+            return "200 OK", "application/json; charset=utf-8", body
+        if path == "/":
+            return "200 OK", "text/html; charset=utf-8", self.render().encode()
+        return NOT_FOUND
 
     def render(self) -> str:
         rows = []
