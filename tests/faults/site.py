@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import sqlite3
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -170,6 +171,14 @@ class Site:
         return self.daemon
 
     async def wait_healthy(self, timeout: float = START_TIMEOUT_S) -> None:
+        try:
+            await self._poll_healthy(timeout)
+        except TimeoutError:
+            raise AssertionError(
+                f"the daemon did not answer /healthz within {timeout} s\n{self.log_tail()}\n{self.stacks()}"
+            ) from None
+
+    async def _poll_healthy(self, timeout: float) -> None:
         async with httpx.AsyncClient(timeout=1.0) as client:
             async with asyncio.timeout(timeout):
                 while True:
@@ -183,6 +192,15 @@ class Site:
                     except httpx.HTTPError:
                         pass
                     await asyncio.sleep(0.05)
+
+    def stacks(self) -> str:
+        """Every thread's stack of a daemon that hangs (py-spy where installed): what a CI log needs."""
+        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        if self.daemon is None or not self.daemon.alive() or not Path(spy).exists():
+            return "(no stack dump: py-spy not installed)"
+        cmd = [spy, "dump", "--native", "--pid", str(self.daemon.pid)]
+        out = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=60)
+        return out.stdout + out.stderr
 
     def kill_daemon(self) -> None:
         """kill -9: no shutdown code runs."""

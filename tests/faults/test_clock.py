@@ -75,12 +75,14 @@ async def test_wall_clock_jumps(tmp_path: Path) -> None:
     )
     site = await Site(tmp_path, site_spec).start()
     stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
     try:
         await site.start_daemon(env=_faketime_env(spec))
         rx = site.receivers[0]
         beating, silent = site.buttons[0], site.buttons[1]
         beats = asyncio.create_task(_heartbeats(site, beating.id, stop))
         quiet = asyncio.create_task(_heartbeats(site, silent.id, stop))
+        tasks += [beats, quiet]
         await site.wait_device(beating.id, "online")
         await site.wait_device("rs485-1", "online")
         await site.mqtt_press(beating.id)
@@ -127,7 +129,7 @@ async def test_wall_clock_jumps(tmp_path: Path) -> None:
         assert not site.flags(beating.id), "the beating button never went offline"
     finally:
         stop.set()
-        for t in (beats, quiet):
+        for t in tasks:
             t.cancel()
         await site.stop()
 
