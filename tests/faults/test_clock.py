@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import random
 import shutil
+import warnings
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,24 @@ async def _heartbeats(site: Site, button: str, stop: asyncio.Event) -> None:
         await asyncio.sleep(0.5)
 
 
+async def _start_under_faketime(site: Site, spec: Path) -> None:
+    """Start the daemon under libfaketime; a start that hangs is retried once, with its stacks as a warning.
+
+    libfaketime can deadlock a multithreaded process in its own wrappers (wolfcw/libfaketime#331, #373):
+    seen once in CI (no answer from /healthz for 20 s), never in 60 loaded starts here, never without the
+    preload. A second hang fails the test; the warning keeps the first one's stacks in the run's output.
+    """
+    try:
+        await site.start_daemon(env=_faketime_env(spec))
+        return
+    except AssertionError as exc:
+        if site.daemon is None or not site.daemon.alive():
+            raise  # it exited: a real start-up failure, not a hang
+        warnings.warn(f"daemon start under libfaketime hung; retrying once:\n{exc}", stacklevel=1)
+    site.kill_daemon()
+    await site.start_daemon(env=_faketime_env(spec))
+
+
 async def test_wall_clock_jumps(tmp_path: Path) -> None:
     assert LIBFAKETIME.exists() and shutil.which("faketime"), "libfaketime is required (scripts/apt-test.txt)"
     spec = tmp_path / "faketime.rc"
@@ -77,7 +96,7 @@ async def test_wall_clock_jumps(tmp_path: Path) -> None:
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
     try:
-        await site.start_daemon(env=_faketime_env(spec))
+        await _start_under_faketime(site, spec)
         rx = site.receivers[0]
         beating, silent = site.buttons[0], site.buttons[1]
         beats = asyncio.create_task(_heartbeats(site, beating.id, stop))
