@@ -77,7 +77,7 @@ async def test_tshark_dissects_sip_manscdp_and_ps_over_rtp(rtsp: RtspServer, tmp
         await sim.wait_for(lambda: bool(sim.responses))
         call = await sim.invite(DEVICE_ID, cam.gb_id, rtp.port, SSRC)
         assert call.response.status == 200
-        await sim.wait_for(lambda: len(rtp.packets) > 100, within=20)
+        await sim.wait_for(lambda: len(rtp.packets) > 60, within=20)
         assert (await sim.bye(call)).status == 200
         await asyncio.sleep(0.5)
     finally:
@@ -106,7 +106,7 @@ async def test_tshark_dissects_sip_manscdp_and_ps_over_rtp(rtsp: RtspServer, tmp
     assert auth and [v.strip('"') for v in auth[0]] == [DEVICE_ID, "auth"]
 
     packets = _fields(pcap, ports, "rtp", "rtp.ssrc", "rtp.p_type", "rtp.payload")
-    assert len(packets) > 100
+    assert len(packets) > 50
     assert {int(row[0], 16) for row in packets} == {int(SSRC)}
     assert {row[1] for row in packets} == {"96"}
     assert packets[0][2].replace(":", "").startswith("000001ba")  # the PS stream opens with a pack header
