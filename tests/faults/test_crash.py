@@ -147,7 +147,7 @@ async def _crash_run(tmp_path: Path, presses: int, kills: int) -> None:
 
 
 async def test_kill_9_during_press_stream_loses_no_alarm(tmp_path: Path) -> None:
-    await _crash_run(tmp_path, presses=150, kills=10)
+    await _crash_run(tmp_path, presses=100, kills=6)
 
 
 @pytest.mark.heavy
