@@ -88,12 +88,32 @@ check() {
   return $rc
 }
 
+only_options() {
+  local a
+  for a in "$@"; do [ "${a#-}" != "$a" ] || return 1; done
+}
+
+# The whole suite (no paths given): the untimed tests in parallel, then the `serial` ones alone
+# (tests/conftest.py), so a latency bound measures the code, not a neighbour. Paths: one plain run.
 run_tests() {
   .venv/bin/ruff check edge tests bench
   .venv/bin/mypy edge tests
+  local workers rc rc2
+  workers=$(nproc)
+  [ "$workers" -gt 4 ] && workers=4
   set +e
-  .venv/bin/python -m pytest "$@"
-  local rc=$?
+  if [ "$workers" -ge 2 ] && only_options "$@"; then
+    echo "== tests in parallel ($workers workers), then the timed ones alone"
+    .venv/bin/python -m pytest -n "$workers" --dist loadfile -m "not serial" "$@"
+    rc=$?
+    echo "== the timed tests (marker serial), one at a time"
+    .venv/bin/python -m pytest -m serial "$@"
+    rc2=$?
+    [ $rc -eq 0 ] && rc=$rc2
+  else
+    .venv/bin/python -m pytest "$@"
+    rc=$?
+  fi
   set -e
   if [ $rc -eq 5 ]; then echo "pytest collected no tests"; return 1; fi
   return $rc
