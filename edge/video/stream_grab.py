@@ -5,10 +5,13 @@ edge.video.grab for every stream grab and killed by it at the grab's deadline, s
 native code or a stream that stalls holds no thread of the camera worker. Standard library and `gi`
 only: it never imports `edge`.
 
-stdin: one JSON line {"uri", "username", "password", "count", "interval", "timeout"}; the password
-comes here, never on a command line (/proc/PID/cmdline is world-readable).
+stdin: per grab one JSON line {"uri", "username", "password", "count", "interval", "timeout"}; the
+password comes here, never on a command line (/proc/PID/cmdline is world-readable).
 stdout: per frame a JSON line {"frame": i, "width": w, "height": h, "stride": s} and h x s bytes of
-BGR rows; then one JSON line {"ok": true} or {"ok": false, "error": reason, "detail": text}.
+BGR rows; then one JSON line {"ok": true} or {"ok": false, "error": reason, "detail": text}, and once
+the pipeline is torn down {"ready": true}: the next grab may be asked. The process serves grabs one
+after another (its ~0.1 s of start-up CPU is paid once per sweep, not per camera) and exits after
+IDLE_EXIT_S without one.
 Frames are taken `interval` seconds apart from one session; the decoder sees every frame in between
 (inter-coded video needs them), but only the frames taken are converted to BGR.
 """
@@ -16,6 +19,7 @@ Frames are taken `interval` seconds apart from one session; the decoder sees eve
 from __future__ import annotations
 
 import json
+import select
 import sys
 import threading
 import time
@@ -23,6 +27,9 @@ from typing import Any, BinaryIO
 
 # rtspsrc's lower-transport flags: TCP only (UDP is lost through most school switches and NAT).
 RTSP_TCP = 4
+# With no grab asked for this long the process exits: nothing of it stays resident between sweeps.
+IDLE_EXIT_S = 3.0
+READY = b'{"ready": true}\n'
 
 
 class _Grab:  # pragma: no cover - runs under /usr/bin/python3
@@ -136,32 +143,50 @@ class _Grab:  # pragma: no cover - runs under /usr/bin/python3
         return failed or {"ok": True}
 
 
+def _spec(line: bytes) -> dict[str, Any] | None:
+    try:
+        spec = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(spec, dict) or not {"uri", "count", "interval", "timeout"} <= spec.keys():
+        return None
+    return spec
+
+
 def main() -> int:  # pragma: no cover - runs under /usr/bin/python3
     out = sys.stdout.buffer
-    try:
-        spec = json.loads(sys.stdin.readline())
-        if not isinstance(spec, dict) or not {"uri", "count", "interval", "timeout"} <= spec.keys():
-            raise ValueError("incomplete spec")
-    except (ValueError, TypeError):
-        out.write(b'{"ok": false, "error": "bad_uri", "detail": "expected a JSON spec line"}\n')
-        return 2
     import gi  # noqa: PLC0415 - only this process has (and needs) GStreamer
 
     gi.require_version("Gst", "1.0")
     from gi.repository import Gst  # noqa: PLC0415
 
     Gst.init(None)
-    try:
-        grab = _Grab(Gst, spec, out)
-    except Exception as exc:  # noqa: BLE001 - a URI GStreamer cannot even take is the answer
-        out.write(json.dumps({"ok": False, "error": "open_failed", "detail": str(exc)[:200]}).encode() + b"\n")
-        return 1
-    result = grab.run()
-    # The answer first: a stuck source can hang the shutdown, and the caller then kills us.
-    out.write(json.dumps(result).encode() + b"\n")
-    out.flush()
-    grab.pipe.set_state(Gst.State.NULL)
-    return 0
+    while True:  # one grab after another: the start-up above is paid once per sweep, not per camera
+        ready, _, _ = select.select([sys.stdin], [], [], IDLE_EXIT_S)
+        if not ready:
+            return 0  # idle: the worker starts another process for its next grab
+        line = sys.stdin.buffer.readline()
+        if not line:
+            return 0
+        spec = _spec(line)
+        if spec is None:
+            out.write(b'{"ok": false, "error": "bad_uri", "detail": "expected a JSON spec line"}\n')
+            out.flush()
+            return 2
+        try:
+            grab = _Grab(Gst, spec, out)
+        except Exception as exc:  # noqa: BLE001 - a URI GStreamer cannot even take is the answer
+            out.write(json.dumps({"ok": False, "error": "open_failed", "detail": str(exc)[:200]}).encode() + b"\n")
+            out.write(READY)
+            out.flush()
+            continue
+        result = grab.run()
+        # The answer first: a stuck source can hang the shutdown, and the caller then kills us.
+        out.write(json.dumps(result).encode() + b"\n")
+        out.flush()
+        grab.pipe.set_state(Gst.State.NULL)
+        out.write(READY)  # torn down: the next grab may come
+        out.flush()
 
 
 if __name__ == "__main__":

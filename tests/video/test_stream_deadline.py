@@ -1,5 +1,6 @@
-"""A stream grab is a process of its own: stalled and garbage peers, and a decoder that never answers,
-end within the grab's deadline with a typed error, and leave no process and no busy thread behind."""
+"""A stream grab runs in a process of its own: stalled and garbage peers, and a decoder that never
+answers, end within the grab's deadline with a typed error and leave no busy process or thread
+behind; a process that answered serves the next grab, and exits on its own when none comes."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.video import stream
+from edge.sim.rtsp_server import RtspServer
+from edge.video import stream, stream_grab
 from edge.video.errors import GrabError
 from edge.video.grab import grab_frames
 
@@ -27,6 +29,14 @@ def _children() -> set[int]:
         with contextlib.suppress(OSError):
             out |= {int(p) for p in (task / "children").read_text().split()}
     return out
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (exited, waiting to be reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager
@@ -68,7 +78,7 @@ async def test_bad_rtsp_peers_end_within_the_deadline(kind: str) -> None:
         elapsed = time.monotonic() - started
     assert exc.value.reason in {"open_failed", "read_failed", "read_timeout", "decode_failed", "timeout"}
     assert elapsed < 1.5 * 3 + 0.5 + 1.0  # the grab's budget: open + two reads + the wait between
-    assert _children() <= before
+    assert _children() - stream.POOL.pids() <= before  # at most an idle one that answered, ready again
 
 
 async def test_a_decoder_that_never_answers_is_killed_at_the_deadline(
@@ -111,3 +121,20 @@ async def test_garbled_decoder_output_is_a_typed_error(tmp_path: Path, monkeypat
     with pytest.raises(GrabError) as exc:
         await asyncio.to_thread(stream.read_stream, "rtsp://192.0.2.1/x", None, 1, 0.0, 2.0, threading.Event())
     assert exc.value.reason == "decode_failed"  # a frame over the size cap is refused before its bytes
+
+
+async def test_one_process_serves_a_sweep_and_exits_when_idle(rtsp_server: RtspServer) -> None:
+    stream.POOL.close()
+    before = _children()
+    pids = set()
+    for name in ("moving", "black", "moving", "no-such-stream", "static"):
+        with contextlib.suppress(GrabError):
+            await grab_frames(rtsp_server.url(name), count=1, timeout=5.0)
+        pids |= _children() - before
+    assert len(pids) == 1, pids  # one after another: one process, errors included
+    deadline = time.monotonic() + stream_grab.IDLE_EXIT_S + 5.0
+    while any(_running(p) for p in stream.POOL.pids()):
+        assert time.monotonic() < deadline, "the idle grab process did not exit"
+        await asyncio.sleep(0.2)
+    await grab_frames(rtsp_server.url("moving"), count=1, timeout=5.0)  # a new one for the next sweep
+    assert _children() - before - pids
