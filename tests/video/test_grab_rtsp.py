@@ -82,3 +82,12 @@ def test_server_stop_leaves_no_process() -> None:
     assert proc is not None
     server.stop()
     assert proc.poll() is not None
+
+
+async def test_h265_streams_are_decoded() -> None:
+    # Many school cameras send H.265: GStreamer's libde265 (gstreamer1.0-plugins-bad) decodes it.
+    with RtspServer({"moving": ("checkers-8", 3, "h265", 0.0), "black": ("black", 0, "h265", 1.0)}) as server:
+        for name, failures in (("moving", []), ("black", ["black"])):
+            frames = await grab_frames(server.url(name), count=2, interval=0.5, timeout=5.0)
+            assert [f.shape for f in frames] == [(360, 640, 3)] * 2
+            assert assess(frames).failures == failures
