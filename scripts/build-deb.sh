@@ -65,9 +65,8 @@ Architecture: $arch
 Maintainer: campus-edge maintainers <edge@localhost>
 Installed-Size: $size
 Depends: python3 (>= $pyver), python3 (<< $next_minor), adduser, init-system-helpers (>= 1.54)
-Recommends: systemd
-Suggests: gstreamer1.0-tools, gstreamer1.0-plugins-base, gstreamer1.0-plugins-good, gstreamer1.0-plugins-bad,
- gstreamer1.0-plugins-ugly, python3-gi, gir1.2-gst-plugins-base-1.0
+Recommends: systemd, python3-gi, gir1.2-gst-plugins-base-1.0, gstreamer1.0-plugins-base, gstreamer1.0-plugins-good, gstreamer1.0-plugins-bad
+Suggests: gstreamer1.0-libav, gstreamer1.0-tools, gstreamer1.0-plugins-ugly
 Section: net
 Priority: optional
 Homepage: file:///usr/share/doc/$pkg/README.md

@@ -11,12 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import cv2
-
 from edge.commission.lines import FAIL, INFO, PASS, SKIP, WARN, Line
 from edge.config import Camera, Checks, Config, read_secret
 from edge.config.devices import QualityThresholds
 from edge.onvif.camera import check_camera_now
+from edge.video import jpeg
 from edge.video.errors import GrabError
 from edge.video.grab import grab_then
 from edge.video.quality import Image
@@ -216,10 +215,10 @@ SNAPSHOT_JPEG_QUALITY = 90  # for judging focus and framing on site, not for the
 
 
 def _full_jpeg(frames: list[Image]) -> bytes:
-    ok, buf = cv2.imencode(".jpg", frames[-1], [cv2.IMWRITE_JPEG_QUALITY, SNAPSHOT_JPEG_QUALITY])
-    if not ok:
-        raise GrabError("decode_failed", "cannot encode the frame as JPEG")
-    return bytes(buf.tobytes())
+    try:
+        return jpeg.encode(frames[-1], SNAPSHOT_JPEG_QUALITY)
+    except (ValueError, OSError) as exc:
+        raise GrabError("decode_failed", f"cannot encode the frame as JPEG: {exc}") from None
 
 
 async def full_snapshot(cam: Camera, res: dict[str, Any], checks: Checks) -> bytes | None:

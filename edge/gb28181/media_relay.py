@@ -35,8 +35,8 @@ import time
 from pathlib import Path
 
 from edge.gb28181.ps import CODECS, Frame, PsMux, TsDemux
+from edge.video import gst
 
-GST_PYTHON = "/usr/bin/python3"  # Debian's interpreter: GStreamer's gi bindings live only there
 SOURCE = Path(__file__).with_name("gst_source.py")
 MAX_PAYLOAD = 1400  # RTP payload per datagram: below a 1500-byte MTU with IP/UDP/RTP headers
 CHUNK = 65536
@@ -45,14 +45,7 @@ IDLE_S = 0.005  # GStreamer writes a frame's TS packets back to back: a pause th
 
 def source(rtsp: str, username: str, password: str) -> subprocess.Popen[bytes]:
     """The GStreamer child, its credentials written to its stdin (never its argv)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}  # Debian's own gi
-    proc = subprocess.Popen(  # noqa: S603 - fixed interpreter and our own script
-        [GST_PYTHON, str(SOURCE)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
-    )
-    assert proc.stdin is not None
-    proc.stdin.write(json.dumps({"location": rtsp, "username": username, "password": password}).encode() + b"\n")
-    proc.stdin.close()
-    return proc
+    return gst.spawn(SOURCE, {"location": rtsp, "username": username, "password": password})
 
 
 class RtpSender:

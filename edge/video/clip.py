@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +21,11 @@ from edge.config.devices import Camera
 from edge.config.secrets import SecretError, read_secret
 from edge.onvif.replay import replay_uri
 from edge.onvif.session import CallError, OnvifSession
+from edge.video import gst
 from edge.video.mp4 import Mp4Error, inspect
 
 log = logging.getLogger(__name__)
 
-GST_PYTHON: Final = "/usr/bin/python3"
 PULL_SCRIPT: Final = Path(__file__).with_name("replay_pull.py")
 NTP_OFFSET_S: Final = 2_208_988_800
 # How often the file's size is looked at against the cap: 10 MB/s of replay passes at most 2 MB over.
@@ -53,10 +52,7 @@ class Clip:
 
 
 def _child_env(user: str, password: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    if user:
-        env["EDGE_RTSP_USER"], env["EDGE_RTSP_PASSWORD"] = user, password
-    return env
+    return gst.child_env({"EDGE_RTSP_USER": user, "EDGE_RTSP_PASSWORD": password} if user else None)
 
 
 # A replay that delivered no picture at all (see replay_pull.FIRST_PICTURE_S) is tried again at once.
@@ -91,7 +87,7 @@ async def _pull_once(
         out = Path(tmp) / "clip.mp4"
         try:
             proc = await asyncio.create_subprocess_exec(
-                GST_PYTHON, str(PULL_SCRIPT), uri, f"{start:.3f}", f"{end:.3f}", str(out),
+                gst.GST_PYTHON, str(PULL_SCRIPT), uri, f"{start:.3f}", f"{end:.3f}", str(out),
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
                 env=_child_env(user, password),
             )  # fmt: skip

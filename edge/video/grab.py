@@ -1,9 +1,11 @@
-"""Grab frames from a camera: RTSP/HTTP streams through OpenCV's FFmpeg backend, or snapshot JPEGs.
+"""Grab frames from a camera: RTSP/HTTP streams decoded by GStreamer in a child process, MJPEG
+streams and snapshot JPEGs read by us and decoded with Pillow.
 
-All decoding runs in worker threads under the process-wide DecodeLimiter; every failure is a
-GrabError with a reason, never a crash. Frames of a stream are taken `interval` seconds apart from
-one session, reading (and dropping) the frames in between, so the second frame is what the camera
-sees `interval` seconds later and not a stale buffered one.
+All decoding runs under the process-wide DecodeLimiter; every failure is a GrabError with a reason,
+never a crash. Frames of a stream are taken `interval` seconds apart from one session, the decoder
+seeing (and dropping) the frames in between, so the second frame is what the camera sees `interval`
+seconds later and not a stale buffered one. A stream grab is its own process, killed at the grab's
+deadline (edge/video/stream.py): a stream that stalls or a decoder that hangs ties up no thread here.
 """
 
 from __future__ import annotations
@@ -11,15 +13,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-import os
 import re
 import threading
-import time
 from collections.abc import Callable
 from typing import Final, TypeVar
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import cv2
 from prometheus_client import Counter
 
 from edge.metrics import bad_input
@@ -27,21 +26,15 @@ from edge.redact import redact_url
 from edge.video.errors import GrabError
 from edge.video.limiter import DECODES, DecodeLimiter
 from edge.video.mjpeg import NotMultipart, fetch_mjpeg
-from edge.video.quality import Image, as_image
+from edge.video.pixels import Image
 from edge.video.snapshot import Auth, decode_jpeg, fetch_snapshot, grab_snapshot
+from edge.video.stream import read_stream
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["GrabError", "grab_frames", "grab_snapshot", "grab_then", "is_snapshot_uri"]
 
 T = TypeVar("T")
-
-# RTSP over TCP (UDP is lost through most school switches and NAT), and a short stream probe:
-# FFmpeg's default 5 s analyse would dominate a check; 0.2 s / 32 KiB find one H.264 or MJPEG frame.
-FFMPEG_OPTIONS: Final = "rtsp_transport;tcp|analyzeduration;200000|probesize;32768"
-os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", FFMPEG_OPTIONS)
-# FFmpeg would print every corrupt packet of every camera to stderr; GrabError reports failures instead.
-os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 _SNAPSHOT_PATH = re.compile(
     r"(\.jpe?g$|snapshot|snap\.|/cgi-bin/.*(snap|jpg)|/ISAPI/Streaming/channels/\d+/picture)", re.I
@@ -57,67 +50,11 @@ def is_snapshot_uri(uri: str) -> bool:
     return parts.scheme in ("http", "https") and any(_SNAPSHOT_PATH.search(x) for x in (parts.path, parts.query))
 
 
-def with_credentials(uri: str, auth: Auth) -> str:
-    """Embed username/password in an RTSP/HTTP stream URI (how FFmpeg takes them) unless present."""
-    if not isinstance(auth, tuple):
-        return uri
-    parts = urlsplit(uri)
-    if parts.username is not None or not parts.hostname:
-        return uri
-    user, password = (quote(x, safe="") for x in auth)
-    return urlunsplit((parts.scheme, f"{user}:{password}@{parts.netloc}", parts.path, parts.query, parts.fragment))
-
-
-def _read_stream(uri: str, count: int, interval: float, timeout: float, cancel: threading.Event) -> list[Image]:
-    """Blocking: open, read `count` frames `interval` s apart, release. Runs in a decode slot."""
-    ms = int(timeout * 1000)
-    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
-    try:
-        cap = cv2.VideoCapture(uri, cv2.CAP_FFMPEG, params)
-    except cv2.error:  # e.g. a URI FFmpeg cannot even parse
-        raise GrabError("open_failed", redact_url(uri)) from None
-    try:
-        return _read_frames(cap, uri, count, interval, timeout, cancel)
-    except cv2.error as exc:
-        raise GrabError("read_failed", f"{redact_url(uri)}: {str(exc).strip()[-120:]}") from None
-    finally:
-        cap.release()
-
-
-def _read_frames(
-    cap: cv2.VideoCapture, uri: str, count: int, interval: float, timeout: float, cancel: threading.Event
-) -> list[Image]:
-    if not cap.isOpened():
-        raise GrabError("open_failed", redact_url(uri))
-    frames: list[Image] = []
-    first_at = 0.0
-    for i in range(count):
-        if i:
-            # Keep the session flowing until the next frame is due; grab() drops without converting.
-            due = first_at + i * interval
-            while time.monotonic() < due:
-                if cancel.is_set():
-                    raise GrabError("cancelled", redact_url(uri))
-                started = time.monotonic()
-                if not cap.grab():
-                    raise _read_error(uri, started, timeout)
-        started = time.monotonic()
-        ok, frame = cap.read()
-        if not ok or frame is None:
-            raise _read_error(uri, started, timeout)
-        if frame.ndim not in (2, 3) or frame.size == 0:
-            raise GrabError("decode_failed", f"{redact_url(uri)}: frame shape {frame.shape}")
-        frames.append(as_image(frame))
-        if not i:
-            first_at = time.monotonic()
-    return frames
-
-
-def _read_error(uri: str, started: float, timeout: float) -> GrabError:
-    # OpenCV reports a timeout and an ended stream alike; the elapsed time tells them apart.
-    waited = time.monotonic() - started
-    reason = "read_timeout" if waited >= timeout * 0.9 else "read_failed"
-    return GrabError(reason, f"{redact_url(uri)} after {waited:.1f} s")
+def _stream_auth(uri: str, auth: Auth) -> tuple[str, str] | None:
+    """The user name and password for the stream's source, unless the URI carries its own."""
+    if not isinstance(auth, tuple) or urlsplit(uri).username is not None:
+        return None
+    return auth
 
 
 async def grab_frames(
@@ -182,8 +119,8 @@ async def grab_then(
             if parts is not None:
                 job = lambda: then([decode_jpeg(d) for d in parts])  # noqa: E731
             else:
-                stream_uri = with_credentials(uri, auth)
-                job = lambda: then(_read_stream(stream_uri, count, interval, timeout, cancel))  # noqa: E731
+                creds = _stream_auth(uri, auth)
+                job = lambda: then(read_stream(uri, creds, count, interval, timeout, cancel))  # noqa: E731
         try:
             result = await limiter.run(job, executor, budget)
         except TimeoutError:

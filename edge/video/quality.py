@@ -21,13 +21,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Final
 
-import cv2
 import numpy as np
-import numpy.typing as npt
 
 from edge.config.devices import QualityThresholds
+from edge.video import jpeg, pixels
+from edge.video.pixels import Image
 
-Image = npt.NDArray[np.uint8]
+__all__ = ["Image", "QualityError", "QualityResult", "assess", "thumbnail"]
 
 # Canonical order of checks and failure names (DESIGN.md section 6: quality failures).
 CHECKS: Final = ("black", "overexposed", "blurred", "frozen", "covered", "colour_cast")
@@ -45,13 +45,15 @@ GRID: Final = (16, 9)
 CLIP_MARGIN: Final = 8
 # The frozen check needs at least this share of unclipped pixels to see the sensor's noise.
 MIN_UNCLIPPED: Final = 0.05
+# cv2.Canny's thresholds the edge density was calibrated with.
+CANNY_LOW, CANNY_HIGH = 50, 150
 # Decoders and colour conversions differ by up to one grey level on identical input (an H.264 I-frame
 # against the P-frames of the same frozen picture); only larger changes count as the picture changing.
 CODEC_ROUNDING: Final = 1
 
 
 def as_image(array: object) -> Image:
-    """Narrow an OpenCV result (typed as any numeric array) to the uint8 image it is; no copy."""
+    """Narrow an array known to hold uint8 pixels to the Image type; no copy."""
     return np.asarray(array, dtype=np.uint8)
 
 
@@ -115,28 +117,16 @@ def _validate(frame: object) -> Image:
 
 
 def _to_bgr(frame: Image) -> Image:
-    if frame.ndim == 2:
-        out = as_image(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
-    elif frame.shape[2] == 4:
-        out = as_image(cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR))
-    else:
-        out = frame
+    out = pixels.to_bgr(frame)
     h, w = out.shape[:2]
     if w > ANALYSIS_WIDTH:
-        size = (ANALYSIS_WIDTH, max(MIN_SIDE, round(h * ANALYSIS_WIDTH / w)))
-        out = as_image(cv2.resize(out, size, interpolation=cv2.INTER_AREA))
+        out = pixels.resize_area(out, ANALYSIS_WIDTH, max(MIN_SIDE, round(h * ANALYSIS_WIDTH / w)))
     return out
-
-
-def _grey(bgr: Image) -> Image:
-    return as_image(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
 
 
 def sharpness(grey: Image) -> float:
     """Variance of the Laplacian after a 3x3 Gaussian, which removes most sensor noise but no edges."""
-    smooth = cv2.GaussianBlur(grey, (3, 3), 0)
-    _, std = cv2.meanStdDev(cv2.Laplacian(smooth, cv2.CV_16S))  # 16 bits hold +-4 x 255 exactly
-    return float(std[0, 0]) ** 2
+    return float(pixels.laplacian(pixels.gaussian3(grey)).var(dtype=np.float64))
 
 
 def featureless_fraction(grey: Image, block_std: float) -> float:
@@ -144,8 +134,8 @@ def featureless_fraction(grey: Image, block_std: float) -> float:
     h, w = grey.shape
     cols, rows = min(GRID[0], w), min(GRID[1], h)
     g = grey.astype(np.float32)
-    mean = cv2.resize(g, (cols, rows), interpolation=cv2.INTER_AREA)
-    mean_sq = cv2.resize(g * g, (cols, rows), interpolation=cv2.INTER_AREA)
+    mean = pixels.resize_area_float(g, cols, rows)
+    mean_sq = pixels.resize_area_float(g * g, cols, rows)
     std = np.sqrt(np.clip(mean_sq - mean * mean, 0.0, None))
     return float((std < block_std).mean())
 
@@ -156,25 +146,36 @@ def colour_cast(bgr: Image) -> tuple[float, float]:
     A natural scene's colours spread around grey (small D, large M); a cast shifts them all one way.
     The +2 Lab units keep a flat grey picture (D and M both ~0) from reading as a cast.
     """
-    lab = cv2.cvtColor(bgr, cv2.COLOR_BGR2LAB)
-    mean, std = cv2.meanStdDev(lab)
-    da, db = float(mean[1, 0]) - 128.0, float(mean[2, 0]) - 128.0
+    a, b = pixels.lab_ab(bgr)
+    da, db = float(a.mean(dtype=np.float64)) - 128.0, float(b.mean(dtype=np.float64)) - 128.0
     offset = math.hypot(da, db)
-    spread = math.hypot(float(std[1, 0]), float(std[2, 0]))
+    spread = math.hypot(float(a.std(dtype=np.float64)), float(b.std(dtype=np.float64)))
     return offset / (offset + spread + 2.0), offset
+
+
+def _same_size(img: Image, width: int, height: int) -> Image:
+    """img at width x height: area-averaged when smaller, nearest pixels otherwise (two frames of one
+    check differ in size only when the camera changed its resolution between them)."""
+    h, w = img.shape[:2]
+    if width <= w and height <= h:
+        return pixels.resize_area(img, width, height)
+    rows = np.arange(height) * h // height
+    cols = np.arange(width) * w // width
+    picked: Image = img[rows[:, None], cols[None, :]]
+    return picked
 
 
 def frame_difference(a: Image, b: Image) -> tuple[float, float] | None:
     """(mean abs grey difference, share of pixels changed by more than codec rounding) over pixels
     unclipped in both frames; None if too few remain to see sensor noise."""
     if a.shape != b.shape:
-        b = as_image(cv2.resize(b, (a.shape[1], a.shape[0]), interpolation=cv2.INTER_AREA))
+        b = _same_size(b, a.shape[1], a.shape[0])
     lo, hi = CLIP_MARGIN, 255 - CLIP_MARGIN
     mask = (a > lo) & (a < hi) & (b > lo) & (b < hi)
     n = int(mask.sum())
     if n < MIN_UNCLIPPED * mask.size:
         return None
-    diff = cv2.absdiff(a, b)[mask]
+    diff = np.abs(a[mask].astype(np.int16) - b[mask])
     return float(diff.mean()), float(np.count_nonzero(diff > CODEC_ROUNDING)) / n
 
 
@@ -184,11 +185,11 @@ def assess(frames: list[Image], thresholds: QualityThresholds | None = None) -> 
     if not frames:
         raise QualityError("no_frames")
     bgrs = [_to_bgr(_validate(f)) for f in frames]
-    greys = [_grey(b) for b in bgrs]
+    greys = [pixels.grey(b) for b in bgrs]
     first, grey = bgrs[0], greys[0]
     luma = float(grey.mean())
     lap = sharpness(grey)
-    edges = float(np.count_nonzero(cv2.Canny(grey, 50, 150))) / grey.size
+    edges = float(np.count_nonzero(pixels.canny(grey, CANNY_LOW, CANNY_HIGH))) / grey.size
     flat = featureless_fraction(grey, t.covered_block_std)
     cast, offset = colour_cast(first)
     diffs = [d for d in (frame_difference(a, b) for a, b in itertools.pairwise(greys)) if d is not None]
@@ -240,11 +241,8 @@ def thumbnail(frame: Image, width: int = 320) -> bytes:
     """A small JPEG of the frame for the dashboard, keeping its aspect ratio."""
     img = _validate(frame)
     if img.ndim == 3 and img.shape[2] == 4:
-        img = as_image(cv2.cvtColor(img, cv2.COLOR_BGRA2BGR))
+        img = img[:, :, :3]
     h, w = img.shape[:2]
     if w > width:
-        img = as_image(cv2.resize(img, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA))
-    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, THUMB_QUALITY])
-    if not ok:
-        raise QualityError("encode_failed")
-    return bytes(buf.tobytes())
+        img = pixels.resize_area(img, width, max(1, round(h * width / w)))
+    return jpeg.encode(img, THUMB_QUALITY)

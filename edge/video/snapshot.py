@@ -1,4 +1,4 @@
-"""Snapshot JPEGs over HTTP(S): fetch with basic or digest auth, decode off the loop under the bound."""
+"""Snapshot JPEGs over HTTP(S): fetch with basic or digest auth, decode (Pillow) off the loop under the bound."""
 
 from __future__ import annotations
 
@@ -6,16 +6,15 @@ import concurrent.futures
 import logging
 from typing import Final
 
-import cv2
 import httpx
-import numpy as np
 
 from edge.camhttp import CameraAuth, camera_tls
 from edge.metrics import bad_input
 from edge.redact import redact_url
+from edge.video import jpeg
 from edge.video.errors import GrabError
 from edge.video.limiter import DECODES, DecodeLimiter
-from edge.video.quality import Image, as_image
+from edge.video.pixels import Image
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +37,9 @@ def decode_jpeg(data: bytes, source: str = "snapshot") -> Image:
     if len(data) < MIN_JPEG_BYTES:
         raise GrabError("decode_failed", f"{len(data)} bytes")
     try:
-        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    except cv2.error as exc:  # some corrupt headers raise instead of returning None
-        raise GrabError("decode_failed", f"{len(data)} bytes: {str(exc).strip()[-120:]}") from None
-    if img is None or img.size == 0:
-        raise GrabError("decode_failed", f"{len(data)} bytes are not an image")
-    return as_image(img)
+        return jpeg.decode(data)
+    except jpeg.DecodeError as exc:
+        raise GrabError("decode_failed", f"{len(data)} bytes: {exc}") from None
 
 
 async def fetch_snapshot(

@@ -53,10 +53,7 @@ def test_the_table_covers_every_api_route(client: TestClient) -> None:
     app = client.app
     assert isinstance(app, FastAPI)
     declared = {
-        (m, r.path)
-        for r in app.routes
-        if isinstance(r, APIRoute) and r.path.startswith(A)
-        for m in _methods(r)
+        (m, r.path) for r in app.routes if isinstance(r, APIRoute) and r.path.startswith(A) for m in _methods(r)
     }
     table = {(m, p.replace("{alarm}", "{alarm_id}")) for m, p, _, _ in ROUTES}
     normalised = {(m, p.replace("cam-gate", "{camera_id}")) for m, p in table if "cameras" in p}

@@ -125,9 +125,7 @@ def command(root: Path, script: str, network: bool = True) -> list[str]:
 
 
 def run(root: Path, script: str, timeout: float, network: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        command(root, script, network), capture_output=True, text=True, timeout=timeout, check=False
-    )
+    return subprocess.run(command(root, script, network), capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def copy_checkout(repo: Path, dest: Path) -> None:

@@ -50,6 +50,10 @@ def test_name_version_arch_and_depends(deb: Path) -> None:
     assert "python3 (>= 3.11)" in depends and "python3 (<< 3.12)" in depends and "adduser" in depends
     for script in ("preinst", "postinst", "prerm", "postrm", "conffiles"):
         assert f" {script}" in info
+    # The camera worker's stream grabs run GStreamer under Debian's Python: recommended, so apt installs it.
+    recommends = _field(info, "Recommends")
+    for package in ("python3-gi", "gstreamer1.0-plugins-base", "gstreamer1.0-plugins-good", "gstreamer1.0-plugins-bad"):
+        assert package in recommends, recommends
 
 
 def test_contents(deb: Path) -> None:
@@ -71,7 +75,7 @@ def test_contents(deb: Path) -> None:
     assert not [p for p in entries if p.startswith("./var/lib/edge")]
     # Dependencies resolved at build time: the venv carries them.
     site = [p for p in entries if "/site-packages/" in p]
-    for dist in ("edge/cli.py", "fastapi/", "pydantic/", "cv2/", "sqlite_utils/"):
+    for dist in ("edge/cli.py", "edge/video/stream_grab.py", "fastapi/", "pydantic/", "PIL/", "cv2/", "sqlite_utils/"):
         assert any(f"/site-packages/{dist}" in p for p in site), dist
     assert not any("/site-packages/pytest" in p or "/site-packages/mypy" in p for p in site)
 

@@ -12,6 +12,7 @@ import pytest
 from edge.config.devices import QualityThresholds
 from edge.sim.video import SyntheticScene, encode_jpeg
 from edge.video.quality import CHECKS, Image, QualityError, assess, thumbnail
+from edge.video.snapshot import decode_jpeg
 
 # (mode, scene kwargs, expected failures). Frames are taken 2 s apart, as the driver does.
 TABLE: list[tuple[str, dict[str, float], list[str]]] = [
@@ -35,9 +36,7 @@ TABLE: list[tuple[str, dict[str, float], list[str]]] = [
 
 
 def _jpeg_roundtrip(frame: np.ndarray) -> np.ndarray:
-    out = cv2.imdecode(np.frombuffer(encode_jpeg(frame), np.uint8), cv2.IMREAD_COLOR)
-    assert out is not None
-    return out
+    return decode_jpeg(encode_jpeg(frame))  # the worker's decoder
 
 
 @pytest.mark.parametrize("seed", [1, 2, 7])
