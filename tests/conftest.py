@@ -32,6 +32,7 @@ SERIAL = (
     "video/test_grab_rtsp.py",
     "video/test_decode_limit.py",
     "video/test_clip_pull.py",
+    "video/test_stream_deadline.py",
 )
 
 
