@@ -142,9 +142,12 @@ async def _one_press(site: Site, button: str, zone: int, figures: StormFigures) 
 
 
 async def _killer(site: Site, every_s: float, figures: StormFigures) -> None:
+    """Every `every_s`, SIGSEGV the worker; one still in its restart back-off is killed the moment it is back."""
     assert site.daemon is not None
     while True:
-        for pid in worker_pids(site.daemon.pid):
+        while not (pids := worker_pids(site.daemon.pid)):
+            await asyncio.sleep(0.1)
+        for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGSEGV)
                 figures.kills += 1

