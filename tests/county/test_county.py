@@ -53,8 +53,13 @@ def test_press_visible_in_county_api_and_dashboard(tmp_path: Path, broker: Mosqu
     try:
         school.press()
         view = wait_for(
-            lambda: [s for s in county.get("/api/v1/schools")["schools"] if s["id"] == "sch-0001" and s["open_alarms"]],
-            what="the open alarm in the county view",
+            # The device objects and the alarm travel as separate messages: wait for both to be in.
+            lambda: [
+                s
+                for s in county.get("/api/v1/schools")["schools"]
+                if s["id"] == "sch-0001" and s["open_alarms"] and s["buttons"]["online"] == 2
+            ],
+            what="the open alarm and the school's buttons in the county view",
         )[0]
         assert view["name"] == "测试学校sch-0001"
         assert view["buttons"] == {"online": 2, "configured": 2}
