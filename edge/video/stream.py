@@ -29,8 +29,12 @@ from edge.video import gst
 from edge.video.errors import REASONS, GrabError
 from edge.video.jpeg import MAX_PIXELS
 from edge.video.pixels import Image
+from edge.video.stream_grab import IDLE_EXIT_S
 
 SCRIPT: Final = Path(__file__).with_name("stream_grab.py")
+# An idle child about to exit on its own may take our request into a pipe it never reads: only one
+# idle for clearly less than its exit delay is asked again, an older one is ended and replaced.
+REUSE_WITHIN_S: Final = IDLE_EXIT_S - 1.0
 MAX_LINE: Final = 4096
 # Row padding GStreamer may add to a BGR row (it aligns rows to 4 bytes).
 MAX_ROW_PAD: Final = 16
@@ -104,6 +108,7 @@ class _Child:
             [gst.GST_PYTHON, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=gst.child_env()
         )
         self.buf = bytearray()
+        self.idle_since = time.monotonic()
 
     def ask(self, spec: dict[str, object]) -> bool:
         assert self.proc.stdin is not None
@@ -140,7 +145,8 @@ class _Pool:
                     self._idle.remove(child)
             if child is None:
                 break
-            if child.proc.poll() is None and child.ask(spec):
+            fresh = time.monotonic() - child.idle_since < REUSE_WITHIN_S
+            if fresh and child.proc.poll() is None and child.ask(spec):
                 return child
             child.end()  # exited while idle: reaped here
         child = _Child(script)
@@ -150,6 +156,7 @@ class _Pool:
         return child
 
     def give(self, child: _Child) -> None:
+        child.idle_since = time.monotonic()
         with self._lock:
             self._idle.append(child)
 
