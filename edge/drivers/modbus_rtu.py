@@ -76,6 +76,9 @@ class ModbusRtuBus(Driver):
         self._reopen_attempts = 0
         self.stalls: StallWatch = LOOP_STALLS
         self._stall_cursor = LOOP_STALLS.count
+        # Label lookups take a lock and build a key: done once, not on every poll.
+        self._polls_metric = POLLS.labels(bus=bus.id)
+        self._cycle_metric = CYCLE.labels(bus=bus.id)
 
     @classmethod
     def from_config(cls, config: Config, ctx: DriverContext) -> list[Driver]:
@@ -147,7 +150,7 @@ class ModbusRtuBus(Driver):
             if unit.due(self._cycles, self._probe_every):
                 await self._poll(unit)
         self.cycle_s = loop.time() - start
-        CYCLE.labels(bus=self.bus.id).set(self.cycle_s)
+        self._cycle_metric.set(self.cycle_s)
         # As fast as the line allows when the round takes longer than poll_interval.
         await asyncio.sleep(max(0.0, self.bus.poll_interval - self.cycle_s))
 
@@ -172,7 +175,7 @@ class ModbusRtuBus(Driver):
         return self.bus.timeout + chars * BITS_PER_CHAR / self.bus.baudrate
 
     async def _poll(self, unit: UnitState) -> None:
-        POLLS.labels(bus=self.bus.id).inc()
+        self._polls_metric.inc()
         results: list[tuple[int, ...]] = []
         for read in unit.reads:
             outcome = await self.link.read(unit.unit, read.function, read.address, read.count, self._timeout(read))
