@@ -9,10 +9,11 @@ framing lives in `modbus_frame`. POSIX only, which is what the gateway runs.
 
 Cost per transaction matters: a site polls 16 units 5 times a second all day, so this is most of an
 idle gateway's CPU. The reader stays registered while the port is open (no epoll_ctl pair per
-transaction) and reads and decodes in its callback, so a transaction wakes the polling task once,
-when its reply is complete or its timer fires; there is no per-transaction timeout context or task
-hop per chunk. The callback is the only reader of the fd: a tty with VMIN=0 returns b"" when empty,
-so b"" means "device gone" only when nobody else can have emptied it since epoll said "readable".
+transaction) and reads and decodes in its callback; `start` hands the outcome to a callback, so the
+bus driver sends the next unit's request from there without a task wake-up per transaction (`read`
+is the awaitable form, for one-off transactions). The callback is the only reader of the fd: a tty
+with VMIN=0 returns b"" when empty, so b"" means "device gone" only when nobody else can have
+emptied it since epoll said "readable".
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import asyncio
 import contextlib
 import errno
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import serial
@@ -49,15 +51,27 @@ class Outcome:
     stale: int  # bytes found waiting before the request was sent (late replies, noise)
 
 
+Done = Callable[[Outcome | PortLost], None]
+
+
 class _Transaction:
-    """One request awaiting its reply: the reader callback feeds it, the timer or a full frame ends it."""
+    """One request awaiting its reply: the reader callback feeds it, a full frame or the timer ends it."""
 
-    __slots__ = ("buf", "count", "decoded", "done", "function", "stale", "unit")
+    __slots__ = ("buf", "count", "decoded", "done", "function", "stale", "timer", "unit")
 
-    def __init__(self, unit: int, function: Function, count: int, stale: int, done: asyncio.Future[None]) -> None:
+    def __init__(self, unit: int, function: Function, count: int, stale: int, done: Done) -> None:
         self.unit, self.function, self.count, self.stale, self.done = unit, function, count, stale, done
         self.buf = bytearray()
         self.decoded: Decoded = Pending(crc_bad=False)
+        self.timer: asyncio.TimerHandle | None = None
+
+    def outcome(self) -> Outcome:
+        decoded = self.decoded
+        if not isinstance(decoded, Pending):
+            return Outcome(decoded, self.stale)
+        if not self.buf:
+            return Outcome(Failure("timeout", 0), self.stale)
+        return Outcome(Failure("crc" if decoded.crc_bad else "garbage", len(self.buf)), self.stale)
 
 
 class SerialLink:
@@ -93,6 +107,7 @@ class SerialLink:
             raise PortLost(f"cannot open {self.port}: {exc}") from exc
 
     def close(self) -> None:
+        self.cancel()
         ser, self._ser, fd, self._fd = self._ser, None, self._fd, -1
         loop, self._loop = self._loop, None
         if loop is not None and fd >= 0 and not loop.is_closed():
@@ -133,17 +148,27 @@ class SerialLink:
             return
         t.buf += data
         t.decoded = decode_reply(t.buf, t.unit, t.function, t.count)
-        if not isinstance(t.decoded, Pending) and not t.done.done():
-            t.done.set_result(None)
+        if not isinstance(t.decoded, Pending):
+            self._end(t, t.outcome())
+
+    def _expire(self, t: _Transaction) -> None:
+        if self._pending is t:
+            self._end(t, t.outcome())
+
+    def _end(self, t: _Transaction, result: Outcome | PortLost) -> None:
+        # Cleared before `done` runs: it may start the next transaction at once.
+        self._pending = None
+        if t.timer is not None:
+            t.timer.cancel()
+        t.done(result)
 
     def _gone(self, why: str) -> None:
         # Level-triggered: a dead fd stays "readable", so stop watching it until the bus reopens.
         self._lost = why
         if self._loop is not None and self._fd >= 0:
             self._loop.remove_reader(self._fd)
-        t = self._pending
-        if t is not None and not t.done.done():
-            t.done.set_exception(PortLost(why))
+        if (t := self._pending) is not None:
+            self._end(t, PortLost(why))
 
     def _write(self, frame: bytes) -> None:
         try:
@@ -155,32 +180,45 @@ class SerialLink:
         if sent != len(frame):
             raise PortLost(f"{self.port}: short write {sent}/{len(frame)}")
 
-    async def read(self, unit: int, function: Function, address: int, count: int, reply_timeout_s: float) -> Outcome:
-        """One request/reply transaction; raises PortLost when the port is gone."""
+    def start(
+        self, unit: int, function: Function, address: int, count: int, reply_timeout_s: float, done: Done
+    ) -> None:
+        """Send one request; `done` gets its Outcome (or PortLost) once, from a loop callback. Raises
+        PortLost when the port is already gone. One transaction at a time: the bus is half duplex."""
         loop = self._loop
         if self._ser is None or loop is None:
             raise PortLost(f"{self.port}: not open")
         if self._lost:
             raise PortLost(self._lost)
         frame = build_read(unit, function, address, count)
-        t = _Transaction(unit, function, count, self._stale, loop.create_future())
+        t = _Transaction(unit, function, count, self._stale, done)
         self._stale = 0
         self._write(frame)
+        t.timer = loop.call_at(loop.time() + reply_timeout_s, self._expire, t)
         self._pending = t
-        timer = loop.call_at(loop.time() + reply_timeout_s, _expire, t.done)
-        try:
-            await t.done
-        finally:
-            timer.cancel()
+
+    def cancel(self) -> None:
+        """Drop the transaction in flight (its caller went away); a late reply counts as stale."""
+        if (t := self._pending) is not None:
             self._pending = None
-        decoded = t.decoded
-        if not isinstance(decoded, Pending):
-            return Outcome(decoded, t.stale)
-        if not t.buf:
-            return Outcome(Failure("timeout", 0), t.stale)
-        return Outcome(Failure("crc" if decoded.crc_bad else "garbage", len(t.buf)), t.stale)
+            if t.timer is not None:
+                t.timer.cancel()
 
+    async def read(self, unit: int, function: Function, address: int, count: int, reply_timeout_s: float) -> Outcome:
+        """One request/reply transaction; raises PortLost when the port is gone."""
+        loop = asyncio.get_running_loop()
+        result: asyncio.Future[Outcome | PortLost] = loop.create_future()
 
-def _expire(done: asyncio.Future[None]) -> None:
-    if not done.done():
-        done.set_result(None)
+        def done(r: Outcome | PortLost) -> None:
+            if not result.done():
+                result.set_result(r)
+
+        self.start(unit, function, address, count, reply_timeout_s, done)
+        try:
+            r = await result
+        finally:
+            if not result.done():
+                self.cancel()
+        if isinstance(r, PortLost):
+            raise r
+        return r
