@@ -84,6 +84,7 @@ class SerialLink:
         self._pending: _Transaction | None = None
         self._stale = 0  # bytes read while no request was waiting (late replies, noise)
         self._lost = ""  # why the port is gone, once the reader saw it go
+        self._frames: dict[tuple[int, Function, int, int], bytes] = {}  # a bus asks the same few reads all day
 
     @property
     def is_open(self) -> bool:
@@ -190,7 +191,9 @@ class SerialLink:
             raise PortLost(f"{self.port}: not open")
         if self._lost:
             raise PortLost(self._lost)
-        frame = build_read(unit, function, address, count)
+        key = (unit, function, address, count)
+        if (frame := self._frames.get(key)) is None:
+            frame = self._frames[key] = build_read(unit, function, address, count)
         t = _Transaction(unit, function, count, self._stale, done)
         self._stale = 0
         self._write(frame)

@@ -80,6 +80,7 @@ class ModbusRtuBus(Driver):
         # Label lookups take a lock and build a key: done once, not on every poll.
         self._polls_metric = POLLS.labels(bus=bus.id)
         self._cycle_metric = CYCLE.labels(bus=bus.id)
+        self._timeouts = {read: self._timeout(read) for unit in self.units for read in unit.reads}
 
     @classmethod
     def from_config(cls, config: Config, ctx: DriverContext) -> list[Driver]:
@@ -148,7 +149,7 @@ class ModbusRtuBus(Driver):
         self._cycles += 1
         self._stalled()
         due = [u for u in self.units if u.due(self._cycles, self._probe_every)]
-        await poll_units(self.link, due, self._timeout, self._judge, self._polls_metric.inc, self._emit)
+        await poll_units(self.link, due, self._timeouts.__getitem__, self._judge, self._polls_metric.inc, self._emit)
         self.cycle_s = loop.time() - start
         self._cycle_metric.set(self.cycle_s)
         # As fast as the line allows when the round takes longer than poll_interval.
@@ -176,7 +177,7 @@ class ModbusRtuBus(Driver):
 
     async def _poll(self, unit: UnitState) -> None:
         """Poll one unit and emit its events."""
-        await poll_units(self.link, [unit], self._timeout, self._judge, self._polls_metric.inc, self._emit)
+        await poll_units(self.link, [unit], self._timeouts.__getitem__, self._judge, self._polls_metric.inc, self._emit)
 
     def _judge(
         self, unit: UnitState, read: Read, outcome: Outcome, results: list[tuple[int, ...]]
