@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from edge.commands.report import write
-from edge.report import daily, load
+from edge.report import daily, days, load
 from edge.store import Database
 from edge.store.devices import sync_devices
 
@@ -40,7 +40,7 @@ def _fill(path: Path, history_days: int) -> int:
                 for i in range(CAMERAS)]  # fmt: skip
     devices += [{"id": f"rx-{i}", "type": "receiver", "name": f"rx{i}", "location": f"dc09://r{i}"} for i in range(2)]
     sync_devices(db, devices)
-    start, _ = daily.day_bounds(DAY, ZoneInfo(TZ))
+    start, _ = days.day_bounds(DAY, ZoneInfo(TZ))
     rows: list[tuple[str, int, str, str, str, str, int]] = []
     alarms: list[tuple[str, str, str, int, int | None]] = []
 
@@ -98,7 +98,7 @@ def run(quick: bool = False) -> list[dict[str, object]]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "edge.db"
         n_events = _fill(path, history)
-        start, end = daily.day_bounds(DAY, ZoneInfo(TZ))
+        start, end = days.day_bounds(DAY, ZoneInfo(TZ))
         t0 = time.perf_counter()
         inp = load.load(path, start, end)
         t1 = time.perf_counter()

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from edge.config import Config, ConfigError, load_config
 from edge.events import now_ms
-from edge.report import csv_out, daily, load
+from edge.report import csv_out, daily, days, load
 from edge.report.html import render_html
 from edge.report.model import DailyReport
 from edge.report.patrol import with_patrol
@@ -38,8 +38,8 @@ def _date(value: str) -> date:
 def build(config: Config, day: date | None, now: int, store: Path | None = None) -> DailyReport:
     """Read the store (read-only) and compute the report for `day` (default: yesterday, site time)."""
     tz = ZoneInfo(config.site.timezone)
-    day = day or daily.yesterday(now, tz)
-    start_ms, end_ms = daily.day_bounds(day, tz)
+    day = day or days.yesterday(now, tz)
+    start_ms, end_ms = days.day_bounds(day, tz)
     inp = load.load(
         store or config.storage.path,
         start_ms,

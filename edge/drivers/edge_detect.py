@@ -57,6 +57,11 @@ class EdgeDetector:
         self._run = 0
         return Edge(EdgeKind.PRESS if active else EdgeKind.RELEASE, self._candidate_since)
 
+    @property
+    def settled(self) -> bool:
+        """No change half-confirmed: feeding the current level again changes nothing."""
+        return self._run == 0
+
     def reset_run(self) -> None:
         """Forget a half-confirmed change, e.g. after samples were missed while the unit was offline."""
         self._run = 0

@@ -19,8 +19,9 @@ from edge.clock import LOOP_STALLS, StallWatch
 from edge.config.devices import SerialBus, SerialButton
 from edge.drivers.base import Driver, DriverContext
 from edge.drivers.modbus_frame import ExceptionReply, reply_len
-from edge.drivers.modbus_link import Failure, PortLost, SerialLink
+from edge.drivers.modbus_link import Failure, Outcome, PortLost, SerialLink
 from edge.drivers.modbus_poll import Read
+from edge.drivers.modbus_round import poll_units
 from edge.drivers.modbus_units import ButtonState, UnitState
 from edge.drivers.registry import register
 from edge.events import Event, EventKind, now_ms
@@ -76,6 +77,10 @@ class ModbusRtuBus(Driver):
         self._reopen_attempts = 0
         self.stalls: StallWatch = LOOP_STALLS
         self._stall_cursor = LOOP_STALLS.count
+        # Label lookups take a lock and build a key: done once, not on every poll.
+        self._polls_metric = POLLS.labels(bus=bus.id)
+        self._cycle_metric = CYCLE.labels(bus=bus.id)
+        self._timeouts = {read: self._timeout(read) for unit in self.units for read in unit.reads}
 
     @classmethod
     def from_config(cls, config: Config, ctx: DriverContext) -> list[Driver]:
@@ -143,11 +148,10 @@ class ModbusRtuBus(Driver):
         start = loop.time()
         self._cycles += 1
         self._stalled()
-        for unit in self.units:
-            if unit.due(self._cycles, self._probe_every):
-                await self._poll(unit)
+        due = [u for u in self.units if u.due(self._cycles, self._probe_every)]
+        await poll_units(self.link, due, self._timeouts.__getitem__, self._judge, self._polls_metric.inc, self._emit)
         self.cycle_s = loop.time() - start
-        CYCLE.labels(bus=self.bus.id).set(self.cycle_s)
+        self._cycle_metric.set(self.cycle_s)
         # As fast as the line allows when the round takes longer than poll_interval.
         await asyncio.sleep(max(0.0, self.bus.poll_interval - self.cycle_s))
 
@@ -172,34 +176,38 @@ class ModbusRtuBus(Driver):
         return self.bus.timeout + chars * BITS_PER_CHAR / self.bus.baudrate
 
     async def _poll(self, unit: UnitState) -> None:
-        POLLS.labels(bus=self.bus.id).inc()
-        results: list[tuple[int, ...]] = []
-        for read in unit.reads:
-            outcome = await self.link.read(unit.unit, read.function, read.address, read.count, self._timeout(read))
-            if outcome.stale:
-                self._count(unit, "late", f"{outcome.stale} stray bytes before request")
-            r = outcome.result
-            if isinstance(r, Failure | ExceptionReply):
-                if isinstance(r, Failure):
-                    self._count(unit, r.reason, f"{r.received} bytes, fc {int(read.function)}")
-                    reason = "no_response"
-                else:
-                    self._count(unit, "exception", f"exception code {r.code}, fc {int(read.function)}")
-                    reason = "modbus_exception"
-                if self._stalled():  # the reply was missed while the process was stopped, not by the unit
-                    return
-                was_online = unit.online
-                events = unit.failed(reason, now_ms())
-                if events and was_online is not False:
-                    log.warning("bus %s unit %s offline after %s failed polls", self.bus.id, unit.unit, unit.failures)
-                await self._emit(events)
-                return
-            if r.skipped:
-                self._count(unit, "garbage", f"{r.skipped} noise bytes before reply")
-            results.append(r.values)
+        """Poll one unit and emit its events."""
+        await poll_units(self.link, [unit], self._timeouts.__getitem__, self._judge, self._polls_metric.inc, self._emit)
+
+    def _judge(
+        self, unit: UnitState, read: Read, outcome: Outcome, results: list[tuple[int, ...]]
+    ) -> list[Event] | None:
+        """One read's outcome: None to go on with the unit's next read, else the unit's events."""
+        if outcome.stale:
+            self._count(unit, "late", f"{outcome.stale} stray bytes before request")
+        r = outcome.result
+        if isinstance(r, Failure | ExceptionReply):
+            if isinstance(r, Failure):
+                self._count(unit, r.reason, f"{r.received} bytes, fc {int(read.function)}")
+                reason = "no_response"
+            else:
+                self._count(unit, "exception", f"exception code {r.code}, fc {int(read.function)}")
+                reason = "modbus_exception"
+            if self._stalled():  # the reply was missed while the process was stopped, not by the unit
+                return []
+            was_online = unit.online
+            events = unit.failed(reason, now_ms())
+            if events and was_online is not False:
+                log.warning("bus %s unit %s offline after %s failed polls", self.bus.id, unit.unit, unit.failures)
+            return events
+        if r.skipped:
+            self._count(unit, "garbage", f"{r.skipped} noise bytes before reply")
+        results.append(r.values)
+        if len(results) < len(unit.reads):
+            return None
         if unit.online is False:
             log.info("bus %s unit %s answers again", self.bus.id, unit.unit)
-        await self._emit(unit.succeeded(results, now_ms()))
+        return unit.succeeded(results, now_ms())
 
     def diagnostics(self) -> dict[str, Any]:
         state = {None: "unknown", True: "online", False: "offline"}[self.bus_online]

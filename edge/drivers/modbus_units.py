@@ -56,6 +56,9 @@ class ButtonState:
                 out.append(Event(EventKind.DEVICE_TAMPER, cfg.id, payload, ts_ms=t.ts_ms))
         return out
 
+    def settled(self) -> bool:
+        return self.press.settled and self.tamper.settled and self.fault.settled
+
     def availability(self, unit_online: bool, reason: str, ts_ms: int) -> Event | None:
         """The device.online/offline event if this button's availability changed."""
         faulted = self.cfg.fault is not None and self.fault.level
@@ -85,6 +88,9 @@ class UnitState:
     polls: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     last_ok_ms: int | None = None
+    # The last reply's values while they changed nothing and left no change half-confirmed: the same
+    # values again (a quiet unit, almost every poll) change nothing either, so they are not re-judged.
+    _quiet: list[tuple[int, ...]] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         refs: list[InputRef] = []
@@ -98,8 +104,10 @@ class UnitState:
     def succeeded(self, results: list[tuple[int, ...]], ts_ms: int) -> list[Event]:
         self.polls += 1
         self.failures = 0
-        self.online = True
         self.last_ok_ms = ts_ms
+        if self.online and results == self._quiet:
+            return []
+        self.online = True
         events: list[Event] = []
         for b in self.buttons:
             changes = b.on_sample(self.reads, results, ts_ms)
@@ -107,12 +115,14 @@ class UnitState:
             if (ev := b.availability(True, "", ts_ms)) is not None:
                 events.append(ev)
             events.extend(changes)
+        self._quiet = results if not events and all(b.settled() for b in self.buttons) else None
         return events
 
     def failed(self, reason: str, ts_ms: int) -> list[Event]:
         """A poll without a usable reply; offline after `offline_after` in a row."""
         self.polls += 1
         self.failures += 1
+        self._quiet = None
         if self.failures == 1:
             self.first_failure_ms = ts_ms
         for b in self.buttons:
@@ -135,6 +145,7 @@ class UnitState:
 
     def mark_offline(self, reason: str, ts_ms: int) -> list[Event]:
         self.online = False
+        self._quiet = None
         return [ev for b in self.buttons if (ev := b.availability(False, reason, ts_ms)) is not None]
 
     def diagnostics(self) -> dict[str, Any]:

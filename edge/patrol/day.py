@@ -10,7 +10,7 @@ from edge.config import Config
 from edge.config.patrol import Patrol
 from edge.events import iso_ms
 from edge.patrol.rounds import PlanDay, Round, Visit, evaluate
-from edge.report.daily import day_bounds
+from edge.report.days import day_bounds
 from edge.store.db import Database
 from edge.store.patrol import StoredCheckin, checkins_between
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from edge.metrics import bad_input
 from edge.report import sections
+from edge.report.days import day_bounds
 from edge.report.model import OFFLINE, ONLINE, Availability, DailyReport, Outage, ReportInput, TypeRate
 from edge.report.timeline import Transition, base_segments, maintenance_windows, offline_spans, overlay, totals
 
@@ -23,18 +24,6 @@ STATE_KINDS = {"device.online": ONLINE, "device.offline": OFFLINE}
 LINK_STATES = {"up": ONLINE, "down": OFFLINE}
 # Device types with an online rate; receivers get theirs from relay.link as "police link availability".
 RATED_TYPES = ("button", "camera")
-
-
-def day_bounds(day: date, tz: ZoneInfo) -> tuple[int, int]:
-    """[start, end) of the site's local day in UTC ms; 23 or 25 hours long on a DST change."""
-    start = datetime(day.year, day.month, day.day, tzinfo=tz)
-    nxt = day + timedelta(days=1)
-    end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz)
-    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
-
-
-def yesterday(now_ms: int, tz: ZoneInfo) -> date:
-    return datetime.fromtimestamp(now_ms / 1000, tz).date() - timedelta(days=1)
 
 
 def parse_payloads(events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:

@@ -18,6 +18,11 @@ log = logging.getLogger(__name__)
 
 # Busy writers (API + daemon) wait rather than fail; 5 s is far longer than any of our transactions.
 BUSY_TIMEOUT_MS = 5000
+# Page cache per connection of the daemon's store (SQLite's default is 2 MiB). The daemon's queries
+# are small indexed reads and appends whose B-tree paths fit in far less; the rest (snapshot blobs,
+# old events) is read again from the kernel's page cache at memcpy cost. With the default the two
+# connections filled ~4 MiB of the alarm core's 60 MB (DESIGN.md section 1) with pages read once.
+DAEMON_CACHE_KIB = 512
 
 
 class StoreError(Exception):
@@ -79,12 +84,14 @@ class Database:
         self.path = path
         try:
             self.conn = connect(path)
+            self.conn.execute(f"PRAGMA cache_size = -{DAEMON_CACHE_KIB}")
             self.version = migrate(self.conn, path)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {path}: {exc}") from exc
         try:
             self._reader = connect(path)
             self._reader.execute("PRAGMA query_only = ON")
+            self._reader.execute(f"PRAGMA cache_size = -{DAEMON_CACHE_KIB}")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {path}: {exc}") from exc
         self.lock = threading.RLock()

@@ -7,7 +7,7 @@ from edge.drivers.modbus_units import ButtonState, UnitState
 from edge.events import EventKind
 
 
-def unit(offline_after: int, offline_after_ms: int | None = None) -> UnitState:
+def unit(offline_after: int, offline_after_ms: int | None = None, debounce: int = 1) -> UnitState:
     cfg = SerialButton(
         id="b",
         name="b",
@@ -16,6 +16,7 @@ def unit(offline_after: int, offline_after_ms: int | None = None) -> UnitState:
         bus="bus1",
         unit=4,
         input=InputRef(type="discrete_input", address=0),
+        debounce=debounce,
     )
     return UnitState(4, [ButtonState(cfg, "bus1")], offline_after, offline_after_ms)
 
@@ -54,3 +55,23 @@ def test_offline_units_are_probed_less_often() -> None:
     assert all(u.due(c, 5) for c in range(1, 6))
     u.failed("no_response", 0)
     assert [c for c in range(1, 11) if u.due(c, 5)] == [5, 10]
+
+
+def test_repeated_values_are_skipped_only_when_nothing_is_half_confirmed() -> None:
+    u = unit(3, debounce=2)
+    assert [e.kind for e in u.succeeded([(0,)], 0)] == [EventKind.DEVICE_ONLINE]
+    assert u.succeeded([(0,)], 1) == []  # quiet: the shortcut
+    assert u.succeeded([(1,)], 2) == []  # a press half-confirmed by debounce 2...
+    [press] = u.succeeded([(1,)], 3)  # ...is confirmed by the same values again, stamped at its first sample
+    assert press.kind == EventKind.ALARM_PRESS and press.ts_ms == 2
+    assert u.succeeded([(1,)], 4) == []  # held
+    assert u.failed("no_response", 5) == []
+    assert u.succeeded([(0,)], 6) == [] and [e.kind for e in u.succeeded([(0,)], 7)] == [EventKind.ALARM_RELEASE]
+
+
+def test_a_unit_back_from_offline_is_judged_again_with_the_same_values() -> None:
+    u = unit(1)
+    u.succeeded([(0,)], 0)
+    u.succeeded([(0,)], 1)
+    assert [e.kind for e in u.failed("no_response", 2)] == [EventKind.DEVICE_OFFLINE]
+    assert [e.kind for e in u.succeeded([(0,)], 3)] == [EventKind.DEVICE_ONLINE]

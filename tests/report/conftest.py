@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from edge.report import daily, load
+from edge.report import daily, days, load
 from edge.report.model import DailyReport
 from tests.report import scripted
 
@@ -19,7 +19,7 @@ def store(tmp_path: Path) -> Path:
 
 
 def report_for(path: Path, key_areas: frozenset[str] = frozenset()) -> DailyReport:
-    start, end = daily.day_bounds(scripted.DAY, ZoneInfo(scripted.TZ))
+    start, end = days.day_bounds(scripted.DAY, ZoneInfo(scripted.TZ))
     inp = load.load(path, start, end, key_areas=key_areas, site_id="sch-0001", site_name="第一实验小学")
     return daily.compute(inp, scripted.DAY, scripted.TZ, LATER_MS)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from edge.commands.report import write
-from edge.report import daily, load
+from edge.report import daily, days, load
 from edge.report.html import render_html
 from edge.report.model import DailyReport
 from edge.store import Database
@@ -53,7 +53,7 @@ def test_csv_has_bom_and_figures(report: DailyReport, tmp_path: Path) -> None:
 def test_empty_store_renders_no_data(tmp_path: Path) -> None:
     Database(tmp_path / "edge.db").close()
     day, tz = date(2026, 11, 21), "Asia/Shanghai"
-    start, end = daily.day_bounds(day, ZoneInfo(tz))
+    start, end = days.day_bounds(day, ZoneInfo(tz))
     report = daily.compute(load.load(tmp_path / "edge.db", start, end), day, tz, end + 1)
     assert report.empty and report.type_rates["button"].rate is None
     page = render_html(report)

@@ -7,7 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from edge.events import Event, EventKind
-from edge.report import daily, load
+from edge.report import daily, days, load
 from edge.report.model import DailyReport
 from edge.store import Database
 from edge.store.alarms import open_alarm
@@ -20,19 +20,19 @@ def _ms(year: int, month: int, day: int, hour: int = 0) -> int:
 
 
 def test_shanghai_day_starts_at_1600_utc_the_day_before() -> None:
-    start, end = daily.day_bounds(date(2026, 11, 21), ZoneInfo("Asia/Shanghai"))
+    start, end = days.day_bounds(date(2026, 11, 21), ZoneInfo("Asia/Shanghai"))
     assert (start, end) == (_ms(2026, 11, 20, 16), _ms(2026, 11, 21, 16))
 
 
 def test_dst_day_is_23_hours() -> None:
-    start, end = daily.day_bounds(date(2026, 3, 29), ZoneInfo("Europe/Berlin"))
+    start, end = days.day_bounds(date(2026, 3, 29), ZoneInfo("Europe/Berlin"))
     assert end - start == 23 * 3_600_000
 
 
 def test_default_day_is_yesterday_in_site_time() -> None:
     # 2026-11-21 17:00 UTC is already the 22nd in Shanghai, so "yesterday" there is the 21st
-    assert daily.yesterday(_ms(2026, 11, 21, 17), ZoneInfo("Asia/Shanghai")) == date(2026, 11, 21)
-    assert daily.yesterday(_ms(2026, 11, 21, 17), ZoneInfo("UTC")) == date(2026, 11, 20)
+    assert days.yesterday(_ms(2026, 11, 21, 17), ZoneInfo("Asia/Shanghai")) == date(2026, 11, 21)
+    assert days.yesterday(_ms(2026, 11, 21, 17), ZoneInfo("UTC")) == date(2026, 11, 20)
 
 
 def _store(path: Path) -> Path:
@@ -51,7 +51,7 @@ def _store(path: Path) -> Path:
 
 
 def _report(path: Path, day: date, tz: str) -> DailyReport:
-    start, end = daily.day_bounds(day, ZoneInfo(tz))
+    start, end = days.day_bounds(day, ZoneInfo(tz))
     return daily.compute(load.load(path, start, end), day, tz, _ms(2027, 1, 1))
 
 
@@ -71,7 +71,7 @@ def test_local_day_boundaries(tmp_path: Path) -> None:
 def test_today_is_cut_at_now(tmp_path: Path) -> None:
     path = _store(tmp_path / "edge.db")
     day, tz = date(2026, 11, 21), "Asia/Shanghai"
-    start, end = daily.day_bounds(day, ZoneInfo(tz))
+    start, end = days.day_bounds(day, ZoneInfo(tz))
     now = start + 12 * 3_600_000
     report = daily.compute(load.load(path, start, end), day, tz, now)
     assert report.partial and report.end_ms == now
