@@ -11,6 +11,17 @@ from edge.gb28181.channels import Channel
 from edge.sim.gb28181_platform import PlatformSim
 
 DEVICE_ID = "34020000001180000001"
+# The `gb28181:` section of a real daemon's config (a format string: {server}, {device}, {dir}); each
+# test appends its keepalive settings.
+GB_SECTION = """\
+gb28181:
+  server_id: "34020000002000000001"
+  server: "{server}"
+  device_id: "{device}"
+  password_file: {dir}/gb.pass
+  local_port: 0
+  expires: 60
+"""
 CAM = Channel("34020000001320000001", "cam-gate", "camera", "南门枪机", "南门")
 BUTTONS = [
     Channel(f"3402000000134000000{i}", f"btn-{i}", "button", f"按钮{i}", f"位置{i}", CAM.gb_id, CAM.name)

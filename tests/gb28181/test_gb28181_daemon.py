@@ -13,12 +13,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.gb28181.support import DEVICE_ID, SimThread
+from tests.gb28181.support import DEVICE_ID, GB_SECTION, SimThread
 from tests.helpers import daemon_process, edge_cmd, free_port
 from tests.peers.mosquitto import Mosquitto
 from tests.peers.mqtt_device import Device
 
-CONFIG = """\
+CONFIG = (
+    """\
 site: {{id: sch-1, name: 第一实验小学, timezone: Asia/Shanghai}}
 storage: {{path: {dir}/edge.db}}
 api: {{listen: "127.0.0.1:{port}", tokens_file: {dir}/tokens.yaml}}
@@ -31,16 +32,10 @@ buttons:
       gb28181_id: "34020000001340000001", heartbeat_timeout: 3600}}
   - {{id: office, name: 行政楼一键报警, location: 行政楼, zone: 2, transport: mqtt, heartbeat_timeout: 3600}}
 checks: {{camera_interval: 3600, startup_delay: 3600}}
-gb28181:
-  server_id: "34020000002000000001"
-  server: "{server}"
-  device_id: "{device}"
-  password_file: {dir}/gb.pass
-  local_port: 0
-  expires: 60
-  keepalive_interval: 0.5
-  keepalive_timeout_count: 2
 """
+    + GB_SECTION
+    + "  keepalive_interval: 0.5\n  keepalive_timeout_count: 2\n"
+)
 
 
 @pytest.fixture(params=["udp", "tcp"])

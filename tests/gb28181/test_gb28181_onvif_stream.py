@@ -11,13 +11,14 @@ from edge.sim.gb28181_platform import Invite, RtpReceiver
 from edge.sim.onvif.server import OnvifSimulator
 from edge.sim.onvif.state import SimCamera
 from edge.sim.rtsp_server import RtspServer
-from tests.gb28181.support import DEVICE_ID, SimThread
+from tests.gb28181.support import DEVICE_ID, GB_SECTION, SimThread
 from tests.helpers import daemon_process, free_port
 
 CAM = "34020000001320000001"
 PASSWORD = "Gate-Cam-7f3q"
 
-CONFIG = """\
+CONFIG = (
+    """\
 site: {{id: sch-1, name: 第一实验小学, timezone: Asia/Shanghai}}
 storage: {{path: {dir}/edge.db}}
 api: {{listen: "127.0.0.1:{port}", tokens_file: {dir}/tokens.yaml}}
@@ -25,15 +26,10 @@ cameras:
   - {{id: cam-001, name: 南门枪机, location: 南门, onvif: "{cam}", username: admin, password_file: {dir}/cam.pass,
       gb28181_id: "{cam_id}"}}
 checks: {{camera_interval: 3600, startup_delay: 0, call_timeout: 3}}
-gb28181:
-  server_id: "34020000002000000001"
-  server: "{server}"
-  device_id: "{device}"
-  password_file: {dir}/gb.pass
-  local_port: 0
-  expires: 60
-  keepalive_interval: 5
 """
+    + GB_SECTION
+    + "  keepalive_interval: 5\n"
+)
 
 
 def _cmdlines() -> list[bytes]:

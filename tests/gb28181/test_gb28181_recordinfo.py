@@ -17,14 +17,15 @@ import pytest
 
 from edge.sim.onvif.server import OnvifSimulator
 from edge.sim.onvif.state import Faults, SimCamera
-from tests.gb28181.support import DEVICE_ID, SimThread
+from tests.gb28181.support import DEVICE_ID, GB_SECTION, SimThread
 from tests.helpers import daemon_process, edge_cmd, free_port
 
 CAM_NVR = "34020000001320000001"
 CAM_OWN = "34020000001320000002"
 CAM_GONE = "34020000001320000003"
 
-CONFIG = """\
+CONFIG = (
+    """\
 site: {{id: sch-1, name: 第一实验小学, timezone: Asia/Shanghai}}
 storage: {{path: {dir}/edge.db}}
 api: {{listen: "127.0.0.1:{port}", tokens_file: {dir}/tokens.yaml}}
@@ -37,15 +38,10 @@ cameras:
   - {{id: cam-003, name: 后门枪机, location: 后门, onvif: "http://127.0.0.1:9/onvif/device_service",
       gb28181_id: "{gone_id}", recorder: {{onvif: "http://127.0.0.1:9/onvif/device_service"}}}}
 checks: {{camera_interval: 3600, startup_delay: 3600, call_timeout: 2}}
-gb28181:
-  server_id: "34020000002000000001"
-  server: "{server}"
-  device_id: "{device}"
-  password_file: {dir}/gb.pass
-  local_port: 0
-  expires: 60
-  keepalive_interval: 5
 """
+    + GB_SECTION
+    + "  keepalive_interval: 5\n"
+)
 
 
 @pytest.fixture
