@@ -5,6 +5,7 @@ Most of the core's memory is the code of its libraries; what the core never uses
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 
 # FastAPI asks of every route's types and of odd response values "is this a pydantic v1 model?" by
@@ -18,3 +19,46 @@ def leave_out_unused_modules() -> None:
     for name in UNUSED_MODULES:
         if name not in sys.modules:
             sys.modules[name] = None  # type: ignore[assignment]  # documented: import raises ModuleNotFoundError
+    _uvicorn_without_its_cli()
+
+
+# uvicorn's package __init__ imports its command line (click, ~1.1 MB) and, through it, the reloader's
+# supervisors (multiprocessing, ~0.5 MB). The daemon embeds uvicorn.Server and needs neither: the
+# package is registered without running its __init__, and given the names the daemon uses from it.
+def _uvicorn_without_its_cli() -> None:
+    if "uvicorn" in sys.modules:
+        return
+    spec = importlib.util.find_spec("uvicorn")
+    if spec is None or spec.submodule_search_locations is None:
+        return  # not installed: the daemon's own import reports it
+    sys.modules["uvicorn"] = package = importlib.util.module_from_spec(spec)
+    try:
+        from uvicorn._version import __version__  # noqa: PLC0415
+        from uvicorn.config import Config  # noqa: PLC0415
+        from uvicorn.server import Server  # noqa: PLC0415
+    except ImportError:  # a uvicorn laid out otherwise: import it whole, as everywhere else
+        for name in [m for m in sys.modules if m == "uvicorn" or m.startswith("uvicorn.")]:
+            del sys.modules[name]
+        return
+    for name, value in (("__version__", __version__), ("Config", Config), ("Server", Server)):
+        setattr(package, name, value)
+
+
+# glibc raises its mmap threshold to the size of the largest block it has freed (up to 32 MiB), so after
+# the first scrypt (16 MiB of working memory per token or password check, in the API's auth thread) the
+# next ones come from that thread's arena, whose freed top stays resident: 16 MB more core RSS for good
+# once a second check (another token, a login, a wrong token's dummy hash) has run. Setting the threshold
+# explicitly turns the adjustment off, and big blocks go back to the OS on free.
+M_MMAP_THRESHOLD = -3  # <malloc.h>
+MMAP_THRESHOLD = 128 * 1024  # glibc's own starting value
+
+
+def pin_mmap_threshold() -> bool:
+    """True when the C library took the setting (glibc); elsewhere nothing changes."""
+    import ctypes  # noqa: PLC0415 - only `edge run` pays for it
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except AttributeError:  # not glibc (musl, macOS)
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
