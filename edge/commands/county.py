@@ -9,12 +9,14 @@ from pathlib import Path
 
 from edge.commands.run import setup_logging
 from edge.config import ConfigError
+from edge.footprint import pin_mmap_threshold
 
 
 def _county(args: argparse.Namespace) -> int:
     # Late imports: psycopg is needed by this command only (`pip install campus-edge[county]`).
     from edge.county.config import load_county_config  # noqa: PLC0415
 
+    pin_mmap_threshold()  # its logins are scrypt too (edge/footprint.py)
     setup_logging(args.log_level)
     try:
         cfg = load_county_config(Path(args.config))
