@@ -22,6 +22,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from edge.commission.lines import FAIL, PASS, WARN, Line
 from edge.config.models import Mqtt
 from edge.config.secrets import read_secret
+from edge.mqtt_close import close_client
 
 ACL_FIX = (
     "在 broker 上设 allow_anonymous false、password_file 与 acl_file（每个按钮只能发布自己的主题，见 README）/ "
@@ -79,8 +80,7 @@ def _connect(c: _Client, cfg: Mqtt, timeout: float) -> str | None:
 
 
 def _close(c: _Client) -> None:
-    c.client.disconnect()
-    c.client.loop_stop()
+    close_client(c.client)
 
 
 def check_broker(cfg: Mqtt, timeout: float = 3.0) -> list[Line]:

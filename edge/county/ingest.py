@@ -24,6 +24,7 @@ from prometheus_client import Counter, Gauge
 from edge.county.config import CountyMqtt
 from edge.county.store import CountyStore, Message
 from edge.metrics import bad_input
+from edge.mqtt_close import close_client
 from edge.uplink.client import Endpoint, build_client, connect_async
 
 log = logging.getLogger(__name__)
@@ -124,8 +125,7 @@ class Ingest:
 
     @staticmethod
     def _stop(client: paho.Client) -> None:
-        client.disconnect()
-        client.loop_stop()
+        close_client(client)
 
     async def _drain(self) -> None:
         items = [await self.queue.get()]

@@ -25,6 +25,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from edge.config.models import Mqtt
 from edge.config.secrets import read_secret
 from edge.events import now_ms
+from edge.mqtt_close import close_client
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +98,7 @@ class MqttLink:
         """Blocking (joins paho's thread): call via asyncio.to_thread."""
         client, self._client = self._client, None
         if client is not None:
-            client.disconnect()
-            client.loop_stop()
+            close_client(client)
 
     def ack(self, msg: Inbound) -> None:
         client = self._client

@@ -13,6 +13,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from edge.mqtt_close import close_client
 from edge.uplink.client import Endpoint, build_client, connect_async
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,7 @@ class UplinkLink:
         """Blocking (joins paho's thread): call via asyncio.to_thread."""
         client, self._client = self._client, None
         if client is not None:
-            client.disconnect()
-            client.loop_stop()
+            close_client(client)
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> paho.MQTTMessageInfo:
         if self._client is None:
