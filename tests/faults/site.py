@@ -168,7 +168,29 @@ class Site:
         )
         if wait:
             await self.wait_healthy()
+            if self.starts == 1:
+                await self.wait_mqtt_session()
         return self.daemon
+
+    async def wait_mqtt_session(self, timeout: float = START_TIMEOUT_S) -> None:
+        """Until the daemon's first MQTT subscription is in place (each powered button's retained
+        `online` reached it). /healthz answers before paho has subscribed, and until the daemon's
+        persistent session exists the broker drops a press published to it: a real site's gateway has
+        had its session since commissioning, a test's first start has not."""
+        powered = [bid for bid, b in self.mqtt.items() if b.powered]
+        if not powered:
+            return
+
+        async def online() -> bool:
+            states = {d["id"]: d["state"] for d in await self.api("/devices")}
+            return all(states.get(bid) == "online" for bid in powered)
+
+        try:
+            async with asyncio.timeout(timeout):
+                while not await online():
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            raise AssertionError(f"the daemon's MQTT session is not up within {timeout} s\n{self.log_tail()}") from None
 
     async def wait_healthy(self, timeout: float = START_TIMEOUT_S) -> None:
         try:

@@ -110,6 +110,34 @@ def _check(site: Site, kills: int, mqtt_sent: list[tuple[str, int]], serial_done
     assert len(extra) <= kills, f"{len(extra)} unmatched reports for {kills} kills"
 
 
+def _diagnosis(site: Site, mqtt_sent: list[tuple[str, int]], serial_done: list[str]) -> str:
+    """What a CI log needs when a press is missing: which press, where it stopped, the daemon's log."""
+    db = site.db_path
+    stored = {
+        (e["device_id"], int(json.loads(e["payload"]).get("seq", -1)))
+        for e in store_rows(db, "SELECT device_id, payload FROM events WHERE kind = 'alarm.press'")
+    }
+    undelivered = store_rows(
+        db,
+        "SELECT event_id, state, sequence, attempts, last_error FROM outbox"
+        " WHERE transport = 'dc09' AND state != 'delivered'",
+    )
+    rx = site.receivers[0]
+    by_zone: dict[int | None, list[int]] = {}
+    for r in panics(rx):
+        by_zone.setdefault(r.zone, []).append(r.sequence)
+    return "\n".join(
+        [
+            f"MQTT presses sent {len(mqtt_sent)}, not in the store: {sorted(set(mqtt_sent) - stored)}",
+            f"RS-485 presses confirmed: {len(serial_done)}",
+            f"outbox rows not delivered: {undelivered}",
+            f"receiver PANIC sequences by zone: {by_zone}",
+            f"daemon starts: {site.starts}",
+            site.log_tail(80),
+        ]
+    )
+
+
 async def _crash_run(tmp_path: Path, presses: int, kills: int) -> None:
     site = await Site(tmp_path, SiteSpec(mqtt_buttons=2, serial_buttons=2)).start()
     try:
@@ -131,7 +159,12 @@ async def _crash_run(tmp_path: Path, presses: int, kills: int) -> None:
             await site.start_daemon()
         rx = site.receivers[0]
         want = len(mqtt_sent) + len(serial_done)
-        await until(lambda: len({(r.zone, r.sequence) for r in panics(rx)}) >= want, 60, "the receiver has every press")
+        try:
+            await until(
+                lambda: len({(r.zone, r.sequence) for r in panics(rx)}) >= want, 60, "the receiver has every press"
+            )
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{_diagnosis(site, mqtt_sent, serial_done)}") from None
 
         async def drained() -> bool:
             return int((await site.api("/status"))["police"]["outbox_depth"]) == 0
