@@ -64,6 +64,10 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
                         break
                 await asyncio.sleep(0.05)
         await asyncio.to_thread(button.power_on)
+        # Its retained `online` reached the daemon: subscribed, so a press has a session to wait in.
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {viewer}"}) as client, asyncio.timeout(15):
+            while (await client.get(url + "/api/v1/devices/dorm-a")).json()["state"] != "online":
+                await asyncio.sleep(0.05)
         yield Site(cfg, url, receiver, button, technician, viewer)
     finally:
         button.close()

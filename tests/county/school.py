@@ -96,7 +96,25 @@ class School:
             btn = SimMqttButton(self.broker.url, "school", b)
             btn.power_on()
             self.buttons[b] = btn
+        self._wait_buttons_online(deadline)
         return self
+
+    def _wait_buttons_online(self, deadline: float) -> None:
+        """Until each button's retained `online` reached the daemon: /healthz answers before paho has
+        subscribed, and a press published before the daemon's first subscription is dropped by the broker."""
+        headers = {"Authorization": f"Bearer {self.token}"}
+        while True:
+            try:
+                devices = httpx.get(f"http://127.0.0.1:{self.port}/api/v1/devices", headers=headers, timeout=5).json()
+                if all(d["state"] == "online" for d in devices if d["id"] in self.buttons):
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"the buttons of {self.site_id} are not online in edge run; see {self.tmp / 'edge.log'}"
+                )
+            time.sleep(0.05)
 
     def status(self) -> dict[str, Any]:
         r = httpx.get(

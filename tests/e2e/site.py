@@ -237,13 +237,23 @@ class Site:
             if self.daemon.poll() is not None:
                 raise RuntimeError(f"daemon exited {self.daemon.returncode}:\n{self.log_tail()}")
             try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200 and self._mqtt_session_up():
                     return
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"daemon not ready:\n{self.log_tail()}")
             time.sleep(0.05)
+
+    def _mqtt_session_up(self) -> bool:
+        """Every powered MQTT button's retained `online` reached the daemon, so its subscription is in
+        place: /healthz answers before paho has subscribed, and a press published before the daemon's
+        first subscription has no session at the broker to wait in."""
+        powered = {bid for bid, b in self.buttons.items() if b.powered}
+        if not powered:
+            return True
+        states = {d["id"]: d["state"] for d in self.api("GET", "/devices").json()}
+        return all(states.get(bid) == "online" for bid in powered)
 
     def log_tail(self, n: int = 40) -> str:
         try:
