@@ -5,7 +5,10 @@ inserts the event into a real edge.store.Database (WAL, synchronous=FULL) before
 Floor: a bare paho subscriber's publish -> on_message time on the same broker, same QoS.
 Throughput: heartbeats from 500 simulated buttons as fast as the broker delivers them; the floor is
 the bare subscriber's receive rate for the same stream (the driver acks each message after it is
-processed, the bare subscriber lets paho ack at once).
+processed, the bare subscriber lets paho ack at once). The buttons are a process of their own, as
+real buttons are devices of their own: publishing threads inside the measured process would share
+its GIL and measure their own contention with it, more so for the driver's two busy threads than
+for the bare subscriber's one. The clock starts when the publisher has connected and is told to go.
 Usage: python bench/bench_mqtt_ingest.py [--quick]
 """
 
@@ -16,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -58,7 +62,12 @@ def bare_latency(port: int, n: int) -> list[float]:
     got = threading.Event()
     recv: list[int] = []
     sub = paho.Client(CallbackAPIVersion.VERSION2, client_id="bare-lat", clean_session=False)
-    sub.on_message = lambda c, u, m: (recv.append(time.perf_counter_ns()), got.set())
+
+    def on_message(c: paho.Client, u: object, m: paho.MQTTMessage) -> None:
+        recv.append(time.perf_counter_ns())
+        got.set()
+
+    sub.on_message = on_message
     sub.connect("127.0.0.1", port)
     sub.subscribe(f"{PREFIX}/buttons/+/event", 1)
     sub.loop_start()
@@ -77,7 +86,7 @@ def bare_latency(port: int, n: int) -> list[float]:
     return out
 
 
-def bare_rate(port: int, n: int) -> float:
+def bare_rate(port: int, n: int, in_process: bool = False) -> float:
     done = threading.Event()
     count = [0]
 
@@ -92,8 +101,7 @@ def bare_rate(port: int, n: int) -> float:
     sub.subscribe(f"{PREFIX}r/buttons/+/event", 1)
     sub.loop_start()
     time.sleep(0.2)
-    t = time.perf_counter()
-    _publish_heartbeats(port, f"{PREFIX}r", n)
+    t = _publish_heartbeats(port, f"{PREFIX}r", n, in_process)
     done.wait(120)
     rate = n / (time.perf_counter() - t)
     sub.disconnect()
@@ -101,10 +109,40 @@ def bare_rate(port: int, n: int) -> float:
     return rate
 
 
-def _publish_heartbeats(port: int, prefix: str, n: int) -> None:
+def _publish_heartbeats(port: int, prefix: str, n: int, in_process: bool = False, first_seq: int = 0) -> float:
+    """Publish `n` heartbeats from a child process (or, for the earlier figure, from threads of this
+    one); the perf_counter time it was told to go."""
+    if in_process:
+        t0 = time.perf_counter()
+        _publisher(port, prefix, n, first_seq, wait_for_go=False)
+        return t0
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--publisher", str(port), prefix, str(n), str(first_seq)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    if proc.stdout.readline().strip() != "ready":
+        raise RuntimeError("the heartbeat publisher did not connect")
+    t0 = time.perf_counter()
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
+    if proc.wait(120) != 0:
+        raise RuntimeError("the heartbeat publisher failed")
+    return t0
+
+
+def _publisher(port: int, prefix: str, n: int, first_seq: int, wait_for_go: bool = True) -> None:
+    """The child: connect, say ready, publish on the parent's go, wait for every PUBACK."""
     pubs = [_client(port, f"hb-{prefix}-{k}") for k in range(4)]
+    if wait_for_go:
+        print("ready", flush=True)
+        sys.stdin.readline()
     infos = [
-        pubs[i % 4].publish(f"{prefix}/buttons/b{i % BUTTONS}/event", json.dumps({"type": "heartbeat", "seq": i}), 1)
+        pubs[i % 4].publish(
+            f"{prefix}/buttons/b{i % BUTTONS}/event", json.dumps({"type": "heartbeat", "seq": first_seq + i}), 1
+        )
         for i in range(n)
     ]
     for info in infos:
@@ -116,7 +154,7 @@ def _publish_heartbeats(port: int, prefix: str, n: int) -> None:
 
 async def edge_figures(
     port: int, db: Database, presses: int, heartbeats: int, without_commit: list[float]
-) -> tuple[list[float], float]:
+) -> tuple[list[float], float, float]:
     committed: dict[int, int] = {}
     commit_ms: list[float] = []
     commit_seen = asyncio.Event()
@@ -158,15 +196,16 @@ async def edge_figures(
     without_commit[:] = [a - c for a, c in zip(lat, commit_ms, strict=True)]
     pub.disconnect()
     pub.loop_stop()
-    t0 = time.perf_counter()
-    await asyncio.to_thread(_publish_heartbeats, port, PREFIX, heartbeats)
-    while driver.counts.get("heartbeat", 0) < heartbeats:  # noqa: ASYNC110 - a counter, polled cheaply
-        await asyncio.sleep(0.005)
-    rate = heartbeats / (time.perf_counter() - t0)
+    rates = []
+    for k, in_process in enumerate((False, True)):
+        t0 = await asyncio.to_thread(_publish_heartbeats, port, PREFIX, heartbeats, in_process, k * heartbeats)
+        while driver.counts.get("heartbeat", 0) < (k + 1) * heartbeats:  # noqa: ASYNC110 - a counter, polled
+            await asyncio.sleep(0.005)
+        rates.append(heartbeats / (time.perf_counter() - t0))
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-    return lat, rate
+    return lat, rates[0], rates[1]
 
 
 def run(quick: bool = False) -> list[dict[str, object]]:
@@ -177,8 +216,10 @@ def run(quick: bool = False) -> list[dict[str, object]]:
             db = Database(Path(tmp) / "edge.db")
             bare = bare_latency(broker.port, presses)
             software: list[float] = []
-            edge_lat, edge_rate = asyncio.run(edge_figures(broker.port, db, presses, heartbeats, software))
+            figures = asyncio.run(edge_figures(broker.port, db, presses, heartbeats, software))
+            edge_lat, edge_rate, edge_rate_shared = figures
             floor_rate = bare_rate(broker.port, heartbeats)
+            floor_rate_shared = bare_rate(broker.port, heartbeats, in_process=True)
             db.close()
         finally:
             broker.stop()
@@ -217,13 +258,28 @@ def run(quick: bool = False) -> list[dict[str, object]]:
             "ratio": edge_rate / floor_rate,
         }
     )
+    rows.append(
+        {
+            "figure": "same, published from threads of the measured process (sharing its GIL)",
+            "value": edge_rate_shared,
+            "unit": "msg/s",
+            "floor": floor_rate_shared,
+            "floor_unit": "msg/s (bare paho subscriber, same)",
+            "ratio": edge_rate_shared / floor_rate_shared,
+        }
+    )
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--publisher", nargs=4, metavar=("PORT", "PREFIX", "N", "SEQ"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.publisher:
+        port, prefix, n, seq = args.publisher
+        _publisher(int(port), prefix, int(n), int(seq))
+        return
     print_rows(run(args.quick))
 
 
