@@ -62,3 +62,23 @@ def pin_mmap_threshold() -> bool:
     except AttributeError:  # not glibc (musl, macOS)
         return False
     return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+
+
+# glibc gives each thread that allocates its own arena (up to 8 per core), and memory freed in one
+# stays with it. The core's threads (the store's writer, the API's auth and worker threads, paho's,
+# asyncio's executor) each kept a partly used heap: two arenas measured 0.5 MB less core RSS in the
+# footprint bench (62.0 against 62.45 MB, two runs each). The GIL already serialises most allocation,
+# so sharing arenas costs little contention.
+M_ARENA_MAX = -8  # <malloc.h>
+MALLOC_ARENAS = 2
+
+
+def limit_malloc_arenas() -> bool:
+    """Call before any thread starts; True when the C library took the setting (glibc)."""
+    import ctypes  # noqa: PLC0415 - only `edge run` and `edge county` pay for it
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except AttributeError:
+        return False
+    return bool(mallopt(M_ARENA_MAX, MALLOC_ARENAS))

@@ -5,6 +5,8 @@
 - glibc's mmap threshold is pinned: scrypt's 16 MiB working block (one per token or password check)
   goes back to the OS instead of staying resident in the auth thread's arena. The unpinned run is the
   control: on glibc it keeps the block, so the pinned figure is a real difference, not a quiet box.
+- glibc's arenas are limited to two: six threads that allocate share them (malloc_info counts the
+  heaps), where the unlimited control gives them more.
 """
 
 from __future__ import annotations
@@ -44,6 +46,34 @@ print(rss_kib() - before)
 """
 
 
+ARENAS = """
+import ctypes, os, sys, tempfile, threading
+from edge.footprint import limit_malloc_arenas
+if sys.argv[1] == "limit":
+    assert limit_malloc_arenas()
+libc = ctypes.CDLL(None)
+libc.fopen.restype = ctypes.c_void_p
+libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+start = threading.Barrier(6)
+def allocate():
+    start.wait()  # all six at once, so each finds the others' arenas busy
+    keep = [bytearray(2000) for _ in range(2000)]
+    start.wait()
+threads = [threading.Thread(target=allocate) for _ in range(6)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+path = os.path.join(tempfile.mkdtemp(), "malloc.xml")
+f = libc.fopen(path.encode(), b"w")
+libc.malloc_info(0, f)
+libc.fclose(f)
+print(open(path).read().count("<heap nr="))
+"""
+
+
 def _run(program: str, *args: str) -> str:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run(
@@ -62,3 +92,10 @@ def test_scrypt_memory_goes_back_with_the_threshold_pinned() -> None:
     kept_pinned = int(_run(SCRYPT, "pin"))
     assert kept_unpinned > 12 * 1024, f"control kept only {kept_unpinned} KiB: glibc behaves otherwise here"
     assert kept_pinned < 2 * 1024, f"pinned threshold still kept {kept_pinned} KiB"
+
+
+def test_threads_share_two_malloc_arenas() -> None:
+    unlimited = int(_run(ARENAS, "control"))
+    limited = int(_run(ARENAS, "limit"))
+    assert unlimited > 2, f"control made only {unlimited} arenas: glibc behaves otherwise here"
+    assert limited <= 2, f"limited to 2 arenas, malloc_info shows {limited}"

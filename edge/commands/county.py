@@ -9,7 +9,7 @@ from pathlib import Path
 
 from edge.commands.run import setup_logging
 from edge.config import ConfigError
-from edge.footprint import pin_mmap_threshold
+from edge.footprint import limit_malloc_arenas, pin_mmap_threshold
 
 
 def _county(args: argparse.Namespace) -> int:
@@ -17,6 +17,7 @@ def _county(args: argparse.Namespace) -> int:
     from edge.county.config import load_county_config  # noqa: PLC0415
 
     pin_mmap_threshold()  # its logins are scrypt too (edge/footprint.py)
+    limit_malloc_arenas()
     setup_logging(args.log_level)
     try:
         cfg = load_county_config(Path(args.config))

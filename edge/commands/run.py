@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from edge.config import ConfigError, load_config
-from edge.footprint import leave_out_unused_modules, pin_mmap_threshold
+from edge.footprint import leave_out_unused_modules, limit_malloc_arenas, pin_mmap_threshold
 from edge.redact import install_log_redaction
 from edge.store import StoreError
 from edge.store.lock import StoreLock, StoreLocked
@@ -32,6 +32,7 @@ def setup_logging(level: str) -> None:
 def _run(args: argparse.Namespace) -> int:
     leave_out_unused_modules()
     pin_mmap_threshold()
+    limit_malloc_arenas()
     from edge.daemon import Daemon  # noqa: PLC0415 - late: `edge check-config` stays light
 
     setup_logging(args.log_level)
