@@ -53,15 +53,19 @@ M_MMAP_THRESHOLD = -3  # <malloc.h>
 MMAP_THRESHOLD = 128 * 1024  # glibc's own starting value
 
 
-def pin_mmap_threshold() -> bool:
+def _mallopt(param: int, value: int) -> bool:
     """True when the C library took the setting (glibc); elsewhere nothing changes."""
-    import ctypes  # noqa: PLC0415 - only `edge run` pays for it
+    import ctypes  # noqa: PLC0415 - only `edge run` and `edge county` pay for it
 
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except AttributeError:  # not glibc (musl, macOS)
         return False
-    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+    return bool(mallopt(param, value))
+
+
+def pin_mmap_threshold() -> bool:
+    return _mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
 
 
 # glibc gives each thread that allocates its own arena (up to 8 per core), and memory freed in one
@@ -74,11 +78,5 @@ MALLOC_ARENAS = 2
 
 
 def limit_malloc_arenas() -> bool:
-    """Call before any thread starts; True when the C library took the setting (glibc)."""
-    import ctypes  # noqa: PLC0415 - only `edge run` and `edge county` pay for it
-
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except AttributeError:
-        return False
-    return bool(mallopt(M_ARENA_MAX, MALLOC_ARENAS))
+    """Call before any thread starts."""
+    return _mallopt(M_ARENA_MAX, MALLOC_ARENAS)

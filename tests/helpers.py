@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import httpx
@@ -50,6 +50,21 @@ def wait_http(url: str, timeout: float = 10.0) -> httpx.Response:
             last = exc
         time.sleep(0.05)
     raise TimeoutError(f"{url} did not answer within {timeout} s: {last}")
+
+
+def buttons_online(base_url: str, token: str, button_ids: Iterable[str]) -> bool:
+    """Whether the daemon shows each of these MQTT buttons online: their retained `online` came through
+    its subscription. /healthz answers before paho has subscribed, and until the daemon's persistent
+    session exists the broker drops a press published to it (a real gateway has had its session since
+    commissioning; a test's first start has not), so a test waits for this before it presses."""
+    try:
+        r = httpx.get(f"{base_url}/api/v1/devices", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    except httpx.HTTPError:
+        return False
+    if r.status_code != 200:
+        return False
+    states = {d["id"]: d["state"] for d in r.json()}
+    return all(states.get(b) == "online" for b in button_ids)
 
 
 @contextlib.contextmanager

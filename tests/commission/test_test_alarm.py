@@ -23,6 +23,7 @@ from edge.events import now_ms
 from edge.relay.message import PoliceCode
 from edge.sim.mqtt_buttons import SimMqttButton
 from edge.sim.receiver import DemoReceiver
+from tests.helpers import buttons_online
 from tests.peers.mosquitto import Mosquitto
 from tests.peers.ports import free_port
 
@@ -64,9 +65,8 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
                         break
                 await asyncio.sleep(0.05)
         await asyncio.to_thread(button.power_on)
-        # Its retained `online` reached the daemon: subscribed, so a press has a session to wait in.
-        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {viewer}"}) as client, asyncio.timeout(15):
-            while (await client.get(url + "/api/v1/devices/dorm-a")).json()["state"] != "online":
+        async with asyncio.timeout(15):  # tests.helpers.buttons_online: subscribed before a press
+            while not await asyncio.to_thread(buttons_online, url, viewer, ["dorm-a"]):
                 await asyncio.sleep(0.05)
         yield Site(cfg, url, receiver, button, technician, viewer)
     finally:

@@ -19,6 +19,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.api.tokens import Role, create_token
 from edge.sim.mqtt_buttons import SimMqttButton
+from tests.helpers import buttons_online
 from tests.peers.mosquitto import Mosquitto, bridge_conf
 from tests.peers.ports import free_port
 
@@ -100,20 +101,11 @@ class School:
         return self
 
     def _wait_buttons_online(self, deadline: float) -> None:
-        """Until each button's retained `online` reached the daemon: /healthz answers before paho has
-        subscribed, and a press published before the daemon's first subscription is dropped by the broker."""
-        headers = {"Authorization": f"Bearer {self.token}"}
-        while True:
-            try:
-                devices = httpx.get(f"http://127.0.0.1:{self.port}/api/v1/devices", headers=headers, timeout=5).json()
-                if all(d["state"] == "online" for d in devices if d["id"] in self.buttons):
-                    return
-            except httpx.HTTPError:
-                pass
+        """tests.helpers.buttons_online: a press before the daemon's first subscription is dropped."""
+        while not buttons_online(f"http://127.0.0.1:{self.port}", self.token, self.buttons):
             if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"the buttons of {self.site_id} are not online in edge run; see {self.tmp / 'edge.log'}"
-                )
+                log = self.tmp / "edge.log"
+                raise RuntimeError(f"the buttons of {self.site_id} are not online in edge run; see {log}")
             time.sleep(0.05)
 
     def status(self) -> dict[str, Any]:

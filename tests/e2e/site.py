@@ -30,6 +30,7 @@ from edge.sim.onvif.server import OnvifSimulator
 from edge.sim.onvif.state import Faults, SimCamera
 from edge.sim.serial_pair import SerialPair
 from edge.sim.video_server import VideoServer
+from tests.helpers import buttons_online
 from tests.peers.mosquitto import Mosquitto
 from tests.peers.ports import free_port
 from tests.peers.sia_receiver import Received, SiaReceiver, hex_key
@@ -246,14 +247,8 @@ class Site:
             time.sleep(0.05)
 
     def _mqtt_session_up(self) -> bool:
-        """Every powered MQTT button's retained `online` reached the daemon, so its subscription is in
-        place: /healthz answers before paho has subscribed, and a press published before the daemon's
-        first subscription has no session at the broker to wait in."""
-        powered = {bid for bid, b in self.buttons.items() if b.powered}
-        if not powered:
-            return True
-        states = {d["id"]: d["state"] for d in self.api("GET", "/devices").json()}
-        return all(states.get(bid) == "online" for bid in powered)
+        powered = [bid for bid, b in self.buttons.items() if b.powered]
+        return buttons_online(self.url, self.tokens[Role.VIEWER], powered)
 
     def log_tail(self, n: int = 40) -> str:
         try:

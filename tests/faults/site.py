@@ -32,7 +32,7 @@ from edge.demo.procs import Child, SocatLine
 from edge.sim.modbus import ModbusSim
 from edge.sim.mqtt_buttons import SimMqttButton
 from edge.sim.receiver import DemoReceiver, Report
-from tests.helpers import REPO, free_port
+from tests.helpers import REPO, buttons_online, free_port
 from tests.peers.mosquitto import Mosquitto
 
 ACCOUNT = "1234"
@@ -173,21 +173,11 @@ class Site:
         return self.daemon
 
     async def wait_mqtt_session(self, timeout: float = START_TIMEOUT_S) -> None:
-        """Until the daemon's first MQTT subscription is in place (each powered button's retained
-        `online` reached it). /healthz answers before paho has subscribed, and until the daemon's
-        persistent session exists the broker drops a press published to it: a real site's gateway has
-        had its session since commissioning, a test's first start has not."""
+        """Until the daemon's first MQTT subscription is in place (tests.helpers.buttons_online)."""
         powered = [bid for bid, b in self.mqtt.items() if b.powered]
-        if not powered:
-            return
-
-        async def online() -> bool:
-            states = {d["id"]: d["state"] for d in await self.api("/devices")}
-            return all(states.get(bid) == "online" for bid in powered)
-
         try:
             async with asyncio.timeout(timeout):
-                while not await online():
+                while not await asyncio.to_thread(buttons_online, self.base, self.token, powered):
                     await asyncio.sleep(0.05)
         except TimeoutError:
             raise AssertionError(f"the daemon's MQTT session is not up within {timeout} s\n{self.log_tail()}") from None
