@@ -19,29 +19,54 @@ def leave_out_unused_modules() -> None:
     for name in UNUSED_MODULES:
         if name not in sys.modules:
             sys.modules[name] = None  # type: ignore[assignment]  # documented: import raises ModuleNotFoundError
-    _uvicorn_without_its_cli()
+    for package, (modules, names) in WITHOUT_INIT.items():
+        _package_without_init(package, modules, names)
 
 
-# uvicorn's package __init__ imports its command line (click, ~1.1 MB) and, through it, the reloader's
-# supervisors (multiprocessing, ~0.5 MB). The daemon embeds uvicorn.Server and needs neither: the
-# package is registered without running its __init__, and given the names the daemon uses from it.
-def _uvicorn_without_its_cli() -> None:
-    if "uvicorn" in sys.modules:
+# Packages whose __init__ imports much the daemon never uses: each is registered without running it,
+# its listed modules imported, and the names the daemon takes from the package set on it.
+# - uvicorn's imports its command line (click, ~1.1 MB) and, through it, the reloader's supervisors
+#   (multiprocessing, ~0.5 MB); the daemon embeds uvicorn.Server.
+# - prometheus_client's imports its exposition module, which brings http.server, wsgiref and gzip
+#   for servers and push gateways (~0.5 MB); /metrics is written by edge.metrics_text. The default
+#   collectors (process, GC, platform) register themselves when their modules are imported.
+WITHOUT_INIT: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
+    "uvicorn": (
+        (),
+        {"__version__": "uvicorn._version", "Config": "uvicorn.config", "Server": "uvicorn.server"},
+    ),
+    "prometheus_client": (
+        (
+            "prometheus_client.process_collector",
+            "prometheus_client.gc_collector",
+            "prometheus_client.platform_collector",
+        ),
+        {
+            **dict.fromkeys(("Counter", "Gauge", "Histogram", "Summary", "Info", "Enum"), "prometheus_client.metrics"),
+            **dict.fromkeys(("CollectorRegistry", "REGISTRY"), "prometheus_client.registry"),
+            "Metric": "prometheus_client.metrics_core",
+        },
+    ),
+}
+
+
+def _package_without_init(package: str, modules: tuple[str, ...], names: dict[str, str]) -> None:
+    if package in sys.modules:
         return
-    spec = importlib.util.find_spec("uvicorn")
+    spec = importlib.util.find_spec(package)
     if spec is None or spec.submodule_search_locations is None:
         return  # not installed: the daemon's own import reports it
-    sys.modules["uvicorn"] = package = importlib.util.module_from_spec(spec)
+    sys.modules[package] = module = importlib.util.module_from_spec(spec)
     try:
-        from uvicorn._version import __version__  # noqa: PLC0415
-        from uvicorn.config import Config  # noqa: PLC0415
-        from uvicorn.server import Server  # noqa: PLC0415
-    except ImportError:  # a uvicorn laid out otherwise: import it whole, as everywhere else
-        for name in [m for m in sys.modules if m == "uvicorn" or m.startswith("uvicorn.")]:
+        for name in modules:
+            importlib.import_module(name)
+        values = {attr: getattr(importlib.import_module(source), attr) for attr, source in names.items()}
+    except (ImportError, AttributeError):  # laid out otherwise: import it whole, as everywhere else
+        for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
             del sys.modules[name]
         return
-    for name, value in (("__version__", __version__), ("Config", Config), ("Server", Server)):
-        setattr(package, name, value)
+    for attr, value in values.items():
+        setattr(module, attr, value)
 
 
 # glibc raises its mmap threshold to the size of the largest block it has freed (up to 32 MiB), so after

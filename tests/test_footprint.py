@@ -1,7 +1,8 @@
 """What `edge run` does to stay small (edge/footprint.py), each checked in a fresh interpreter.
 
 - uvicorn is imported without its command line: no click, no multiprocessing, and the embedded server
-  still gets uvicorn.Config and uvicorn.Server.
+  still gets uvicorn.Config and uvicorn.Server; prometheus_client without its exposition module (no
+  http.server), its metric classes and default registry in place and the process collectors on it.
 - glibc's mmap threshold is pinned: scrypt's 16 MiB working block (one per token or password check)
   goes back to the OS instead of staying resident in the auth thread's arena. The unpinned run is the
   control: on glibc it keeps the block, so the pinned figure is a real difference, not a quiet box.
@@ -25,7 +26,14 @@ leave_out_unused_modules()
 import edge.daemon
 import uvicorn, uvicorn.config, uvicorn.server
 assert uvicorn.Config is uvicorn.config.Config and uvicorn.Server is uvicorn.server.Server
-print(sorted(m for m in ("click", "multiprocessing", "uvicorn.main", "pydantic.v1") if sys.modules.get(m)))
+import prometheus_client, prometheus_client.metrics, prometheus_client.registry
+assert prometheus_client.Counter is prometheus_client.metrics.Counter
+assert prometheus_client.REGISTRY is prometheus_client.registry.REGISTRY
+from edge.metrics_text import exposition
+text = exposition([prometheus_client.REGISTRY]).decode()  # the default collectors registered themselves
+assert "process_resident_memory_bytes" in text and "python_gc_objects_collected_total" in text, text
+left_out = ("click", "multiprocessing", "uvicorn.main", "pydantic.v1", "prometheus_client.exposition", "http.server")
+print(sorted(m for m in left_out if sys.modules.get(m)))
 """
 
 SCRYPT = """
@@ -83,7 +91,7 @@ def _run(program: str, *args: str) -> str:
     return out.stdout.strip()
 
 
-def test_core_imports_uvicorn_without_its_command_line() -> None:
+def test_core_imports_uvicorn_and_prometheus_client_without_what_it_never_uses() -> None:
     assert _run(IMPORTS) == "[]"
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import REGISTRY
 
 from edge.api import auth
 from edge.api.deps import get_state
 from edge.api.state import AppState
 from edge.api.tokens import Principal, Role
+from edge.metrics_text import CONTENT_TYPE, exposition
 
 router = APIRouter(tags=["metrics"])
 
@@ -21,5 +22,4 @@ def metrics(
     state: AppState = Depends(get_state),  # noqa: B008
     _: Principal = Depends(_scrape_or_viewer),  # noqa: B008
 ) -> Response:
-    body = generate_latest(REGISTRY) + generate_latest(state.metrics_registry)
-    return Response(body, media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition([REGISTRY, state.metrics_registry]), media_type=CONTENT_TYPE)

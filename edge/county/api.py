@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import REGISTRY
 
 from edge.api.login import BEARER
 from edge.api.sessions import SessionStore
@@ -25,6 +25,7 @@ from edge.county.store import CountyStore
 from edge.county.users import People
 from edge.county.view import school_view, totals
 from edge.events import iso_ms
+from edge.metrics_text import CONTENT_TYPE, exposition
 
 DASHBOARD = Path(__file__).with_name("dashboard.html")
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def build_app(
 
     @app.get("/metrics")
     def metrics(_: Scraper) -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(exposition([REGISTRY]), media_type=CONTENT_TYPE)
 
     @app.get("/api/v1/schools")
     async def schools(_: Viewer) -> dict[str, Any]:
