@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pwd
 import shutil
 import socket
 import sys
@@ -53,6 +55,10 @@ class Broker:
             conf = self.workdir / "mosquitto.conf"
             conf.write_text(
                 f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                # Started as root, mosquitto switches to its own user, and the kernel drops the child's
+                # death signal on that switch (edge/demo/procs.py): a demo killed with SIGKILL left the
+                # broker running. Staying the demo's own user keeps it.
+                f"user {pwd.getpwuid(os.geteuid()).pw_name}\n"
                 # The button latency bar is 500 ms p99; Nagle's 40 ms has no place in it.
                 "set_tcp_nodelay true\nlog_dest stderr\nlog_type error\nlog_type warning\n"
             )

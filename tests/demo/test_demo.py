@@ -246,6 +246,22 @@ def test_demo_on_the_lan_for_guards_phones(tmp_path: Path) -> None:
         d.kill()
 
 
+def test_sigkill_takes_the_children_along(tmp_path: Path) -> None:
+    """Each child has the death signal: the daemon, the broker (also when mosquitto, started as root,
+    would switch to its own user, which clears the signal) and socat go when the demo is killed."""
+    d = Demo(tmp_path)
+    try:
+        d.wait_ready()
+        below = _descendants(d.proc.pid)
+        assert len(below) >= 2
+    finally:
+        d.kill()
+    deadline = time.monotonic() + 10
+    while (left := [pid for pid, start in below.items() if _alive(pid, start)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert left == [], f"left behind after SIGKILL: {[(p, Path(f'/proc/{p}/comm').read_text().strip()) for p in left]}"
+
+
 def test_sigint_stops_everything(demo: Demo) -> None:
     below = _descendants(demo.proc.pid)
     assert len(below) >= 2  # the daemon and the broker at least (plus socat per bus where installed)
