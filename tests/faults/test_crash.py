@@ -113,10 +113,11 @@ def _check(site: Site, kills: int, mqtt_sent: list[tuple[str, int]], serial_done
 def _diagnosis(site: Site, mqtt_sent: list[tuple[str, int]], serial_done: list[str]) -> str:
     """What a CI log needs when a press is missing: which press, where it stopped, the daemon's log."""
     db = site.db_path
-    stored = {
-        (e["device_id"], int(json.loads(e["payload"]).get("seq", -1)))
+    payloads = [
+        (e["device_id"], json.loads(e["payload"]))
         for e in store_rows(db, "SELECT device_id, payload FROM events WHERE kind = 'alarm.press'")
-    }
+    ]
+    stored = {(bid, int(p["seq"])) for bid, p in payloads if p.get("transport") == "mqtt"}  # as _check reads them
     undelivered = store_rows(
         db,
         "SELECT event_id, state, sequence, attempts, last_error FROM outbox"
