@@ -21,8 +21,10 @@ BUSY_TIMEOUT_MS = 5000
 # Page cache per connection of the daemon's store (SQLite's default is 2 MiB). The daemon's queries
 # are small indexed reads and appends whose B-tree paths fit in far less; the rest (snapshot blobs,
 # old events) is read again from the kernel's page cache at memcpy cost. With the default the two
-# connections filled ~4 MiB of the alarm core's 60 MB (DESIGN.md section 1) with pages read once.
-DAEMON_CACHE_KIB = 512
+# connections filled ~4 MiB of the alarm core's 60 MB (DESIGN.md section 1) with pages read once;
+# 128 KiB against 512 KiB measured 0.9 MB less core RSS in the footprint bench, with press commit p99
+# and GET /status, /devices latencies within their run-to-run noise (bench_rules, bench_api).
+DAEMON_CACHE_KIB = 128
 
 
 class StoreError(Exception):
